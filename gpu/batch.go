@@ -1,0 +1,320 @@
+package gpu
+
+import (
+	"fmt"
+	"math"
+	"unsafe"
+
+	"github.com/cogentcore/webgpu/wgpu"
+
+	"github.com/nib-editor/nib/kernels"
+)
+
+// Batch records kernel dispatches and copies into one command encoder and
+// submits them at once. Errors while recording are sticky: the first is kept
+// and returned by Submit, and later calls record nothing. A Batch is not safe
+// for concurrent use; after Submit it may be reused.
+type Batch struct {
+	d      *Device
+	enc    *wgpu.CommandEncoder
+	pass   *wgpu.ComputePassEncoder
+	params []byte
+	reads  []*Readback
+	offset [1]uint32
+	count  int
+	err    error
+}
+
+// NewBatch starts an empty batch.
+func (d *Device) NewBatch() *Batch {
+	return &Batch{d: d, params: make([]byte, 0, 64<<10)}
+}
+
+// Err returns the first error recorded so far.
+func (b *Batch) Err() error { return b.err }
+
+// Dispatches returns the number of kernel dispatches recorded since the last
+// Submit.
+func (b *Batch) Dispatches() int { return b.count }
+
+// fail records err unless an earlier error is already kept.
+func (b *Batch) fail(err error) {
+	if b.err == nil {
+		b.err = err
+	}
+}
+
+func (b *Batch) failf(format string, args ...any) {
+	b.fail(fmt.Errorf("gpu: "+format, args...))
+}
+
+func (b *Batch) encoder() bool {
+	if b.err != nil {
+		return false
+	}
+	if b.enc == nil {
+		enc, err := b.d.dev.CreateCommandEncoder(nil)
+		if err != nil {
+			b.fail(fmt.Errorf("gpu: create command encoder: %w", err))
+			return false
+		}
+		b.enc = enc
+	}
+	return true
+}
+
+func (b *Batch) computePass() *wgpu.ComputePassEncoder {
+	if b.pass == nil {
+		b.pass = b.enc.BeginComputePass(nil)
+	}
+	return b.pass
+}
+
+func (b *Batch) endPass() {
+	if b.pass == nil {
+		return
+	}
+	if err := b.pass.End(); err != nil {
+		b.fail(fmt.Errorf("gpu: end compute pass: %w", err))
+	}
+	b.pass.Release()
+	b.pass = nil
+}
+
+// dispatch records one kernel launch: k specialised by defs, with params as
+// its parameter block, groups workgroups and bufs as bindings 1..n.
+func (b *Batch) dispatch(k *kernels.Kernel, defs kernels.Defines, params []uint32, groups [3]uint32, bufs ...*Tensor) {
+	if !b.encoder() {
+		return
+	}
+	if len(bufs) != len(k.Buffers) || len(bufs) > maxBuffers {
+		b.failf("%s: %d buffers bound, kernel has %d", k.Name, len(bufs), len(k.Buffers))
+		return
+	}
+	for i, t := range bufs {
+		if t == nil || t.buf == nil {
+			b.failf("%s: buffer %d is nil or closed", k.Name, i+1)
+			return
+		}
+	}
+	if len(params)*4 > paramsWindow {
+		b.failf("%s: %d parameter words, at most %d", k.Name, len(params), paramsWindow/4)
+		return
+	}
+	max := b.d.limits.MaxComputeWorkgroupsPerDimension
+	if groups[0] > max || groups[1] > max || groups[2] > max {
+		b.failf("%s: dispatch %v exceeds %d workgroups per dimension", k.Name, groups, max)
+		return
+	}
+	if groups[0] == 0 || groups[1] == 0 || groups[2] == 0 {
+		return
+	}
+	p, err := b.d.pipeline(k, defs)
+	if err != nil {
+		b.fail(err)
+		return
+	}
+	bg, err := b.d.bindGroup(p, bufs)
+	if err != nil {
+		b.fail(fmt.Errorf("gpu: bind %s: %w", p.key, err))
+		return
+	}
+	align := int(b.d.limits.MinUniformBufferOffsetAlignment)
+	off := (len(b.params) + align - 1) / align * align
+	if off+len(params)*4 > arenaSize {
+		b.failf("batch has too many dispatches (%d): parameters exceed %d bytes", b.count, arenaSize)
+		return
+	}
+	for len(b.params) < off {
+		b.params = append(b.params, 0)
+	}
+	b.params = append(b.params, unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(params))), 4*len(params))...)
+	pass := b.computePass()
+	pass.SetPipeline(p.p)
+	b.offset[0] = uint32(off)
+	pass.SetBindGroup(0, bg, b.offset[:])
+	pass.DispatchWorkgroups(groups[0], groups[1], groups[2])
+	b.count++
+}
+
+// Clear zeroes a tensor.
+func (b *Batch) Clear(t *Tensor) {
+	if !b.encoder() {
+		return
+	}
+	b.endPass()
+	if err := b.enc.ClearBuffer(t.buf.b, 0, t.buf.size); err != nil {
+		b.fail(fmt.Errorf("gpu: clear %s: %w", t, err))
+	}
+}
+
+// Copy copies src into dst; both must have the same dtype and length.
+func (b *Batch) Copy(dst, src *Tensor) {
+	if !b.encoder() {
+		return
+	}
+	if dst.dtype != src.dtype || dst.n != src.n {
+		b.failf("copy %s into %s", src, dst)
+		return
+	}
+	b.endPass()
+	if err := b.enc.CopyBufferToBuffer(src.buf.b, 0, dst.buf.b, 0, src.Bytes()); err != nil {
+		b.fail(fmt.Errorf("gpu: copy %s: %w", src, err))
+	}
+}
+
+// Read records a copy of t into a small mappable buffer; after Submit the
+// Readback's methods wait for this batch only and return the data. Use it for
+// small results such as token ids: only t's bytes are copied and mapped.
+func (b *Batch) Read(t *Tensor) *Readback {
+	r := &Readback{d: b.d, t: t}
+	if !b.encoder() {
+		r.err = b.err
+		return r
+	}
+	st, err := b.d.alloc(t.Bytes(), stagingUsage, true, "readback")
+	if err != nil {
+		b.fail(err)
+		r.err = err
+		return r
+	}
+	b.endPass()
+	if err := b.enc.CopyBufferToBuffer(t.buf.b, 0, st.b, 0, t.Bytes()); err != nil {
+		b.d.free(st)
+		b.fail(fmt.Errorf("gpu: read %s: %w", t, err))
+		r.err = b.err
+		return r
+	}
+	r.staging = st
+	b.reads = append(b.reads, r)
+	return r
+}
+
+// Submit finishes the batch and hands it to the GPU queue. It returns the
+// first error recorded, without submitting anything, if there was one. The
+// batch is empty afterwards and may be reused.
+func (b *Batch) Submit() error {
+	defer b.reset()
+	if b.err != nil {
+		return b.err
+	}
+	if b.enc == nil {
+		return nil
+	}
+	b.endPass()
+	if b.err != nil {
+		return b.err
+	}
+	cmd, err := b.enc.Finish(nil)
+	if err != nil {
+		return fmt.Errorf("gpu: finish batch: %w", err)
+	}
+	defer cmd.Release()
+	d := b.d
+	if err := d.Err(); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return fmt.Errorf("gpu: device closed")
+	}
+	// Queue writes execute before later submissions and after earlier ones,
+	// so one arena serves every batch in turn.
+	if len(b.params) > 0 {
+		if err := d.queue.WriteBuffer(d.arena, 0, b.params); err != nil {
+			return fmt.Errorf("gpu: write parameters: %w", err)
+		}
+	}
+	idx := d.queue.Submit(cmd)
+	for _, r := range b.reads {
+		r.submission = idx
+		r.submitted = true
+	}
+	return nil
+}
+
+func (b *Batch) reset() {
+	b.endPass()
+	if b.enc != nil {
+		b.enc.Release()
+		b.enc = nil
+	}
+	for _, r := range b.reads {
+		if !r.submitted && r.staging != nil {
+			b.d.free(r.staging)
+			r.staging = nil
+			if r.err == nil {
+				r.err = fmt.Errorf("gpu: read of %s was not submitted", r.t)
+			}
+		}
+	}
+	b.reads = b.reads[:0]
+	b.params = b.params[:0]
+	b.count = 0
+	b.err = nil
+}
+
+// Readback is the pending result of Batch.Read.
+type Readback struct {
+	d          *Device
+	t          *Tensor
+	staging    *buffer
+	submission wgpu.SubmissionIndex
+	submitted  bool
+	data       []byte
+	err        error
+}
+
+// Bytes waits for the batch that recorded the read and returns the tensor's
+// bytes. It waits for that submission only, not for later ones.
+func (r *Readback) Bytes() ([]byte, error) {
+	if r.data != nil || r.err != nil {
+		return r.data, r.err
+	}
+	if !r.submitted {
+		return nil, fmt.Errorf("gpu: read of %s before its batch was submitted", r.t)
+	}
+	size := r.t.Bytes()
+	status := wgpu.BufferMapAsyncStatus(math.MaxUint32)
+	if err := r.staging.b.MapAsync(wgpu.MapModeRead, 0, size, func(s wgpu.BufferMapAsyncStatus) { status = s }); err != nil {
+		r.finish(nil, fmt.Errorf("gpu: map readback of %s: %w", r.t, err))
+		return r.data, r.err
+	}
+	idx := &wgpu.WrappedSubmissionIndex{Queue: r.d.queue, SubmissionIndex: r.submission}
+	for status == wgpu.BufferMapAsyncStatus(math.MaxUint32) {
+		if err := r.d.Err(); err != nil {
+			r.finish(nil, err)
+			return r.data, r.err
+		}
+		r.d.dev.Poll(true, idx)
+	}
+	if status != wgpu.BufferMapAsyncStatusSuccess {
+		r.finish(nil, fmt.Errorf("gpu: map readback of %s: %s", r.t, status))
+		return r.data, r.err
+	}
+	data := append([]byte(nil), r.staging.b.GetMappedRange(0, uint(size))...)
+	if err := r.staging.b.Unmap(); err != nil {
+		r.finish(nil, fmt.Errorf("gpu: unmap readback of %s: %w", r.t, err))
+		return r.data, r.err
+	}
+	r.finish(data, nil)
+	return r.data, r.err
+}
+
+func (r *Readback) finish(data []byte, err error) {
+	r.data, r.err = data, err
+	if r.staging != nil {
+		r.d.free(r.staging)
+		r.staging = nil
+	}
+}
+
+// U32 returns the read tensor's values as uint32.
+func (r *Readback) U32() ([]uint32, error) {
+	raw, err := r.Bytes()
+	if err != nil {
+		return nil, err
+	}
+	return append([]uint32(nil), unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(raw))), len(raw)/4)...), nil
+}

@@ -1,0 +1,254 @@
+package gpu
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/cogentcore/webgpu/wgpu"
+	"go.uber.org/zap"
+
+	"github.com/nib-editor/nib/gpu/internal/native"
+)
+
+// ErrDeviceLost is wrapped by every error after the device stopped working.
+var ErrDeviceLost = errors.New("gpu: device lost")
+
+// Limits nib's kernels need beyond WebGPU's defaults. Storage bindings and
+// buffers are raised to the adapter's maximum so that large weight matrices
+// fit; the kernels' workgroup memory stays within the default 16 KiB.
+const (
+	minStorageBinding   = 128 << 20
+	workgroupStorage    = 16 << 10
+	invocationsPerGroup = 256
+	storageBuffersUsed  = 8
+)
+
+// Options configure Open.
+type Options struct {
+	// Adapter chooses the adapter: an index from Adapters or a name
+	// substring. Empty means $NIB_ADAPTER, then the best adapter.
+	Adapter string
+	// Pipelines keeps compiled pipelines; the device closes it on Close.
+	// Required: see cache.NewPipelines.
+	Pipelines PipelineCache
+	// Logger receives wgpu's warnings and nib's device events. Nil discards.
+	Logger *zap.Logger
+}
+
+// Device is an open WebGPU device with its queue, buffer pool and the state
+// shared by command batches. It is safe for concurrent use; recording a
+// Batch is not.
+type Device struct {
+	info       AdapterInfo
+	inst       *wgpu.Instance
+	adapter    *wgpu.Adapter
+	dev        *wgpu.Device
+	queue      *wgpu.Queue
+	unregister func()
+	limits     wgpu.Limits
+	shaderF16  bool
+	timestamps bool
+	log        *zap.Logger
+	pipelines  PipelineCache
+
+	lost       atomic.Pointer[error]
+	uncaptured atomic.Pointer[error]
+
+	// mu guards everything below: the pool, bind groups, layouts and the
+	// parameter arena, and orders arena writes with submissions.
+	mu         sync.Mutex
+	pool       pool
+	layouts    map[string]*wgpu.BindGroupLayout
+	bindGroups map[bindKey]*wgpu.BindGroup
+	arena      *wgpu.Buffer
+	nextID     uint64
+	closed     bool
+}
+
+// Open picks an adapter and opens a device with the limits and features
+// nib's kernels need.
+func Open(opts Options) (*Device, error) {
+	if opts.Pipelines == nil {
+		return nil, errors.New("gpu: Options.Pipelines is nil; pass cache.NewPipelines()")
+	}
+	log := opts.Logger
+	if log == nil {
+		log = zap.NewNop()
+	}
+	native.SetLogSink(wgpu.LogLevelWarn, func(level wgpu.LogLevel, msg string) {
+		if level <= wgpu.LogLevelError {
+			log.Error("wgpu", zap.String("message", msg))
+		} else {
+			log.Debug("wgpu", zap.String("level", level.String()), zap.String("message", msg))
+		}
+	})
+
+	inst := wgpu.CreateInstance(nil)
+	adapters := inst.EnumerateAdapters(nil)
+	infos := make([]AdapterInfo, len(adapters))
+	for i, a := range adapters {
+		infos[i] = describe(i, a)
+	}
+	idx, err := choose(infos, adapterChoice(opts.Adapter))
+	if err != nil {
+		for _, a := range adapters {
+			a.Release()
+		}
+		inst.Release()
+		return nil, err
+	}
+	for i, a := range adapters {
+		if i != idx {
+			a.Release()
+		}
+	}
+	d := &Device{
+		info:       infos[idx],
+		inst:       inst,
+		adapter:    adapters[idx],
+		log:        log,
+		pipelines:  opts.Pipelines,
+		layouts:    map[string]*wgpu.BindGroupLayout{},
+		bindGroups: map[bindKey]*wgpu.BindGroup{},
+	}
+	if err := d.open(); err != nil {
+		d.adapter.Release()
+		d.inst.Release()
+		return nil, err
+	}
+	log.Info("gpu device open", zap.Stringer("adapter", d.info),
+		zap.Bool("shader_f16", d.shaderF16), zap.Bool("timestamp_query", d.timestamps))
+	return d, nil
+}
+
+func (d *Device) open() error {
+	have := d.adapter.GetLimits().Limits
+	if have.MaxStorageBufferBindingSize < minStorageBinding {
+		return fmt.Errorf("gpu: adapter %s allows storage bindings of %d bytes; nib needs at least %d",
+			d.info, have.MaxStorageBufferBindingSize, minStorageBinding)
+	}
+	if have.MaxComputeWorkgroupStorageSize < workgroupStorage ||
+		have.MaxComputeInvocationsPerWorkgroup < invocationsPerGroup ||
+		have.MaxStorageBuffersPerShaderStage < storageBuffersUsed {
+		return fmt.Errorf("gpu: adapter %s is below WebGPU's default compute limits "+
+			"(workgroup storage %d, invocations %d, storage buffers %d); nib needs %d, %d, %d",
+			d.info, have.MaxComputeWorkgroupStorageSize, have.MaxComputeInvocationsPerWorkgroup,
+			have.MaxStorageBuffersPerShaderStage, workgroupStorage, invocationsPerGroup, storageBuffersUsed)
+	}
+	want := wgpu.DefaultLimits()
+	want.MaxStorageBufferBindingSize = have.MaxStorageBufferBindingSize
+	want.MaxBufferSize = have.MaxBufferSize
+	var features []wgpu.FeatureName
+	if d.info.ShaderF16 {
+		features = append(features, wgpu.FeatureNameShaderF16)
+	}
+	if d.info.TimestampQuery {
+		features = append(features, wgpu.FeatureNameTimestampQuery)
+	}
+	dev, unregister, err := native.RequestDevice(d.adapter, features, want, (*reporter)(d))
+	if err != nil {
+		return fmt.Errorf("gpu: request device on %s: %w", d.info, err)
+	}
+	d.dev, d.unregister, d.queue = dev, unregister, dev.GetQueue()
+	d.limits = dev.GetLimits().Limits
+	d.shaderF16 = dev.HasFeature(wgpu.FeatureNameShaderF16)
+	d.timestamps = dev.HasFeature(wgpu.FeatureNameTimestampQuery)
+	arena, err := dev.CreateBuffer(&wgpu.BufferDescriptor{
+		Label: "nib params",
+		Size:  arenaSize + paramsWindow,
+		Usage: wgpu.BufferUsageUniform | wgpu.BufferUsageCopyDst,
+	})
+	if err != nil {
+		d.queue.Release()
+		dev.Release()
+		unregister()
+		return fmt.Errorf("gpu: create parameter buffer: %w", err)
+	}
+	d.arena = arena
+	return nil
+}
+
+// reporter receives the driver's callbacks for a Device.
+type reporter Device
+
+func (r *reporter) DeviceLost(reason wgpu.DeviceLostReason, message string) {
+	d := (*Device)(r)
+	if d.closing() {
+		return
+	}
+	err := fmt.Errorf("%w: %s (%s)", ErrDeviceLost, message, reason)
+	d.lost.CompareAndSwap(nil, &err)
+	d.log.Error("gpu device lost", zap.String("reason", reason.String()), zap.String("message", message))
+}
+
+func (r *reporter) UncapturedError(typ wgpu.ErrorType, message string) {
+	d := (*Device)(r)
+	err := fmt.Errorf("gpu: %s error: %s", typ, message)
+	d.uncaptured.CompareAndSwap(nil, &err)
+	d.log.Error("gpu uncaptured error", zap.String("type", typ.String()), zap.String("message", message))
+}
+
+func (d *Device) closing() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.closed
+}
+
+// Err returns the error that made the device unusable, if any: a lost
+// device, or an uncaptured driver error (such as running out of memory)
+// that has not been reported by a call yet.
+func (d *Device) Err() error {
+	if p := d.lost.Load(); p != nil {
+		return *p
+	}
+	if p := d.uncaptured.Swap(nil); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// Info describes the adapter the device was opened on.
+func (d *Device) Info() AdapterInfo { return d.info }
+
+// ShaderF16 reports whether kernels may use f16 arithmetic.
+func (d *Device) ShaderF16() bool { return d.shaderF16 }
+
+// MaxStorageBinding is the largest buffer a kernel can bind, in bytes.
+func (d *Device) MaxStorageBinding() uint64 { return d.limits.MaxStorageBufferBindingSize }
+
+// Close releases the device and everything it owns, the pipeline cache
+// included. Tensors must be closed before.
+func (d *Device) Close() error {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return nil
+	}
+	d.closed = true
+	for _, bg := range d.bindGroups {
+		bg.Release()
+	}
+	d.bindGroups = nil
+	for _, l := range d.layouts {
+		l.Release()
+	}
+	d.layouts = nil
+	d.pool.release()
+	d.arena.Release()
+	d.mu.Unlock()
+	d.pipelines.Close()
+	d.queue.Release()
+	d.dev.Release()
+	d.unregister()
+	d.adapter.Release()
+	d.inst.Release()
+	return nil
+}
+
+// SimulateLoss marks the device lost as if the driver had reported it. It
+// exists for fault-injection tests of the layers above.
+func (d *Device) SimulateLoss(reason string) {
+	(*reporter)(d).DeviceLost(wgpu.DeviceLostReasonUnknown, reason)
+}

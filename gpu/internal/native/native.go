@@ -1,0 +1,232 @@
+// Package native reaches the few wgpu-native entry points that the Go
+// binding github.com/cogentcore/webgpu does not expose safely: requesting a
+// device with device-lost and uncaptured-error callbacks, and routing of
+// wgpu-native's log lines.
+//
+// The binding's own DeviceLostCallback hands a Go pointer to C and trips the
+// cgo pointer checks, and it offers no uncaptured-error callback at all, in
+// which case wgpu-native treats every uncaptured error as fatal and aborts
+// the process (an out-of-memory error, say). Callbacks here carry a plain
+// integer as user data, so no Go pointer ever crosses into C.
+//
+// Errors at queue submission are fatal in wgpu-native whatever callbacks are
+// set, so callers must never submit work that references a destroyed buffer.
+//
+// webgpu.h and wgpu.h are copied unchanged from the binding's version
+// (v0.23.0, BSD-3-Clause) so that the structures match the linked library.
+package native
+
+/*
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "wgpu.h"
+
+extern void nibDeviceLost(WGPUDeviceLostReason reason, char *message, uintptr_t id);
+extern void nibUncapturedError(WGPUErrorType type, char *message, uintptr_t id);
+extern void nibLog(WGPULogLevel level, char *message);
+
+static void nib_device_lost(WGPUDeviceLostReason reason, char const *message, void *userdata) {
+	nibDeviceLost(reason, (char *)message, (uintptr_t)userdata);
+}
+static void nib_uncaptured_error(WGPUErrorType type, char const *message, void *userdata) {
+	nibUncapturedError(type, (char *)message, (uintptr_t)userdata);
+}
+static void nib_log(WGPULogLevel level, char const *message, void *userdata) {
+	nibLog(level, (char *)message);
+}
+
+typedef struct {
+	WGPURequestDeviceStatus status;
+	WGPUDevice device;
+	char message[512];
+} nib_device_result;
+
+static void nib_device_ready(WGPURequestDeviceStatus status, WGPUDevice device, char const *message, void *userdata) {
+	nib_device_result *r = (nib_device_result *)userdata;
+	r->status = status;
+	r->device = device;
+	r->message[0] = 0;
+	if (message) {
+		strncpy(r->message, message, sizeof r->message - 1);
+		r->message[sizeof r->message - 1] = 0;
+	}
+}
+
+static void nib_request_device(WGPUAdapter adapter, WGPUFeatureName const *features, size_t nfeatures,
+		WGPULimits const *limits, uintptr_t id, nib_device_result *result) {
+	WGPURequiredLimits required = {0};
+	required.limits = *limits;
+	WGPUDeviceDescriptor desc = {0};
+	desc.label = "nib";
+	desc.requiredFeatures = features;
+	desc.requiredFeatureCount = nfeatures;
+	desc.requiredLimits = &required;
+	desc.deviceLostCallback = nib_device_lost;
+	desc.deviceLostUserdata = (void *)id;
+	desc.uncapturedErrorCallbackInfo.callback = nib_uncaptured_error;
+	desc.uncapturedErrorCallbackInfo.userdata = (void *)id;
+	wgpuAdapterRequestDevice(adapter, &desc, nib_device_ready, result);
+}
+
+static void nib_set_log(WGPULogLevel level) {
+	wgpuSetLogCallback(nib_log, NULL);
+	wgpuSetLogLevel(level);
+}
+*/
+import "C"
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/cogentcore/webgpu/wgpu"
+)
+
+// Handler receives what the driver reports about one device. Its methods are
+// called from whichever goroutine drives wgpu (usually inside Poll or a
+// submit) and must not call back into wgpu.
+type Handler interface {
+	// DeviceLost is called once when the device stops working.
+	DeviceLost(reason wgpu.DeviceLostReason, message string)
+	// UncapturedError is called for an error that no error scope caught.
+	UncapturedError(typ wgpu.ErrorType, message string)
+}
+
+var (
+	handlersMu sync.Mutex
+	handlers   = map[uintptr]Handler{}
+	nextID     atomic.Uintptr
+
+	logMu   sync.Mutex
+	logSink func(level wgpu.LogLevel, message string)
+)
+
+func handler(id uintptr) Handler {
+	handlersMu.Lock()
+	defer handlersMu.Unlock()
+	return handlers[id]
+}
+
+//export nibDeviceLost
+func nibDeviceLost(reason C.WGPUDeviceLostReason, message *C.char, id C.uintptr_t) {
+	if h := handler(uintptr(id)); h != nil {
+		h.DeviceLost(wgpu.DeviceLostReason(reason), C.GoString(message))
+	}
+}
+
+//export nibUncapturedError
+func nibUncapturedError(typ C.WGPUErrorType, message *C.char, id C.uintptr_t) {
+	if h := handler(uintptr(id)); h != nil {
+		h.UncapturedError(wgpu.ErrorType(typ), C.GoString(message))
+	}
+}
+
+//export nibLog
+func nibLog(level C.WGPULogLevel, message *C.char) {
+	logMu.Lock()
+	sink := logSink
+	logMu.Unlock()
+	if sink != nil {
+		sink(wgpu.LogLevel(level), C.GoString(message))
+	}
+}
+
+// SetLogSink routes wgpu-native's own log lines to sink instead of the
+// binding's default, which prints to stderr. Only messages at level or more
+// severe are delivered.
+func SetLogSink(level wgpu.LogLevel, sink func(level wgpu.LogLevel, message string)) {
+	logMu.Lock()
+	logSink = sink
+	logMu.Unlock()
+	C.nib_set_log(C.WGPULogLevel(level))
+}
+
+// adapterRef and deviceRef mirror the binding's Adapter and Device, which are
+// each a single C handle. The layout is pinned by the binding version in
+// go.mod and checked by this package's tests.
+type adapterRef struct{ ref C.WGPUAdapter }
+type deviceRef struct{ ref C.WGPUDevice }
+
+// RequestDevice asks adapter for a device with exactly the given features and
+// limits, reporting device loss and uncaptured errors to h. The returned
+// release function unregisters h; call it after releasing the device.
+func RequestDevice(adapter *wgpu.Adapter, features []wgpu.FeatureName, limits wgpu.Limits, h Handler) (*wgpu.Device, func(), error) {
+	id := nextID.Add(1)
+	handlersMu.Lock()
+	handlers[id] = h
+	handlersMu.Unlock()
+	unregister := func() {
+		handlersMu.Lock()
+		delete(handlers, id)
+		handlersMu.Unlock()
+	}
+
+	var cfeatures *C.WGPUFeatureName
+	if len(features) > 0 {
+		mem := C.malloc(C.size_t(len(features)) * C.size_t(unsafe.Sizeof(C.WGPUFeatureName(0))))
+		defer C.free(mem)
+		s := unsafe.Slice((*C.WGPUFeatureName)(mem), len(features))
+		for i, f := range features {
+			s[i] = C.WGPUFeatureName(f)
+		}
+		cfeatures = (*C.WGPUFeatureName)(mem)
+	}
+	climits := (*C.WGPULimits)(C.malloc(C.size_t(unsafe.Sizeof(C.WGPULimits{}))))
+	defer C.free(unsafe.Pointer(climits))
+	*climits = toC(limits)
+	result := (*C.nib_device_result)(C.malloc(C.size_t(unsafe.Sizeof(C.nib_device_result{}))))
+	defer C.free(unsafe.Pointer(result))
+	*result = C.nib_device_result{}
+
+	a := (*adapterRef)(unsafe.Pointer(adapter))
+	C.nib_request_device(a.ref, cfeatures, C.size_t(len(features)), climits, C.uintptr_t(id), result)
+	if result.status != C.WGPURequestDeviceStatus_Success || result.device == nil {
+		unregister()
+		msg := C.GoString(&result.message[0])
+		if msg == "" {
+			msg = "no reason given"
+		}
+		return nil, nil, errors.New(msg)
+	}
+	d := &deviceRef{ref: result.device}
+	return (*wgpu.Device)(unsafe.Pointer(d)), unregister, nil
+}
+
+func toC(l wgpu.Limits) C.WGPULimits {
+	return C.WGPULimits{
+		maxTextureDimension1D:                     C.uint32_t(l.MaxTextureDimension1D),
+		maxTextureDimension2D:                     C.uint32_t(l.MaxTextureDimension2D),
+		maxTextureDimension3D:                     C.uint32_t(l.MaxTextureDimension3D),
+		maxTextureArrayLayers:                     C.uint32_t(l.MaxTextureArrayLayers),
+		maxBindGroups:                             C.uint32_t(l.MaxBindGroups),
+		maxBindingsPerBindGroup:                   C.uint32_t(l.MaxBindingsPerBindGroup),
+		maxDynamicUniformBuffersPerPipelineLayout: C.uint32_t(l.MaxDynamicUniformBuffersPerPipelineLayout),
+		maxDynamicStorageBuffersPerPipelineLayout: C.uint32_t(l.MaxDynamicStorageBuffersPerPipelineLayout),
+		maxSampledTexturesPerShaderStage:          C.uint32_t(l.MaxSampledTexturesPerShaderStage),
+		maxSamplersPerShaderStage:                 C.uint32_t(l.MaxSamplersPerShaderStage),
+		maxStorageBuffersPerShaderStage:           C.uint32_t(l.MaxStorageBuffersPerShaderStage),
+		maxStorageTexturesPerShaderStage:          C.uint32_t(l.MaxStorageTexturesPerShaderStage),
+		maxUniformBuffersPerShaderStage:           C.uint32_t(l.MaxUniformBuffersPerShaderStage),
+		maxUniformBufferBindingSize:               C.uint64_t(l.MaxUniformBufferBindingSize),
+		maxStorageBufferBindingSize:               C.uint64_t(l.MaxStorageBufferBindingSize),
+		minUniformBufferOffsetAlignment:           C.uint32_t(l.MinUniformBufferOffsetAlignment),
+		minStorageBufferOffsetAlignment:           C.uint32_t(l.MinStorageBufferOffsetAlignment),
+		maxVertexBuffers:                          C.uint32_t(l.MaxVertexBuffers),
+		maxBufferSize:                             C.uint64_t(l.MaxBufferSize),
+		maxVertexAttributes:                       C.uint32_t(l.MaxVertexAttributes),
+		maxVertexBufferArrayStride:                C.uint32_t(l.MaxVertexBufferArrayStride),
+		maxInterStageShaderComponents:             C.uint32_t(l.MaxInterStageShaderComponents),
+		maxInterStageShaderVariables:              C.uint32_t(l.MaxInterStageShaderVariables),
+		maxColorAttachments:                       C.uint32_t(l.MaxColorAttachments),
+		maxColorAttachmentBytesPerSample:          C.uint32_t(l.MaxColorAttachmentBytesPerSample),
+		maxComputeWorkgroupStorageSize:            C.uint32_t(l.MaxComputeWorkgroupStorageSize),
+		maxComputeInvocationsPerWorkgroup:         C.uint32_t(l.MaxComputeInvocationsPerWorkgroup),
+		maxComputeWorkgroupSizeX:                  C.uint32_t(l.MaxComputeWorkgroupSizeX),
+		maxComputeWorkgroupSizeY:                  C.uint32_t(l.MaxComputeWorkgroupSizeY),
+		maxComputeWorkgroupSizeZ:                  C.uint32_t(l.MaxComputeWorkgroupSizeZ),
+		maxComputeWorkgroupsPerDimension:          C.uint32_t(l.MaxComputeWorkgroupsPerDimension),
+	}
+}

@@ -1,0 +1,98 @@
+package gpu_test
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"testing"
+
+	"github.com/nib-editor/nib/cache"
+	"github.com/nib-editor/nib/gpu"
+)
+
+// dev is shared by every test in the package: opening a device per test
+// would dominate the run time on lavapipe. GPU tests never skip: CI has a
+// software Vulkan device, and no adapter is a failure.
+var dev *gpu.Device
+
+func TestMain(m *testing.M) {
+	var err error
+	dev, err = gpu.Open(gpu.Options{Pipelines: cache.NewPipelines()})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "open GPU device:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	dev.Close()
+	os.Exit(code)
+}
+
+// sizes are the awkward lengths every kernel is tried on: 1, primes, one
+// past a power of two, and lengths that are not multiples of any tile.
+var sizes = []int{1, 7, 33, 1000}
+
+func randF32(rng *rand.Rand, n int, scale float32) []float32 {
+	out := make([]float32, n)
+	for i := range out {
+		out[i] = (rng.Float32()*2 - 1) * scale
+	}
+	return out
+}
+
+func upload(t testing.TB, data []float32, dtype gpu.DType, shape ...int) *gpu.Tensor {
+	t.Helper()
+	tt, err := dev.UploadF32(data, dtype, shape...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tt.Close)
+	return tt
+}
+
+func scratch(t testing.TB, dtype gpu.DType, shape ...int) *gpu.Tensor {
+	t.Helper()
+	tt, err := dev.NewTensor(dtype, shape...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tt.Close)
+	return tt
+}
+
+func submit(t testing.TB, b *gpu.Batch) {
+	t.Helper()
+	if err := b.Submit(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func download(t testing.TB, tt *gpu.Tensor) []float32 {
+	t.Helper()
+	out, err := tt.ReadF32()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// closeTo fails unless |got-want| <= atol + rtol*|want| everywhere.
+func closeTo(t testing.TB, got, want []float32, atol, rtol float64) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("got %d values, want %d", len(got), len(want))
+	}
+	bad := 0
+	for i := range want {
+		g, w := float64(got[i]), float64(want[i])
+		if math.IsNaN(g) || math.Abs(g-w) > atol+rtol*math.Abs(w) {
+			if bad < 5 {
+				t.Errorf("[%d] = %g, want %g (atol %g, rtol %g)", i, g, w, atol, rtol)
+			}
+			bad++
+		}
+	}
+	if bad > 0 {
+		t.Fatalf("%d of %d values out of tolerance", bad, len(want))
+	}
+}

@@ -1,0 +1,232 @@
+package gpu
+
+import (
+	"fmt"
+	"math"
+	"unsafe"
+
+	"github.com/x448/float16"
+)
+
+// Tensor is a dense row-major array in a GPU buffer: a shape, a dtype and
+// the buffer. Weights are uploaded once into buffers of exact size; scratch
+// tensors from NewTensor come from the device's pool and return to it on
+// Close.
+type Tensor struct {
+	d     *Device
+	buf   *buffer
+	shape []int
+	dtype DType
+	n     int
+}
+
+// Shape returns the tensor's dimensions; the caller must not modify it.
+func (t *Tensor) Shape() []int { return t.shape }
+
+// DType returns the element type.
+func (t *Tensor) DType() DType { return t.dtype }
+
+// Len returns the number of elements.
+func (t *Tensor) Len() int { return t.n }
+
+// Bytes returns the size of the tensor's data in GPU memory.
+func (t *Tensor) Bytes() uint64 { return t.dtype.bytes(t.n) }
+
+// String formats the tensor as dtype[d0 d1 ...].
+func (t *Tensor) String() string { return fmt.Sprintf("%s%v", t.dtype, t.shape) }
+
+// Close releases the tensor's buffer (or returns it to the pool). Work
+// already submitted that uses the tensor still completes.
+func (t *Tensor) Close() {
+	if t == nil || t.buf == nil {
+		return
+	}
+	t.d.free(t.buf)
+	t.buf = nil
+}
+
+func count(shape []int) (int, error) {
+	n := 1
+	for _, s := range shape {
+		if s <= 0 {
+			return 0, fmt.Errorf("gpu: invalid shape %v", shape)
+		}
+		if n > math.MaxInt32/s {
+			return 0, fmt.Errorf("gpu: shape %v has too many elements", shape)
+		}
+		n *= s
+	}
+	return n, nil
+}
+
+func (d *Device) tensor(dtype DType, shape []int, pooled bool, label string) (*Tensor, error) {
+	n, err := count(shape)
+	if err != nil {
+		return nil, err
+	}
+	b, err := d.alloc(dtype.bytes(n), storageUsage, pooled, label)
+	if err != nil {
+		return nil, err
+	}
+	return &Tensor{d: d, buf: b, shape: append([]int(nil), shape...), dtype: dtype, n: n}, nil
+}
+
+// NewTensor returns a scratch tensor from the pool. Its contents are
+// undefined until a kernel or Write fills it.
+func (d *Device) NewTensor(dtype DType, shape ...int) (*Tensor, error) {
+	return d.tensor(dtype, shape, true, "scratch "+dtype.String())
+}
+
+// upload makes an exact-size tensor holding raw.
+func (d *Device) upload(dtype DType, shape []int, raw []byte, label string) (*Tensor, error) {
+	t, err := d.tensor(dtype, shape, false, label)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.writeRaw(raw); err != nil {
+		t.Close()
+		return nil, err
+	}
+	return t, nil
+}
+
+// UploadF32 copies data to a new tensor stored as dtype (F32 or F16; f16
+// rounds to nearest even).
+func (d *Device) UploadF32(data []float32, dtype DType, shape ...int) (*Tensor, error) {
+	if err := checkLen(len(data), shape); err != nil {
+		return nil, err
+	}
+	switch dtype {
+	case F32:
+		return d.upload(F32, shape, f32Bytes(data), "f32 upload")
+	case F16:
+		return d.upload(F16, shape, packF16(data, func(v float32) uint16 { return float16.Fromfloat32(v).Bits() }), "f16 upload")
+	}
+	return nil, fmt.Errorf("gpu: cannot store float data as %s", dtype)
+}
+
+// UploadF16 copies IEEE binary16 values (as bits) to a new F16 tensor.
+func (d *Device) UploadF16(bits []uint16, shape ...int) (*Tensor, error) {
+	if err := checkLen(len(bits), shape); err != nil {
+		return nil, err
+	}
+	raw := make([]byte, F16.bytes(len(bits)))
+	copy(raw, unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(bits))), 2*len(bits)))
+	return d.upload(F16, shape, raw, "f16 upload")
+}
+
+// UploadBF16 converts bfloat16 values (as bits) to a new tensor of dtype F32
+// (exact) or F16 (rounded; values beyond f16's range become infinities).
+func (d *Device) UploadBF16(bits []uint16, dtype DType, shape ...int) (*Tensor, error) {
+	f := make([]float32, len(bits))
+	for i, b := range bits {
+		f[i] = math.Float32frombits(uint32(b) << 16)
+	}
+	return d.UploadF32(f, dtype, shape...)
+}
+
+// UploadU32 copies data to a new U32 tensor.
+func (d *Device) UploadU32(data []uint32, shape ...int) (*Tensor, error) {
+	if err := checkLen(len(data), shape); err != nil {
+		return nil, err
+	}
+	return d.upload(U32, shape, u32Bytes(data), "u32 upload")
+}
+
+// WriteF32 overwrites an F32 tensor's contents.
+func (t *Tensor) WriteF32(data []float32) error {
+	if t.dtype != F32 || len(data) != t.n {
+		return fmt.Errorf("gpu: write %d f32 values into %s", len(data), t)
+	}
+	return t.writeRaw(f32Bytes(data))
+}
+
+// WriteU32 overwrites a U32 tensor's contents.
+func (t *Tensor) WriteU32(data []uint32) error {
+	if t.dtype != U32 || len(data) != t.n {
+		return fmt.Errorf("gpu: write %d u32 values into %s", len(data), t)
+	}
+	return t.writeRaw(u32Bytes(data))
+}
+
+func (t *Tensor) writeRaw(raw []byte) error {
+	if err := t.d.Err(); err != nil {
+		return err
+	}
+	if err := t.d.queue.WriteBuffer(t.buf.b, 0, raw); err != nil {
+		return fmt.Errorf("gpu: write %s: %w", t, err)
+	}
+	return nil
+}
+
+// ReadF32 downloads the tensor as float32 (converting f16). It waits for all
+// work submitted so far that writes the tensor; meant for tests and tools,
+// not hot paths.
+func (t *Tensor) ReadF32() ([]float32, error) {
+	raw, err := t.read()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float32, t.n)
+	switch t.dtype {
+	case F32:
+		copy(out, unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(raw))), t.n))
+	case F16:
+		h := unsafe.Slice((*uint16)(unsafe.Pointer(unsafe.SliceData(raw))), t.n)
+		for i, b := range h {
+			out[i] = float16.Frombits(b).Float32()
+		}
+	default:
+		return nil, fmt.Errorf("gpu: read %s as f32", t)
+	}
+	return out, nil
+}
+
+// ReadU32 downloads a U32 tensor.
+func (t *Tensor) ReadU32() ([]uint32, error) {
+	if t.dtype != U32 {
+		return nil, fmt.Errorf("gpu: read %s as u32", t)
+	}
+	raw, err := t.read()
+	if err != nil {
+		return nil, err
+	}
+	return append([]uint32(nil), unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(raw))), t.n)...), nil
+}
+
+func (t *Tensor) read() ([]byte, error) {
+	b := t.d.NewBatch()
+	r := b.Read(t)
+	if err := b.Submit(); err != nil {
+		return nil, err
+	}
+	return r.Bytes()
+}
+
+func checkLen(n int, shape []int) error {
+	want, err := count(shape)
+	if err != nil {
+		return err
+	}
+	if n != want {
+		return fmt.Errorf("gpu: %d values for shape %v (%d elements)", n, shape, want)
+	}
+	return nil
+}
+
+func f32Bytes(v []float32) []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(v))), 4*len(v))
+}
+
+func u32Bytes(v []uint32) []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(v))), 4*len(v))
+}
+
+func packF16(v []float32, conv func(float32) uint16) []byte {
+	raw := make([]byte, F16.bytes(len(v)))
+	h := unsafe.Slice((*uint16)(unsafe.Pointer(unsafe.SliceData(raw))), len(raw)/2)
+	for i, x := range v {
+		h[i] = conv(x)
+	}
+	return raw
+}
