@@ -11,8 +11,10 @@ type recorder struct {
 	errors []string
 }
 
-func (r *recorder) DeviceLost(reason wgpu.DeviceLostReason, _ string) { r.lost = append(r.lost, reason) }
-func (r *recorder) UncapturedError(_ wgpu.ErrorType, m string)        { r.errors = append(r.errors, m) }
+func (r *recorder) DeviceLost(reason wgpu.DeviceLostReason, _ string) {
+	r.lost = append(r.lost, reason)
+}
+func (r *recorder) UncapturedError(_ wgpu.ErrorType, m string) { r.errors = append(r.errors, m) }
 
 // TestRequestDevice proves the handle layout assumption: a device made here
 // works with the binding's buffers, queue and readback.
