@@ -120,10 +120,10 @@ func Adapters() ([]AdapterInfo, error) {
 	return out, nil
 }
 
-// choose picks an adapter by choice: "" for the best, a decimal index, or a
-// case-insensitive substring of the name, driver or backend (the best match
-// wins).
-func choose(infos []AdapterInfo, choice string) (int, error) {
+// Choose picks an adapter from infos by choice: "" for the best, a decimal
+// index, or a case-insensitive substring of the name, driver or backend (the
+// best match wins). It returns the adapter's index.
+func Choose(infos []AdapterInfo, choice string) (int, error) {
 	if len(infos) == 0 {
 		return 0, ErrNoAdapter
 	}

@@ -33,9 +33,9 @@ func (d *Device) NewBatch() *Batch {
 // Err returns the first error recorded so far.
 func (b *Batch) Err() error { return b.err }
 
-// Dispatches returns the number of kernel dispatches recorded since the last
-// Submit.
-func (b *Batch) Dispatches() int { return b.count }
+// Recorded returns the number of dispatches, copies and reads recorded since
+// the last Submit.
+func (b *Batch) Recorded() int { return b.count }
 
 // fail records err unless an earlier error is already kept.
 func (b *Batch) fail(err error) {
@@ -146,6 +146,7 @@ func (b *Batch) Clear(t *Tensor) {
 	if err := b.enc.ClearBuffer(t.buf.b, 0, t.buf.size); err != nil {
 		b.fail(fmt.Errorf("gpu: clear %s: %w", t, err))
 	}
+	b.count++
 }
 
 // Copy copies src into dst; both must have the same dtype and length.
@@ -161,6 +162,7 @@ func (b *Batch) Copy(dst, src *Tensor) {
 	if err := b.enc.CopyBufferToBuffer(src.buf.b, 0, dst.buf.b, 0, src.Bytes()); err != nil {
 		b.fail(fmt.Errorf("gpu: copy %s: %w", src, err))
 	}
+	b.count++
 }
 
 // Read records a copy of t into a small mappable buffer; after Submit the
@@ -187,6 +189,7 @@ func (b *Batch) Read(t *Tensor) *Readback {
 	}
 	r.staging = st
 	b.reads = append(b.reads, r)
+	b.count++
 	return r
 }
 

@@ -23,6 +23,7 @@ const (
 	workgroupStorage    = 16 << 10
 	invocationsPerGroup = 256
 	storageBuffersUsed  = 8
+	maxBufferRequest    = 1 << 40
 )
 
 // Options configure Open.
@@ -77,21 +78,16 @@ func Open(opts Options) (*Device, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	native.SetLogSink(wgpu.LogLevelWarn, func(level wgpu.LogLevel, msg string) {
-		if level <= wgpu.LogLevelError {
-			log.Error("wgpu", zap.String("message", msg))
-		} else {
-			log.Debug("wgpu", zap.String("level", level.String()), zap.String("message", msg))
-		}
-	})
-
+	if opts.Logger != nil {
+		SetLogger(opts.Logger)
+	}
 	inst := wgpu.CreateInstance(nil)
 	adapters := inst.EnumerateAdapters(nil)
 	infos := make([]AdapterInfo, len(adapters))
 	for i, a := range adapters {
 		infos[i] = describe(i, a)
 	}
-	idx, err := choose(infos, adapterChoice(opts.Adapter))
+	idx, err := Choose(infos, adapterChoice(opts.Adapter))
 	if err != nil {
 		for _, a := range adapters {
 			a.Release()
@@ -139,7 +135,9 @@ func (d *Device) open() error {
 	}
 	want := wgpu.DefaultLimits()
 	want.MaxStorageBufferBindingSize = have.MaxStorageBufferBindingSize
-	want.MaxBufferSize = have.MaxBufferSize
+	// UINT64_MAX means "undefined" to wgpu-native, which then grants the
+	// 256 MiB default: ask for a concrete size.
+	want.MaxBufferSize = min(have.MaxBufferSize, maxBufferRequest)
 	var features []wgpu.FeatureName
 	if d.info.ShaderF16 {
 		features = append(features, wgpu.FeatureNameShaderF16)
@@ -251,4 +249,13 @@ func (d *Device) Close() error {
 // exists for fault-injection tests of the layers above.
 func (d *Device) SimulateLoss(reason string) {
 	(*reporter)(d).DeviceLost(wgpu.DeviceLostReasonUnknown, reason)
+}
+
+// Sync waits until all work submitted so far has finished.
+func (d *Device) Sync() error {
+	if err := d.Err(); err != nil {
+		return err
+	}
+	d.dev.Poll(true, nil)
+	return d.Err()
 }
