@@ -14,11 +14,14 @@ import (
 // dev is shared by every test in the package: opening a device per test
 // would dominate the run time on lavapipe. GPU tests never skip: CI has a
 // software Vulkan device, and no adapter is a failure.
-var dev *gpu.Device
+var (
+	dev       *gpu.Device
+	pipelines = cache.NewPipelines()
+)
 
 func TestMain(m *testing.M) {
 	var err error
-	dev, err = gpu.Open(gpu.Options{Pipelines: cache.NewPipelines()})
+	dev, err = gpu.Open(gpu.Options{Pipelines: pipelines})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "open GPU device:", err)
 		os.Exit(1)
