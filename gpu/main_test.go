@@ -7,6 +7,8 @@ import (
 	"os"
 	"testing"
 
+	"github.com/x448/float16"
+
 	"github.com/nib-editor/nib/cache"
 	"github.com/nib-editor/nib/gpu"
 )
@@ -51,6 +53,31 @@ func upload(t testing.TB, data []float32, dtype gpu.DType, shape ...int) *gpu.Te
 	}
 	t.Cleanup(tt.Close)
 	return tt
+}
+
+// uploadU32 makes a U32 tensor of data, shaped [len(data)] unless a shape
+// is given.
+func uploadU32(t testing.TB, data []uint32, shape ...int) *gpu.Tensor {
+	t.Helper()
+	if len(shape) == 0 {
+		shape = []int{len(data)}
+	}
+	tt, err := dev.UploadU32(data, shape...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tt.Close)
+	return tt
+}
+
+// roundF16 returns w as the GPU sees it when stored in f16, the values a
+// reference must use for f16 weights.
+func roundF16(w []float32) []float32 {
+	out := make([]float32, len(w))
+	for i, v := range w {
+		out[i] = float16.Fromfloat32(v).Float32()
+	}
+	return out
 }
 
 func scratch(t testing.TB, dtype gpu.DType, shape ...int) *gpu.Tensor {

@@ -15,8 +15,8 @@ func TestUnary(t *testing.T) {
 		gpu  func(b *gpu.Batch, out, x *gpu.Tensor)
 		ref  func([]float32) []float32
 	}{
-		{"relu", (*gpu.Batch).ReLU, kernels.ReLU},
-		{"gelu_new", (*gpu.Batch).GeluNew, kernels.GeluNew},
+		{"relu", (*gpu.Batch).ReLU, kernels.ReLURef},
+		{"gelu_new", (*gpu.Batch).GeluNew, kernels.GeluNewRef},
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, op := range ops {
@@ -42,8 +42,8 @@ func TestBinary(t *testing.T) {
 		gpu  func(b *gpu.Batch, out, x, y *gpu.Tensor)
 		ref  func(a, b []float32) []float32
 	}{
-		{"add", (*gpu.Batch).Add, kernels.Add},
-		{"gated_gelu", (*gpu.Batch).GatedGelu, kernels.GatedGelu},
+		{"add", (*gpu.Batch).Add, kernels.AddRef},
+		{"gated_gelu", (*gpu.Batch).GatedGelu, kernels.GatedGeluRef},
 	}
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, op := range ops {

@@ -6,32 +6,9 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/x448/float16"
-
 	"github.com/nib-editor/nib/gpu"
 	"github.com/nib-editor/nib/kernels"
 )
-
-// embeddingIDs uploads token ids as a U32 tensor of the given shape.
-func embeddingIDs(t testing.TB, ids []uint32, shape ...int) *gpu.Tensor {
-	t.Helper()
-	tt, err := dev.UploadU32(ids, shape...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(tt.Close)
-	return tt
-}
-
-// embeddingRoundF16 returns x as it is stored in an F16 tensor, the table the
-// reference must use for f16 weights.
-func embeddingRoundF16(x []float32) []float32 {
-	out := make([]float32, len(x))
-	for i, v := range x {
-		out[i] = float16.Fromfloat32(v).Float32()
-	}
-	return out
-}
 
 // embeddingNaNs is an output buffer full of NaN, so that an element the kernel
 // fails to write cannot pass as a zero.
@@ -56,11 +33,11 @@ func runEmbedding(t *testing.T, rng *rand.Rand, dtype gpu.DType, v, d int, ids [
 	table := randF32(rng, v*d, 4)
 	ref := table
 	if dtype == gpu.F16 {
-		ref = embeddingRoundF16(table)
+		ref = roundF16(table)
 	}
 	out := embeddingNaNs(t, outShape...)
 	b := dev.NewBatch()
-	b.Embedding(out, upload(t, table, dtype, v, d), embeddingIDs(t, ids, idShape...))
+	b.Embedding(out, upload(t, table, dtype, v, d), uploadU32(t, ids, idShape...))
 	submit(t, b)
 	closeTo(t, download(t, out), kernels.EmbeddingRef(ref, d, ids), 0, 0)
 }
@@ -113,7 +90,7 @@ func TestEmbeddingLarge(t *testing.T) {
 }
 
 func TestEmbeddingMismatchIsAnError(t *testing.T) {
-	ids := embeddingIDs(t, []uint32{0, 1, 2}, 3)
+	ids := uploadU32(t, []uint32{0, 1, 2}, 3)
 	table := upload(t, make([]float32, 4*6), gpu.F32, 4, 6)
 	cases := []struct {
 		name            string

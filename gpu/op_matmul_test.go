@@ -5,20 +5,9 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/x448/float16"
-
 	"github.com/nib-editor/nib/gpu"
 	"github.com/nib-editor/nib/kernels"
 )
-
-// roundF16 returns w as the GPU sees it when stored in f16.
-func roundF16(w []float32) []float32 {
-	out := make([]float32, len(w))
-	for i, v := range w {
-		out[i] = float16.Fromfloat32(v).Float32()
-	}
-	return out
-}
 
 func TestMatMul(t *testing.T) {
 	type shape struct{ m, n, k int }

@@ -19,8 +19,8 @@ var Binary = register(&Kernel{
 	Defaults: Defines{"WG": 256},
 })
 
-// ReLU is the reference for Unary with OP relu.
-func ReLU(x []float32) []float32 {
+// ReLURef is the reference for Unary with OP relu.
+func ReLURef(x []float32) []float32 {
 	out := make([]float32, len(x))
 	for i, v := range x {
 		out[i] = max(v, 0)
@@ -28,9 +28,9 @@ func ReLU(x []float32) []float32 {
 	return out
 }
 
-// GeluNew is the reference gelu_new (tanh approximation), computed in
+// GeluNewRef is the reference gelu_new (tanh approximation), computed in
 // float64.
-func GeluNew(x []float32) []float32 {
+func GeluNewRef(x []float32) []float32 {
 	out := make([]float32, len(x))
 	for i, v := range x {
 		out[i] = geluNew(v)
@@ -43,8 +43,8 @@ func geluNew(v float32) float32 {
 	return float32(0.5 * x * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(x+0.044715*x*x*x))))
 }
 
-// Add is the reference residual add.
-func Add(a, b []float32) []float32 {
+// AddRef is the reference residual add.
+func AddRef(a, b []float32) []float32 {
 	out := make([]float32, len(a))
 	for i := range a {
 		out[i] = a[i] + b[i]
@@ -52,8 +52,8 @@ func Add(a, b []float32) []float32 {
 	return out
 }
 
-// GatedGelu is the reference gated-gelu product gelu_new(gate) * up.
-func GatedGelu(gate, up []float32) []float32 {
+// GatedGeluRef is the reference gated-gelu product gelu_new(gate) * up.
+func GatedGeluRef(gate, up []float32) []float32 {
 	out := make([]float32, len(gate))
 	for i := range gate {
 		out[i] = float32(float64(geluNew(gate[i])) * float64(up[i]))

@@ -1,0 +1,161 @@
+// Attention with T5's relative position bias and no 1/sqrt(d) scaling, one
+// workgroup per (batch item b, head h, query i):
+//   s_j   = q_i . k_j + bias[buckets[j - pos + tk - 1] * heads + h]   (j < n)
+//   out_i = sum_j softmax(s)_j v_j
+// where pos = tk - tq + i is the query's absolute position and n is the
+// number of keys the mask lets it see. Every mask T5 needs keeps a prefix of
+// the keys (padding sits at the end, causality cuts at pos), so keys j >= n
+// are never read; with n == 0 the output is zeros.
+//
+// Keys are taken in chunks of WG with an online softmax (running maximum m
+// and running sum l, rescaling the partial output whenever m grows), so the
+// number of keys is unbounded and workgroup memory stays fixed.
+//
+// Threads cooperate twice per chunk. Scores: thread t dots key j0 + t with
+// q, which sits in workgroup memory. Weighted sum of v: the workgroup splits
+// into WG / dv slices of dv threads; thread (slice s, element e) accumulates
+// output element e, and its share of l, over keys s, s + slices, ... of the
+// chunk, reading v rows contiguously across e. Slices are added at the end.
+//
+// q, k, v and out are read as vectors of V floats (4 when the head dim
+// allows, else 1); dv is the head dim in vectors. Rows of q, k, v and out
+// are heads * dv vectors wide; k and v hold tcap rows per batch item, of
+// which the first tk are in use. Bias, buckets and key_lens are read only
+// when their flag is set (package gpu binds a stand-in otherwise).
+struct Params {
+    heads: u32,
+    tq: u32,
+    tk: u32,
+    tcap: u32,
+    dv: u32,
+    rows: u32,
+    has_bias: u32,
+    has_lens: u32,
+    causal: u32,
+}
+
+alias VT = {{if eq .V 4}}vec4<f32>{{else}}f32{{end}};
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> q: array<VT>;
+@group(0) @binding(2) var<storage, read> k: array<VT>;
+@group(0) @binding(3) var<storage, read> v: array<VT>;
+@group(0) @binding(4) var<storage, read> bias: array<f32>;
+@group(0) @binding(5) var<storage, read> buckets: array<u32>;
+@group(0) @binding(6) var<storage, read> key_lens: array<u32>;
+@group(0) @binding(7) var<storage, read_write> out: array<VT>;
+
+const WG = {{.WG}}u;
+// MAXDV vectors hold the largest head dim, 256 floats.
+const MAXDV = {{if eq .V 4}}64u{{else}}256u{{end}};
+// NEG stands for -inf: finite, so that exp(NEG - m) is 0 and never NaN.
+const NEG = -3.0e38;
+
+var<workgroup> q_sh: array<VT, MAXDV>;
+var<workgroup> probs: array<f32, WG>;
+var<workgroup> red: array<f32, WG>;
+var<workgroup> acc_sh: array<VT, WG>;
+
+fn vdot(a: VT, b: VT) -> f32 {
+{{- if eq .V 4}}
+    return dot(a, b);
+{{- else}}
+    return a * b;
+{{- end}}
+}
+
+// visible returns how many leading keys query i of batch item b may see.
+fn visible(b: u32, i: u32) -> u32 {
+    var n = p.tk;
+    if (p.has_lens != 0u) {
+        n = min(n, key_lens[b]);
+    }
+    if (p.causal != 0u) {
+        let last = i32(p.tk) - i32(p.tq) + i32(i);
+        n = min(n, u32(max(last + 1, 0)));
+    }
+    return n;
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let row = wid.x + wid.y * nwg.x;
+    if (row >= p.rows) {
+        return;
+    }
+    let i = row % p.tq;
+    let h = (row / p.tq) % p.heads;
+    let b = row / (p.tq * p.heads);
+    let width = p.heads * p.dv;
+    let q_base = (b * p.tq + i) * width + h * p.dv;
+    let kv_base = b * p.tcap * width + h * p.dv;
+    let n = visible(b, i);
+    // Bucket of key j is buckets[j + shift]: shift = tk - 1 - pos = tq - 1 - i.
+    let shift = p.tq - 1u - i;
+
+    for (var e = t; e < p.dv; e += WG) {
+        q_sh[e] = q[q_base + e];
+    }
+    workgroupBarrier();
+
+    let slices = WG / p.dv;
+    let s = t / p.dv;
+    let e = t % p.dv;
+    var acc = VT(0.0);
+    var m = NEG;
+    var l = 0.0;
+    for (var j0 = 0u; j0 < n; j0 += WG) {
+        let cnt = min(WG, n - j0);
+        var score = NEG;
+        if (t < cnt) {
+            let j = j0 + t;
+            let kb = kv_base + j * width;
+            var d = 0.0;
+            for (var c = 0u; c < p.dv; c++) {
+                d += vdot(q_sh[c], k[kb + c]);
+            }
+            if (p.has_bias != 0u) {
+                d += bias[buckets[j + shift] * p.heads + h];
+            }
+            score = d;
+        }
+        red[t] = score;
+        workgroupBarrier();
+        for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
+            if (t < stride) {
+                red[t] = max(red[t], red[t + stride]);
+            }
+            workgroupBarrier();
+        }
+        let m_new = max(m, red[0]);
+        let scale = exp(m - m_new);
+        m = m_new;
+        probs[t] = select(0.0, exp(score - m_new), t < cnt);
+        // Also orders every read of red[0] before the next chunk's writes.
+        workgroupBarrier();
+        if (s < slices) {
+            acc *= scale;
+            l *= scale;
+            for (var jj = s; jj < cnt; jj += slices) {
+                let pj = probs[jj];
+                l += pj;
+                acc += pj * v[kv_base + (j0 + jj) * width + e];
+            }
+        }
+    }
+
+    acc_sh[t] = acc;
+    if (e == 0u && s < slices) {
+        red[s] = l;
+    }
+    workgroupBarrier();
+    for (var o = t; o < p.dv; o += WG) {
+        var total = VT(0.0);
+        var sum = 0.0;
+        for (var r = 0u; r < slices; r++) {
+            total += acc_sh[r * p.dv + o];
+            sum += red[r];
+        }
+        out[q_base + o] = select(VT(0.0), total / sum, sum > 0.0);
+    }
+}
