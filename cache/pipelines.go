@@ -73,15 +73,18 @@ func (c *Pipelines) Stats() PipelineStats {
 	return PipelineStats{Pipelines: n, Hits: c.hits.Load(), Misses: c.misses.Load()}
 }
 
-// Close releases every pipeline. The cache is empty afterwards.
+// Close releases every pipeline, waiting for compiles in progress. The
+// cache is empty afterwards.
 func (c *Pipelines) Close() {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	for key, e := range c.byKey {
+	entries := c.byKey
+	c.byKey = map[string]*entry{}
+	c.mu.Unlock()
+	// A failing compile takes c.mu to remove its entry, so wait unlocked.
+	for _, e := range entries {
 		<-e.done
 		if e.p != nil {
 			e.p.Close()
 		}
-		delete(c.byKey, key)
 	}
 }
