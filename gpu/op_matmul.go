@@ -28,14 +28,33 @@ func (b *Batch) MatMul(out, x, w *Tensor) {
 	}
 	params := []uint32{uint32(m), uint32(n), uint32(k)}
 	if m <= kernels.MatVecMaxRows {
-		vec := (w.dtype == F16 && k%8 == 0) || (w.dtype == F32 && k%4 == 0)
-		const wg, tpr = 256, 32
-		rows := wg / tpr
+		// 16-byte loads per weight row: 8 packed f16 or 4 f32 weights each.
+		per := 4
+		if w.dtype == F16 {
+			per = 8
+		}
+		vec := k%per == 0
+		wg, tpr := matvecShape((k + per - 1) / per)
 		b.dispatch(kernels.MatVec, kernels.Defines{"W": w.dtype.String(), "M": m, "VEC": vec, "WG": wg, "TPR": tpr},
-			params, grid(n, rows), x, w, out)
+			params, grid(n, wg/tpr), x, w, out)
 		return
 	}
 	tiles := func(d int) uint32 { return uint32((d + kernels.MatMulTile - 1) / kernels.MatMulTile) }
 	b.dispatch(kernels.MatMul, kernels.Defines{"W": w.dtype.String(), "VEC": k%4 == 0},
 		params, [3]uint32{tiles(n), tiles(m), 1}, x, w, out)
+}
+
+// matvecShape picks the workgroup size and invocations per weight row for a
+// row of the given number of 16-byte loads. Short rows (FLAN-T5's d_model of
+// 512-1024) do best with 16 invocations each, leaving more rows, hence more
+// workgroups, in flight; long rows with 64. Measured on the H100 (see
+// BENCHMARKS.md): 15% on the 32128x768 lm_head, 4% on 8192x8192.
+func matvecShape(loads int) (wg, tpr int) {
+	switch {
+	case loads <= 128:
+		return 128, 16
+	case loads <= 512:
+		return 256, 32
+	}
+	return 256, 64
 }

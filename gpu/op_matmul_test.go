@@ -18,7 +18,8 @@ func TestMatMul(t *testing.T) {
 	for _, s := range sizes {
 		shapes = append(shapes, shape{s, 33, 40}, shape{5, s, 64}, shape{130, 70, s}, shape{1, 100, s}, shape{8, 9, s})
 	}
-	shapes = append(shapes, shape{129, 257, 96}, shape{9, 1000, 768}, shape{2, 300, 1024})
+	// Rows of 96 to 520 16-byte loads reach each matrix-vector shape.
+	shapes = append(shapes, shape{129, 257, 96}, shape{9, 1000, 768}, shape{2, 300, 1024}, shape{3, 50, 4160})
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, dtype := range []gpu.DType{gpu.F32, gpu.F16} {
 		for _, s := range shapes {
