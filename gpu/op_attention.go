@@ -17,9 +17,11 @@ type AttentionArgs struct {
 	// Bias is F32 [numBuckets, H], T5's relative_attention_bias weight; nil
 	// means no position bias, as in cross-attention.
 	Bias *Tensor
-	// Buckets is U32 of length at least 2*Tk-1: entry rel+Tk-1 is the bucket
-	// of relative position rel = key position - query position. Required
-	// exactly when Bias is set.
+	// Buckets is U32 of length at least 2*Tk-1, centred on relative
+	// position 0: entry rel+(len-1)/2 is the bucket of relative position
+	// rel = key position - query position. A table built once for the
+	// longest sequence therefore serves every decode step. Required exactly
+	// when Bias is set.
 	Buckets *Tensor
 	// Mask limits the keys each query sees.
 	Mask Mask
@@ -27,7 +29,7 @@ type AttentionArgs struct {
 
 // Attention records T5 attention: out[b,i,h,:] = sum_j p(i,j) v[b,j,h,:]
 // where p is the masked softmax over keys j of
-// q[b,i,h,:].k[b,j,h,:] + Bias[Buckets[j-pos_i+Tk-1], h], with no
+// q[b,i,h,:].k[b,j,h,:] + Bias[Buckets[j-pos_i+(len-1)/2], h], with no
 // 1/sqrt(D) scaling (T5 folds it into its weights). q and out are F32
 // [B, Tq, H*D]; k and v are F32 [B, Tcap, H*D] with the first Tk rows used.
 // Query i sits at absolute position pos_i = Tk-Tq+i, so the encoder
@@ -101,8 +103,9 @@ func (b *Batch) Attention(out, q, k, v *Tensor, a AttentionArgs) {
 	// not read: every binding must hold some buffer, and read-only bindings
 	// may share one.
 	bias, buckets, lens := q, q, q
-	var hasBias, hasLens uint32
+	var hasBias, hasLens, center uint32
 	if a.Bias != nil {
+		center = uint32((a.Buckets.n - 1) / 2)
 		bias, buckets, hasBias = a.Bias, a.Buckets, 1
 	}
 	if a.Mask.KeyLens != nil {
@@ -119,7 +122,7 @@ func (b *Batch) Attention(out, q, k, v *Tensor, a AttentionArgs) {
 	wg := max(pow2Workgroup(tk, 32, 256), pow2Workgroup(dv, 32, 256))
 	params := []uint32{
 		uint32(a.Heads), uint32(tq), uint32(tk), uint32(tcap), uint32(dv), uint32(rows),
-		hasBias, hasLens, a.Mask.causalWord(),
+		hasBias, hasLens, a.Mask.causalWord(), center,
 	}
 	b.dispatch(kernels.Attention, kernels.Defines{"WG": wg, "V": vec}, params, grid(rows, 1),
 		q, k, v, bias, buckets, lens, out)

@@ -79,7 +79,9 @@ func runAttention(t *testing.T, rng *rand.Rand, c attentionCase) {
 		ref.Bias = randF32(rng, numBuckets*c.h, 4)
 		// Random buckets, not T5's monotone ones, so that an index off by
 		// one shows; a spare entry checks that longer tables are accepted.
-		ref.Buckets = make([]uint32, 2*c.tk)
+		// Longer than needed on odd cases: the table is centred on its
+		// own length, not on Tk.
+		ref.Buckets = make([]uint32, 2*c.tk+(c.tk%2)*40)
 		for i := range ref.Buckets {
 			ref.Buckets[i] = uint32(rng.IntN(numBuckets))
 		}

@@ -28,8 +28,9 @@ type AttentionArgs struct {
 	// Bias is [buckets, Heads], T5's relative_attention_bias; nil means no
 	// position bias.
 	Bias []float32
-	// Buckets[rel+Keys-1] is the bucket of rel = key position - query
-	// position.
+	// Buckets[rel+(len(Buckets)-1)/2] is the bucket of rel = key
+	// position - query position: the table is centred on relative position
+	// 0, so one table built for the longest sequence serves every length.
 	Buckets []uint32
 	Mask    Mask
 }
@@ -57,7 +58,7 @@ func AttentionRef(q, k, v []float32, a AttentionArgs) []float32 {
 					}
 					if a.Bias != nil {
 						pos := a.Keys - a.Queries + i
-						s += float64(a.Bias[int(a.Buckets[j-pos+a.Keys-1])*a.Heads+h])
+						s += float64(a.Bias[int(a.Buckets[j-pos+(len(a.Buckets)-1)/2])*a.Heads+h])
 					}
 					scores[j] = s
 					mx = max(mx, s)

@@ -32,6 +32,8 @@ struct Params {
     has_bias: u32,
     has_lens: u32,
     causal: u32,
+    // center is the index of relative position 0 in the bucket table.
+    center: u32,
 }
 
 alias VT = {{if eq .V 4}}vec4<f32>{{else}}f32{{end}};
@@ -91,7 +93,9 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
     let kv_base = b * p.tcap * width + h * p.dv;
     let n = visible(b, i);
     // Bucket of key j is buckets[j + shift]: shift = tk - 1 - pos = tq - 1 - i.
-    let shift = p.tq - 1u - i;
+    // Key j of query i (position tk-tq+i) has relative position
+    // j - (tk-tq+i), at table index j + shift; center >= tk-1 keeps it >= 0.
+    let shift = p.center - (p.tk - p.tq + i);
 
     for (var e = t; e < p.dv; e += WG) {
         q_sh[e] = q[q_base + e];
