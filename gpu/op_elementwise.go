@@ -52,6 +52,10 @@ func (b *Batch) Add(out, x, y *Tensor) { b.binary("add", out, x, y) }
 // product.
 func (b *Batch) GatedGelu(out, gate, up *Tensor) { b.binary("gated_gelu", out, gate, up) }
 
+// GatedRelu records out = max(gate, 0) * up, the gated-relu feed-forward
+// product.
+func (b *Batch) GatedRelu(out, gate, up *Tensor) { b.binary("gated_relu", out, gate, up) }
+
 func (b *Batch) binary(op string, out, x, y *Tensor) {
 	if x == nil || !b.sameF32(op, x.n, x, y, out) {
 		return

@@ -44,6 +44,7 @@ func TestBinary(t *testing.T) {
 	}{
 		{"add", (*gpu.Batch).Add, kernels.AddRef},
 		{"gated_gelu", (*gpu.Batch).GatedGelu, kernels.GatedGeluRef},
+		{"gated_relu", (*gpu.Batch).GatedRelu, kernels.GatedReluRef},
 	}
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, op := range ops {

@@ -1,5 +1,5 @@
-// out[i] = OP(a[i], b[i]) for i < n. OP is add (residual connections) or
-// gated_gelu, T5's gated feed-forward product gelu_new(a) * b.
+// out[i] = OP(a[i], b[i]) for i < n. OP is add (residual connections),
+// gated_gelu or gated_relu, T5's gated feed-forward products act(a) * b.
 struct Params {
     n: u32,
 }
@@ -17,6 +17,10 @@ fn add(x: f32, y: f32) -> f32 {
 
 fn gated_gelu(gate: f32, up: f32) -> f32 {
     return gelu_new(gate) * up;
+}
+
+fn gated_relu(gate: f32, up: f32) -> f32 {
+    return relu(gate) * up;
 }
 
 @compute @workgroup_size({{.WG}})

@@ -10,8 +10,8 @@ var Unary = register(&Kernel{
 	Defaults: Defines{"WG": 256},
 })
 
-// Binary combines two arrays elementwise by Defines["OP"]: "add" or
-// "gated_gelu" (gelu_new(a) * b).
+// Binary combines two arrays elementwise by Defines["OP"]: "add",
+// "gated_gelu" (gelu_new(a) * b) or "gated_relu" (relu(a) * b).
 var Binary = register(&Kernel{
 	Name:     "binary",
 	File:     "binary.wgsl",
@@ -48,6 +48,15 @@ func AddRef(a, b []float32) []float32 {
 	out := make([]float32, len(a))
 	for i := range a {
 		out[i] = a[i] + b[i]
+	}
+	return out
+}
+
+// GatedReluRef is the reference gated-relu product max(gate, 0) * up.
+func GatedReluRef(gate, up []float32) []float32 {
+	out := make([]float32, len(gate))
+	for i := range gate {
+		out[i] = max(gate[i], 0) * up[i]
 	}
 	return out
 }
