@@ -165,6 +165,36 @@ func (b *Batch) Copy(dst, src *Tensor) {
 	b.count++
 }
 
+// CopyRange copies n elements of src starting at element srcOff into dst
+// at element dstOff, as when appending new keys and values to a KV cache.
+// Both must have the same dtype; offsets and n in f16 tensors must be even
+// (whole 32-bit words).
+func (b *Batch) CopyRange(dst *Tensor, dstOff int, src *Tensor, srcOff, n int) {
+	if !b.encoder() {
+		return
+	}
+	if dst == nil || src == nil || dst.dtype != src.dtype {
+		b.failf("copy range: %s into %s", src, dst)
+		return
+	}
+	if n < 0 || srcOff < 0 || dstOff < 0 || srcOff+n > src.n || dstOff+n > dst.n {
+		b.failf("copy range: %d elements from %d of %s to %d of %s out of bounds", n, srcOff, src, dstOff, dst)
+		return
+	}
+	if src.dtype == F16 && (n%2 != 0 || srcOff%2 != 0 || dstOff%2 != 0) {
+		b.failf("copy range: f16 offsets and lengths must be even, got %d+%d -> %d", srcOff, n, dstOff)
+		return
+	}
+	if n == 0 {
+		return
+	}
+	b.endPass()
+	if err := b.enc.CopyBufferToBuffer(src.buf.b, src.dtype.bytes(srcOff), dst.buf.b, dst.dtype.bytes(dstOff), src.dtype.bytes(n)); err != nil {
+		b.fail(fmt.Errorf("gpu: copy range of %s: %w", src, err))
+	}
+	b.count++
+}
+
 // Read records a copy of t into a small mappable buffer; after Submit the
 // Readback's methods wait for this batch only and return the data. Use it for
 // small results such as token ids: only t's bytes are copied and mapped.

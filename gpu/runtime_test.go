@@ -156,3 +156,17 @@ func TestDeviceLost(t *testing.T) {
 		t.Errorf("allocation on a lost device: %v", err)
 	}
 }
+
+func TestCopyRange(t *testing.T) {
+	src := upload(t, []float32{1, 2, 3, 4, 5, 6}, gpu.F32, 6)
+	dst := upload(t, make([]float32, 8), gpu.F32, 2, 4)
+	b := dev.NewBatch()
+	b.CopyRange(dst, 5, src, 2, 3) // 3, 4, 5 into the second row
+	submit(t, b)
+	closeTo(t, download(t, dst), []float32{0, 0, 0, 0, 0, 3, 4, 5}, 0, 0)
+
+	b.CopyRange(dst, 6, src, 0, 3) // would run past dst
+	if err := b.Submit(); err == nil {
+		t.Error("out-of-bounds copy was accepted")
+	}
+}
