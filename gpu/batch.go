@@ -267,6 +267,10 @@ func (b *Batch) Submit() error {
 	return nil
 }
 
+// Discard drops everything recorded since the last Submit, as when the
+// caller hit an error halfway through a forward pass.
+func (b *Batch) Discard() { b.reset() }
+
 func (b *Batch) reset() {
 	b.endPass()
 	if b.enc != nil {

@@ -1,0 +1,145 @@
+package model
+
+import (
+	"fmt"
+
+	"github.com/nib-editor/nib/gpu"
+)
+
+// Encoded is one encoded batch on the GPU: the encoder's last hidden state
+// and, for each decoder layer, the cross-attention keys and values computed
+// from it once.
+type Encoded struct {
+	m       *Model
+	lens    []int
+	batch   int
+	length  int // padded length L
+	hidden  *gpu.Tensor
+	keyLens *gpu.Tensor
+	crossK  []*gpu.Tensor
+	crossV  []*gpu.Tensor
+}
+
+// Encode runs the encoder over a batch of token sequences, padded to the
+// longest with the pad id; padding is masked out of attention.
+func (m *Model) Encode(inputs [][]int) (*Encoded, error) {
+	c := m.cfg
+	if len(inputs) == 0 {
+		return nil, fmt.Errorf("model: encode: empty batch")
+	}
+	length := 0
+	for i, in := range inputs {
+		if err := checkIDs(in, c.VocabSize); err != nil {
+			return nil, fmt.Errorf("model: encode: input %d: %w", i, err)
+		}
+		length = max(length, len(in))
+	}
+	batch := len(inputs)
+	ids := make([]uint32, batch*length)
+	lens := make([]uint32, batch)
+	for i, in := range inputs {
+		lens[i] = uint32(len(in))
+		for j := range length {
+			ids[i*length+j] = uint32(c.PadID)
+			if j < len(in) {
+				ids[i*length+j] = uint32(in[j])
+			}
+		}
+	}
+	table, err := m.table(true, length)
+	if err != nil {
+		return nil, err
+	}
+	e := &Encoded{m: m, batch: batch, length: length}
+	for _, l := range lens {
+		e.lens = append(e.lens, int(l))
+	}
+	s := &scratch{dev: m.dev}
+	defer s.release()
+	idT := s.get(gpu.U32, batch, length)
+	if s.err != nil {
+		return nil, s.err
+	}
+	if err := idT.WriteU32(ids); err != nil {
+		return nil, err
+	}
+	if e.keyLens, err = m.dev.UploadU32(lens, batch); err != nil {
+		return nil, err
+	}
+	b := m.dev.NewBatch()
+	h := s.get(gpu.F32, batch, length, c.DModel)
+	if h != nil {
+		b.Embedding(h, m.w.Shared, idT)
+	}
+	mask := gpu.Mask{KeyLens: e.keyLens}
+	for _, l := range m.w.Enc {
+		if s.err != nil {
+			break
+		}
+		x := m.norm(b, s, h, l.SelfNorm)
+		k := s.get(gpu.F32, batch, length, c.Inner())
+		v := s.get(gpu.F32, batch, length, c.Inner())
+		if s.err != nil {
+			break
+		}
+		b.MatMul(k, x, l.Self.K)
+		b.MatMul(v, x, l.Self.V)
+		h = residual(b, s, h, m.attention(b, s, x, l.Self, k, v, gpu.AttentionArgs{Bias: m.w.EncRelBias, Buckets: table, Mask: mask}))
+		if s.err != nil {
+			break
+		}
+		h = residual(b, s, h, m.ffn(b, s, m.norm(b, s, h, l.FFNNorm), l.FFN))
+	}
+	if s.err == nil {
+		e.hidden, s.err = m.dev.NewTensor(gpu.F32, batch, length, c.DModel)
+	}
+	if s.err == nil {
+		b.RMSNorm(e.hidden, h, m.w.EncFinal, float32(c.LayerNormEps))
+		for _, l := range m.w.Dec {
+			k, err := m.dev.NewTensor(gpu.F32, batch, length, c.Inner())
+			if err != nil {
+				s.err = err
+				break
+			}
+			e.crossK = append(e.crossK, k)
+			v, err := m.dev.NewTensor(gpu.F32, batch, length, c.Inner())
+			if err != nil {
+				s.err = err
+				break
+			}
+			e.crossV = append(e.crossV, v)
+			b.MatMul(k, e.hidden, l.Cross.K)
+			b.MatMul(v, e.hidden, l.Cross.V)
+		}
+	}
+	if s.err != nil {
+		b.Discard()
+		e.Close()
+		return nil, fmt.Errorf("model: encode: %w", s.err)
+	}
+	if err := b.Submit(); err != nil {
+		e.Close()
+		return nil, fmt.Errorf("model: encode: %w", err)
+	}
+	return e, nil
+}
+
+// Hidden downloads the encoder's last hidden state, [B, L, d_model] with L
+// the padded length.
+func (e *Encoded) Hidden() ([]float32, error) { return e.hidden.ReadF32() }
+
+// Len returns the padded input length.
+func (e *Encoded) Len() int { return e.length }
+
+// Close releases the encoder output and cross-attention keys and values.
+func (e *Encoded) Close() {
+	e.hidden.Close()
+	e.keyLens.Close()
+	for _, t := range e.crossK {
+		t.Close()
+	}
+	for _, t := range e.crossV {
+		t.Close()
+	}
+	e.crossK, e.crossV = nil, nil
+}

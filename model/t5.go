@@ -1,0 +1,260 @@
+package model
+
+import (
+	"fmt"
+	"math"
+	"unsafe"
+
+	"github.com/nib-editor/nib/gpu"
+	"github.com/nib-editor/nib/model/safetensors"
+)
+
+// Options configure Load.
+type Options struct {
+	// F16 stores the projection and embedding weights in f16 (arithmetic
+	// stays f32). The feed-forward output projections and the lm_head stay
+	// f32: FLAN-T5's activations there overflow f16.
+	F16 bool
+}
+
+// Model is a T5 model resident on the GPU: weights uploaded once, bucket
+// tables kept for the longest sequence seen. A Model, and the Encoded and
+// Decoder values made from it, are used by one goroutine at a time.
+type Model struct {
+	cfg *Config
+	dev *gpu.Device
+	w   *weights[*gpu.Tensor]
+
+	// Bucket tables, centred, for sequences of up to encN and decN
+	// positions; rebuilt larger when a longer sequence comes.
+	encTable, decTable *gpu.Tensor
+	encN, decN         int
+}
+
+// Load uploads ck's weights to dev.
+func Load(dev *gpu.Device, ck *Checkpoint, opts Options) (*Model, error) {
+	cfg := ck.Config
+	var uploaded []*gpu.Tensor
+	w, err := loadWeights(cfg, func(name string, shape []int, kind weightKind) (*gpu.Tensor, error) {
+		t, err := ck.tensor(name, shape)
+		if err != nil {
+			return nil, err
+		}
+		dtype := gpu.F32
+		if opts.F16 && (kind == kindLinear || kind == kindEmbedding) {
+			dtype = gpu.F16
+		}
+		scale := float32(1)
+		if name == "decoder.final_layer_norm.weight" && cfg.TieWordEmbeddings {
+			// transformers scales the decoder output by d_model^-0.5
+			// before the tied projection; folding it into the last norm's
+			// weight saves a dispatch per step.
+			scale = float32(math.Pow(float64(cfg.DModel), -0.5))
+		}
+		g, err := upload(dev, t, dtype, scale)
+		if err != nil {
+			return nil, fmt.Errorf("model: upload %s: %w", name, err)
+		}
+		uploaded = append(uploaded, g)
+		return g, nil
+	})
+	if err != nil {
+		for _, t := range uploaded {
+			t.Close()
+		}
+		return nil, err
+	}
+	return &Model{cfg: cfg, dev: dev, w: w}, nil
+}
+
+// upload copies a checkpoint tensor to the GPU as dtype, multiplied by
+// scale. f16 weights going to f16 storage are copied bit for bit.
+func upload(dev *gpu.Device, t safetensors.Tensor, dtype gpu.DType, scale float32) (*gpu.Tensor, error) {
+	if scale == 1 {
+		n := t.Elements()
+		bits := unsafe.Slice((*uint16)(unsafe.Pointer(unsafe.SliceData(t.Data))), n)
+		switch {
+		case t.DType == safetensors.F16 && dtype == gpu.F16:
+			return dev.UploadF16(bits, t.Shape...)
+		case t.DType == safetensors.BF16:
+			return dev.UploadBF16(bits, dtype, t.Shape...)
+		}
+	}
+	f, err := t.Float32()
+	if err != nil {
+		return nil, err
+	}
+	if scale != 1 {
+		for i := range f {
+			f[i] *= scale
+		}
+	}
+	return dev.UploadF32(f, dtype, t.Shape...)
+}
+
+// Config returns the model's configuration.
+func (m *Model) Config() *Config { return m.cfg }
+
+// Close releases the model's GPU memory.
+func (m *Model) Close() {
+	seen := map[*gpu.Tensor]bool{}
+	closeT := func(t *gpu.Tensor) {
+		if t != nil && !seen[t] {
+			seen[t] = true
+			t.Close()
+		}
+	}
+	w := m.w
+	for _, t := range []*gpu.Tensor{w.Shared, w.LMHead, w.EncRelBias, w.DecRelBias, w.EncFinal, w.DecFinal, m.encTable, m.decTable} {
+		closeT(t)
+	}
+	closeAttn := func(a attnWeights[*gpu.Tensor]) { closeT(a.Q); closeT(a.K); closeT(a.V); closeT(a.O) }
+	closeFFN := func(f ffnWeights[*gpu.Tensor]) { closeT(f.Wi); closeT(f.Wi0); closeT(f.Wi1); closeT(f.Wo) }
+	for _, l := range w.Enc {
+		closeT(l.SelfNorm)
+		closeT(l.FFNNorm)
+		closeAttn(l.Self)
+		closeFFN(l.FFN)
+	}
+	for _, l := range w.Dec {
+		closeT(l.SelfNorm)
+		closeT(l.CrossNorm)
+		closeT(l.FFNNorm)
+		closeAttn(l.Self)
+		closeAttn(l.Cross)
+		closeFFN(l.FFN)
+	}
+}
+
+// table returns the bucket table for n positions, growing the kept one.
+func (m *Model) table(bidirectional bool, n int) (*gpu.Tensor, error) {
+	t, have := &m.decTable, &m.decN
+	if bidirectional {
+		t, have = &m.encTable, &m.encN
+	}
+	if n <= *have {
+		return *t, nil
+	}
+	size := 64
+	for size < n {
+		size *= 2
+	}
+	g, err := m.dev.UploadU32(BucketTable(size, bidirectional, m.cfg.NumBuckets, m.cfg.MaxDistance), 2*size-1)
+	if err != nil {
+		return nil, err
+	}
+	if *t != nil {
+		(*t).Close()
+	}
+	*t, *have = g, size
+	return g, nil
+}
+
+// scratch hands out pooled tensors for one batch and returns them to the
+// pool after it is submitted; the first allocation error is kept.
+type scratch struct {
+	dev  *gpu.Device
+	list []*gpu.Tensor
+	err  error
+}
+
+func (s *scratch) get(dtype gpu.DType, shape ...int) *gpu.Tensor {
+	if s.err != nil {
+		return nil
+	}
+	t, err := s.dev.NewTensor(dtype, shape...)
+	if err != nil {
+		s.err = err
+		return nil
+	}
+	s.list = append(s.list, t)
+	return t
+}
+
+func (s *scratch) release() {
+	for _, t := range s.list {
+		t.Close()
+	}
+	s.list = s.list[:0]
+}
+
+// attention records one T5 attention block over x ([B, T, d_model],
+// normalised) with keys and values k and v ([B, S, inner]) and returns the
+// projected output [B, T, d_model].
+func (m *Model) attention(b *gpu.Batch, s *scratch, x *gpu.Tensor, w attnWeights[*gpu.Tensor], k, v *gpu.Tensor, args gpu.AttentionArgs) *gpu.Tensor {
+	c := m.cfg
+	shape := x.Shape()
+	batch, t := shape[0], shape[1]
+	q := s.get(gpu.F32, batch, t, c.Inner())
+	o := s.get(gpu.F32, batch, t, c.Inner())
+	out := s.get(gpu.F32, batch, t, c.DModel)
+	if s.err != nil {
+		return nil
+	}
+	b.MatMul(q, x, w.Q)
+	args.Heads, args.HeadDim = c.NumHeads, c.DKV
+	b.Attention(o, q, k, v, args)
+	b.MatMul(out, o, w.O)
+	return out
+}
+
+// ffn records the feed-forward block over x ([B, T, d_model], normalised).
+func (m *Model) ffn(b *gpu.Batch, s *scratch, x *gpu.Tensor, w ffnWeights[*gpu.Tensor]) *gpu.Tensor {
+	c := m.cfg
+	shape := x.Shape()
+	batch, t := shape[0], shape[1]
+	h := s.get(gpu.F32, batch, t, c.DFF)
+	out := s.get(gpu.F32, batch, t, c.DModel)
+	if c.Gated {
+		gate := s.get(gpu.F32, batch, t, c.DFF)
+		up := s.get(gpu.F32, batch, t, c.DFF)
+		if s.err != nil {
+			return nil
+		}
+		b.MatMul(gate, x, w.Wi0)
+		b.MatMul(up, x, w.Wi1)
+		if c.Activation == "gelu_new" {
+			b.GatedGelu(h, gate, up)
+		} else {
+			b.GatedRelu(h, gate, up)
+		}
+	} else {
+		pre := s.get(gpu.F32, batch, t, c.DFF)
+		if s.err != nil {
+			return nil
+		}
+		b.MatMul(pre, x, w.Wi)
+		if c.Activation == "gelu_new" {
+			b.GeluNew(h, pre)
+		} else {
+			b.ReLU(h, pre)
+		}
+	}
+	if s.err != nil {
+		return nil
+	}
+	b.MatMul(out, h, w.Wo)
+	return out
+}
+
+// norm records RMSNorm of x into a new scratch tensor.
+func (m *Model) norm(b *gpu.Batch, s *scratch, x, weight *gpu.Tensor) *gpu.Tensor {
+	out := s.get(gpu.F32, x.Shape()...)
+	if out != nil {
+		b.RMSNorm(out, x, weight, float32(m.cfg.LayerNormEps))
+	}
+	return out
+}
+
+// residual records h + delta into a new scratch tensor: a kernel may not
+// read and write one buffer in one dispatch.
+func residual(b *gpu.Batch, s *scratch, h, delta *gpu.Tensor) *gpu.Tensor {
+	if delta == nil {
+		return nil
+	}
+	out := s.get(gpu.F32, h.Shape()...)
+	if out != nil {
+		b.Add(out, h, delta)
+	}
+	return out
+}
