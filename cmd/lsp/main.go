@@ -1,7 +1,11 @@
 // Command nib is the nib daemon and its tools. Subcommands:
 //
-//	nib adapters [--json]   list the GPU adapters WebGPU offers, with the
-//	                        limits and features nib uses
+//	nib adapters [--json]                 list the GPU adapters WebGPU offers
+//	nib forward --model M --reference F   check the GPU forward pass against
+//	                                      a reference file
+//	nib pull <hub id>                     download a model into the Hugging
+//	                                      Face cache
+//	nib tokenize --model M                T5 token ids of JSON strings on stdin
 //
 // Logs go to stderr; stdout carries only a subcommand's output (and, for
 // the daemon, protocol frames).
@@ -10,6 +14,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -18,7 +23,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:]); err != nil {
+	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "nib:", err)
 		os.Exit(1)
 	}
@@ -28,20 +33,30 @@ const usage = `usage: nib <command> [flags]
 
 commands:
   adapters   list GPU adapters (choose one with --adapter or NIB_ADAPTER)
+  forward    run a reference file's cases on the GPU and compare
+  pull       download a model from the Hugging Face hub into its cache
+  tokenize   print T5 token ids for JSON strings read from stdin
 `
 
-func run(ctx context.Context, args []string) error {
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprint(os.Stderr, usage)
+		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("no command given")
 	}
-	switch args[0] {
+	cmd, rest := args[0], args[1:]
+	switch cmd {
 	case "adapters":
-		return adapters(ctx, args[1:], os.Stdout)
+		return adapters(ctx, rest, stdout)
+	case "forward":
+		return forwardCommand(ctx, rest, stdout, stderr)
+	case "pull":
+		return pullCommand(ctx, rest, stdout, stderr)
+	case "tokenize":
+		return tokenizeCommand(ctx, rest, stdin, stdout, stderr)
 	case "help", "-h", "--help":
-		fmt.Fprint(os.Stdout, usage)
+		fmt.Fprint(stdout, usage)
 		return nil
 	}
-	fmt.Fprint(os.Stderr, usage)
-	return fmt.Errorf("unknown command %q", args[0])
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
 }

@@ -1,0 +1,21 @@
+package main
+
+import (
+	"io"
+	"os"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+)
+
+// logger writes warnings and errors to w (stderr), never stdout, which is
+// the protocol's or a command's output. $NIB_LOG_LEVEL=debug shows more.
+func logger(w io.Writer) *zap.Logger {
+	level := zapcore.WarnLevel
+	if l, err := zapcore.ParseLevel(os.Getenv("NIB_LOG_LEVEL")); err == nil {
+		level = l
+	}
+	enc := zap.NewDevelopmentEncoderConfig()
+	core := zapcore.NewCore(zapcore.NewConsoleEncoder(enc), zapcore.AddSync(w), level)
+	return zap.New(core)
+}
