@@ -23,8 +23,14 @@ type AttentionArgs struct {
 	// longest sequence therefore serves every decode step. Required exactly
 	// when Bias is set.
 	Buckets *Tensor
-	// Mask limits the keys each query sees.
+	// Mask limits the keys each query sees; Mask.KeyLens is indexed by the
+	// batch item of k and v.
 	Mask Mask
+	// KVRows, U32 [B], makes query batch item b read batch item KVRows[b]
+	// of k and v, so that several decoder rows (beams, alternatives) share
+	// one encoder output. k and v may then have any batch size; nil means
+	// the identity, with k and v of q's batch size.
+	KVRows *Tensor
 }
 
 // Attention records T5 attention: out[b,i,h,:] = sum_j p(i,j) v[b,j,h,:]
@@ -52,8 +58,18 @@ func (b *Batch) Attention(out, q, k, v *Tensor, a AttentionArgs) {
 		return
 	}
 	batch, tq := q.shape[0], q.shape[1]
-	if k.dtype != F32 || len(k.shape) != 3 || k.shape[0] != batch || k.shape[2] != hd {
-		b.failf("%s: k %s is not f32 [%d, Tk, %d]", op, k, batch, hd)
+	kvBatch := batch
+	if a.KVRows != nil {
+		if a.KVRows.dtype != U32 || a.KVRows.n != batch {
+			b.failf("%s: kv rows %s are not u32 [%d]", op, a.KVRows, batch)
+			return
+		}
+		if len(k.shape) == 3 {
+			kvBatch = k.shape[0]
+		}
+	}
+	if k.dtype != F32 || len(k.shape) != 3 || k.shape[0] != kvBatch || k.shape[2] != hd {
+		b.failf("%s: k %s is not f32 [%d, Tk, %d]", op, k, kvBatch, hd)
 		return
 	}
 	if v.dtype != F32 || !slices.Equal(v.shape, k.shape) {
@@ -91,7 +107,7 @@ func (b *Batch) Attention(out, q, k, v *Tensor, a AttentionArgs) {
 			return
 		}
 	}
-	if !b.maskOK(op, a.Mask, batch) {
+	if !b.maskOK(op, a.Mask, kvBatch) {
 		return
 	}
 	if out.buf != nil && (out.buf == q.buf || out.buf == k.buf || out.buf == v.buf || (a.Bias != nil && out.buf == a.Bias.buf)) {
@@ -102,14 +118,17 @@ func (b *Batch) Attention(out, q, k, v *Tensor, a AttentionArgs) {
 	// Absent optional inputs are replaced by q, which the kernel then does
 	// not read: every binding must hold some buffer, and read-only bindings
 	// may share one.
-	bias, buckets, lens := q, q, q
-	var hasBias, hasLens, center uint32
+	bias, buckets, lens, rowMap := q, q, q, q
+	var hasBias, hasLens, hasRows, center uint32
 	if a.Bias != nil {
 		center = uint32((a.Buckets.n - 1) / 2)
 		bias, buckets, hasBias = a.Bias, a.Buckets, 1
 	}
 	if a.Mask.KeyLens != nil {
 		lens, hasLens = a.Mask.KeyLens, 1
+	}
+	if a.KVRows != nil {
+		rowMap, hasRows = a.KVRows, 1
 	}
 	vec := 1
 	if a.HeadDim%4 == 0 {
@@ -122,8 +141,8 @@ func (b *Batch) Attention(out, q, k, v *Tensor, a AttentionArgs) {
 	wg := max(pow2Workgroup(tk, 32, 256), pow2Workgroup(dv, 32, 256))
 	params := []uint32{
 		uint32(a.Heads), uint32(tq), uint32(tk), uint32(tcap), uint32(dv), uint32(rows),
-		hasBias, hasLens, a.Mask.causalWord(), center,
+		hasBias, hasLens, a.Mask.causalWord(), center, hasRows,
 	}
 	b.dispatch(kernels.Attention, kernels.Defines{"WG": wg, "V": vec}, params, grid(rows, 1),
-		q, k, v, bias, buckets, lens, out)
+		q, k, v, bias, buckets, lens, out, rowMap)
 }

@@ -17,6 +17,10 @@ type attentionCase struct {
 	tcap            int
 	lens            []uint32
 	causal, bias    bool
+	// rows maps query batch items to the batch items of k and v, of which
+	// there are kvb.
+	rows []uint32
+	kvb  int
 }
 
 func TestAttention(t *testing.T) {
@@ -42,6 +46,9 @@ func TestAttention(t *testing.T) {
 		{name: "long/step", b: 1, h: 2, d: 64, tq: 1, tk: 1000, tcap: 1024, causal: true, bias: true},
 		{name: "long/padded", b: 2, h: 1, d: 33, tq: 3, tk: 1000, lens: []uint32{1000, 600}, bias: true},
 		{name: "long/cross", b: 1, h: 1, d: 7, tq: 2, tk: 777},
+		// Beams sharing encoder rows: 5 decoder rows over 2 encoder rows.
+		{name: "cross/rows", b: 5, h: 3, d: 16, tq: 1, tk: 33, lens: []uint32{20, 33}, rows: []uint32{1, 0, 0, 1, 1}, kvb: 2},
+		{name: "cross/rows/fewer", b: 1, h: 2, d: 8, tq: 1, tk: 9, lens: []uint32{9, 4, 9}, rows: []uint32{1}, kvb: 3},
 	}
 	rng := rand.New(rand.NewPCG(9, 10))
 	for _, c := range cases {
@@ -55,11 +62,15 @@ func runAttention(t *testing.T, rng *rand.Rand, c attentionCase) {
 		c.tcap = c.tk
 	}
 	hd := c.h * c.d
+	kvb := c.b
+	if c.rows != nil {
+		kvb = c.kvb
+	}
 	q := randF32(rng, c.b*c.tq*hd, 1)
-	k := randF32(rng, c.b*c.tcap*hd, 1)
-	v := randF32(rng, c.b*c.tcap*hd, 1)
+	k := randF32(rng, kvb*c.tcap*hd, 1)
+	v := randF32(rng, kvb*c.tcap*hd, 1)
 	// Spare cache rows hold NaN: reading them would poison the output.
-	for bi := range c.b {
+	for bi := range kvb {
 		for j := c.tk; j < c.tcap; j++ {
 			for x := range hd {
 				k[(bi*c.tcap+j)*hd+x] = float32(math.NaN())
@@ -69,9 +80,12 @@ func runAttention(t *testing.T, rng *rand.Rand, c attentionCase) {
 	}
 	ref := kernels.AttentionArgs{
 		Batch: c.b, Queries: c.tq, Keys: c.tk, Capacity: c.tcap, Heads: c.h, HeadDim: c.d,
-		Mask: kernels.Mask{KeyLens: c.lens, Causal: c.causal},
+		Mask: kernels.Mask{KeyLens: c.lens, Causal: c.causal}, KVRows: c.rows,
 	}
 	args := gpu.AttentionArgs{Heads: c.h, HeadDim: c.d, Mask: gpu.Mask{Causal: c.causal}}
+	if c.rows != nil {
+		args.KVRows = uploadU32(t, c.rows)
+	}
 	if c.tk != c.tcap {
 		args.Keys = c.tk
 	}
@@ -94,7 +108,7 @@ func runAttention(t *testing.T, rng *rand.Rand, c attentionCase) {
 	out := scratch(t, gpu.F32, c.b, c.tq, hd)
 	b := dev.NewBatch()
 	b.Attention(out, upload(t, q, gpu.F32, c.b, c.tq, hd),
-		upload(t, k, gpu.F32, c.b, c.tcap, hd), upload(t, v, gpu.F32, c.b, c.tcap, hd), args)
+		upload(t, k, gpu.F32, kvb, c.tcap, hd), upload(t, v, gpu.F32, kvb, c.tcap, hd), args)
 	submit(t, b)
 	// Tolerance: scores up to about ±15 carry f32 rounding of a few ulp
 	// of their magnitude into the exponent, about 1e-6 relative in each
@@ -144,6 +158,8 @@ func TestAttentionMismatch(t *testing.T) {
 		{"key lengths", nil, func(a *gpu.AttentionArgs) { a.Mask.KeyLens = uploadU32(t, []uint32{5}) }},
 		{"out shape", scratch(t, gpu.F32, 2, 3, 4), func(a *gpu.AttentionArgs) {}},
 		{"out is q", q, func(a *gpu.AttentionArgs) {}},
+		{"kv rows length", nil, func(a *gpu.AttentionArgs) { a.KVRows = uploadU32(t, []uint32{0}) }},
+		{"kv rows dtype", nil, func(a *gpu.AttentionArgs) { a.KVRows = scratch(t, gpu.F32, 2) }},
 	} {
 		a := ok
 		c.edit(&a)

@@ -135,7 +135,7 @@ func (d *Device) layout(access []kernels.Access) (*wgpu.BindGroupLayout, string,
 }
 
 // maxBuffers bounds the storage bindings of one kernel.
-const maxBuffers = 7
+const maxBuffers = 8
 
 // bindKey identifies a bind group: a layout and the buffers bound to it.
 type bindKey struct {

@@ -11,7 +11,7 @@ import "math"
 var Attention = register(&Kernel{
 	Name:     "attention",
 	File:     "attention.wgsl",
-	Buffers:  []Access{Read, Read, Read, Read, Read, Read, ReadWrite},
+	Buffers:  []Access{Read, Read, Read, Read, Read, Read, ReadWrite, Read},
 	Defaults: Defines{"WG": 256, "V": 1},
 })
 
@@ -33,6 +33,10 @@ type AttentionArgs struct {
 	// 0, so one table built for the longest sequence serves every length.
 	Buckets []uint32
 	Mask    Mask
+	// KVRows[b], when set, is the batch item of k, v and Mask.KeyLens that
+	// query batch item b reads; k and v then hold their own number of
+	// batch items.
+	KVRows []uint32
 }
 
 // AttentionRef is the reference for Attention: query i sits at absolute
@@ -45,13 +49,17 @@ func AttentionRef(q, k, v []float32, a AttentionArgs) []float32 {
 	scores := make([]float64, a.Keys)
 	acc := make([]float64, a.HeadDim)
 	for b := range a.Batch {
+		kb := b
+		if a.KVRows != nil {
+			kb = int(a.KVRows[b])
+		}
 		for h := range a.Heads {
 			for i := range a.Queries {
-				n := a.Mask.Visible(b, i, a.Queries, a.Keys)
+				n := a.Mask.Visible(kb, i, a.Queries, a.Keys)
 				qrow := q[(b*a.Queries+i)*hd+h*a.HeadDim:][:a.HeadDim]
 				mx := math.Inf(-1)
 				for j := range n {
-					krow := k[(b*a.Capacity+j)*hd+h*a.HeadDim:][:a.HeadDim]
+					krow := k[(kb*a.Capacity+j)*hd+h*a.HeadDim:][:a.HeadDim]
 					var s float64
 					for d, qv := range qrow {
 						s += float64(qv) * float64(krow[d])
@@ -68,7 +76,7 @@ func AttentionRef(q, k, v []float32, a AttentionArgs) []float32 {
 				for j := range n {
 					p := math.Exp(scores[j] - mx)
 					sum += p
-					vrow := v[(b*a.Capacity+j)*hd+h*a.HeadDim:][:a.HeadDim]
+					vrow := v[(kb*a.Capacity+j)*hd+h*a.HeadDim:][:a.HeadDim]
 					for d, vv := range vrow {
 						acc[d] += p * float64(vv)
 					}

@@ -20,8 +20,11 @@
 // q, k, v and out are read as vectors of V floats (4 when the head dim
 // allows, else 1); dv is the head dim in vectors. Rows of q, k, v and out
 // are heads * dv vectors wide; k and v hold tcap rows per batch item, of
-// which the first tk are in use. Bias, buckets and key_lens are read only
-// when their flag is set (package gpu binds a stand-in otherwise).
+// which the first tk are in use. Bias, buckets, key_lens and kv_rows are
+// read only when their flag is set (package gpu binds a stand-in
+// otherwise). With kv_rows, query batch item b reads the keys, values and
+// key length of batch item kv_rows[b]: beams of one input share its
+// encoder output in cross-attention.
 struct Params {
     heads: u32,
     tq: u32,
@@ -34,6 +37,7 @@ struct Params {
     causal: u32,
     // center is the index of relative position 0 in the bucket table.
     center: u32,
+    has_rows: u32,
 }
 
 alias VT = {{if eq .V 4}}vec4<f32>{{else}}f32{{end}};
@@ -46,6 +50,7 @@ alias VT = {{if eq .V 4}}vec4<f32>{{else}}f32{{end}};
 @group(0) @binding(5) var<storage, read> buckets: array<u32>;
 @group(0) @binding(6) var<storage, read> key_lens: array<u32>;
 @group(0) @binding(7) var<storage, read_write> out: array<VT>;
+@group(0) @binding(8) var<storage, read> kv_rows: array<u32>;
 
 const WG = {{.WG}}u;
 // MAXDV vectors hold the largest head dim, 256 floats.
@@ -66,11 +71,12 @@ fn vdot(a: VT, b: VT) -> f32 {
 {{- end}}
 }
 
-// visible returns how many leading keys query i of batch item b may see.
-fn visible(b: u32, i: u32) -> u32 {
+// visible returns how many leading keys query i may see in key batch
+// item kb.
+fn visible(kb: u32, i: u32) -> u32 {
     var n = p.tk;
     if (p.has_lens != 0u) {
-        n = min(n, key_lens[b]);
+        n = min(n, key_lens[kb]);
     }
     if (p.causal != 0u) {
         let last = i32(p.tk) - i32(p.tq) + i32(i);
@@ -90,8 +96,12 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
     let b = row / (p.tq * p.heads);
     let width = p.heads * p.dv;
     let q_base = (b * p.tq + i) * width + h * p.dv;
-    let kv_base = b * p.tcap * width + h * p.dv;
-    let n = visible(b, i);
+    var kb = b;
+    if (p.has_rows != 0u) {
+        kb = kv_rows[b];
+    }
+    let kv_base = kb * p.tcap * width + h * p.dv;
+    let n = visible(kb, i);
     // Bucket of key j is buckets[j + shift]: shift = tk - 1 - pos = tq - 1 - i.
     // Key j of query i (position tk-tq+i) has relative position
     // j - (tk-tq+i), at table index j + shift; center >= tk-1 keeps it >= 0.
