@@ -2,6 +2,8 @@ package model
 
 import (
 	"fmt"
+	"slices"
+	"sync/atomic"
 
 	"github.com/nib-editor/nib/gpu"
 )
@@ -9,8 +11,14 @@ import (
 // Encoded is one encoded batch on the GPU: the encoder's last hidden state
 // and, for each decoder layer, the cross-attention keys and values computed
 // from it once.
+//
+// An Encoded is reference-counted: it starts with one reference, Retain
+// adds one, Close drops one, and the GPU memory goes with the last. A
+// decoder retains its input, so a cache may drop an Encoded that a decoder
+// still uses.
 type Encoded struct {
 	m       *Model
+	refs    atomic.Int32
 	lens    []int
 	batch   int
 	length  int // padded length L
@@ -51,6 +59,7 @@ func (m *Model) Encode(inputs [][]int) (*Encoded, error) {
 		return nil, err
 	}
 	e := &Encoded{m: m, batch: batch, length: length}
+	e.refs.Store(1)
 	for _, l := range lens {
 		e.lens = append(e.lens, int(l))
 	}
@@ -125,14 +134,43 @@ func (m *Model) Encode(inputs [][]int) (*Encoded, error) {
 }
 
 // Hidden downloads the encoder's last hidden state, [B, L, d_model] with L
-// the padded length.
-func (e *Encoded) Hidden() ([]float32, error) { return e.hidden.ReadF32() }
+// the padded length. A stacked Encoded has none.
+func (e *Encoded) Hidden() ([]float32, error) {
+	if e.hidden == nil {
+		return nil, fmt.Errorf("model: this encoder output keeps no hidden state")
+	}
+	return e.hidden.ReadF32()
+}
 
 // Len returns the padded input length.
 func (e *Encoded) Len() int { return e.length }
 
-// Close releases the encoder output and cross-attention keys and values.
+// Batch returns the number of encoded inputs.
+func (e *Encoded) Batch() int { return e.batch }
+
+// Lens returns the unpadded length of each input.
+func (e *Encoded) Lens() []int { return slices.Clone(e.lens) }
+
+// Bytes returns the GPU memory the encoder output holds.
+func (e *Encoded) Bytes() int64 {
+	var n uint64
+	for _, t := range append(append([]*gpu.Tensor{e.hidden, e.keyLens}, e.crossK...), e.crossV...) {
+		if t != nil {
+			n += t.Bytes()
+		}
+	}
+	return int64(n)
+}
+
+// Retain adds a reference; each Retain needs its own Close.
+func (e *Encoded) Retain() { e.refs.Add(1) }
+
+// Close drops a reference and releases the encoder output and its
+// cross-attention keys and values with the last one.
 func (e *Encoded) Close() {
+	if e.refs.Add(-1) > 0 {
+		return
+	}
 	e.hidden.Close()
 	e.keyLens.Close()
 	for _, t := range e.crossK {
@@ -142,4 +180,61 @@ func (e *Encoded) Close() {
 		t.Close()
 	}
 	e.crossK, e.crossV = nil, nil
+}
+
+// Stack joins encoder outputs into one batch, padded to the longest, so
+// that requests encoded separately (or found in a cache) can be decoded
+// together in one forward pass per step. The result holds copies of the
+// cross-attention keys and values and no hidden state; the inputs are left
+// as they were.
+func (m *Model) Stack(encs []*Encoded) (*Encoded, error) {
+	if len(encs) == 0 {
+		return nil, fmt.Errorf("model: stack: no encoder outputs")
+	}
+	c := m.cfg
+	out := &Encoded{m: m}
+	out.refs.Store(1)
+	for _, e := range encs {
+		if e.m != m {
+			return nil, fmt.Errorf("model: stack: encoder output of another model")
+		}
+		out.batch += e.batch
+		out.length = max(out.length, e.length)
+		out.lens = append(out.lens, e.lens...)
+	}
+	lens := make([]uint32, len(out.lens))
+	for i, l := range out.lens {
+		lens[i] = uint32(l)
+	}
+	var err error
+	if out.keyLens, err = m.dev.UploadU32(lens, out.batch); err != nil {
+		return nil, fmt.Errorf("model: stack: %w", err)
+	}
+	inner := c.Inner()
+	b := m.dev.NewBatch()
+	for l := range m.w.Dec {
+		for _, dst := range []*[]*gpu.Tensor{&out.crossK, &out.crossV} {
+			t, err := m.dev.NewTensor(gpu.F32, out.batch, out.length, inner)
+			if err != nil {
+				b.Discard()
+				out.Close()
+				return nil, fmt.Errorf("model: stack: %w", err)
+			}
+			*dst = append(*dst, t)
+		}
+		row := 0
+		for _, e := range encs {
+			for i := range e.batch {
+				n := e.length * inner
+				b.CopyRange(out.crossK[l], row*out.length*inner, e.crossK[l], i*n, n)
+				b.CopyRange(out.crossV[l], row*out.length*inner, e.crossV[l], i*n, n)
+				row++
+			}
+		}
+	}
+	if err := b.Submit(); err != nil {
+		out.Close()
+		return nil, fmt.Errorf("model: stack: %w", err)
+	}
+	return out, nil
 }

@@ -1,0 +1,183 @@
+package model_test
+
+import (
+	"context"
+	"math"
+	"slices"
+	"testing"
+
+	"github.com/nib-editor/nib/kernels"
+	"github.com/nib-editor/nib/model"
+)
+
+// topRef is the reference top-k of one row of logits.
+func topRef(row []float32, k int) model.Candidates {
+	ids, lp := kernels.TopKRef(row, len(row), k)
+	c := model.Candidates{LogProbs: lp}
+	for _, id := range ids {
+		c.IDs = append(c.IDs, int(id))
+	}
+	return c
+}
+
+// sameCandidates compares ids exactly and log-probabilities within tol of
+// the largest |log-probability| among them.
+func sameCandidates(t *testing.T, what string, got, want model.Candidates, tol float64) {
+	t.Helper()
+	if !slices.Equal(got.IDs, want.IDs) {
+		t.Fatalf("%s: ids %v, want %v", what, got.IDs, want.IDs)
+	}
+	scale := 0.0
+	for _, v := range want.LogProbs {
+		scale = max(scale, math.Abs(float64(v)))
+	}
+	for i := range want.LogProbs {
+		if d := math.Abs(float64(got.LogProbs[i] - want.LogProbs[i])); d > tol*scale {
+			t.Fatalf("%s: logprob %d = %g, want %g", what, i, got.LogProbs[i], want.LogProbs[i])
+		}
+	}
+}
+
+// TestStepMatchesReference feeds the reference's teacher-forced decoder
+// input one token per Step and compares each step's top 5 with the top 5
+// of Hugging Face's logits. Tolerance 1e-4 relative, as for the logits.
+func TestStepMatchesReference(t *testing.T) {
+	for _, fx := range fixtures {
+		t.Run(fx, func(t *testing.T) {
+			_, m := load(t, fixture(fx), model.Options{})
+			ref := openRef(t, fx)
+			enc, err := m.Encode(ref.rows(t, "case1.input_ids"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer enc.Close()
+			dec := ref.rows(t, "case1.decoder_input_ids")[0]
+			logits := ref.floats(t, "case1.logits")
+			vocab := m.Config().VocabSize
+			d, err := m.NewDecoder(enc, len(dec))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			for pos, tok := range dec {
+				got, err := d.Step(context.Background(), []int{tok}, 5)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sameCandidates(t, "step", got[0], topRef(logits[pos*vocab:(pos+1)*vocab], 5), 1e-4)
+			}
+			if _, err := d.Step(context.Background(), []int{0}, 1); err == nil {
+				t.Error("a step beyond the capacity was accepted")
+			}
+		})
+	}
+}
+
+// TestKeepAndShare checks beam bookkeeping: rows rearranged by Keep (one
+// duplicated, one dropped) continue exactly as decoders fed the same
+// histories from scratch by teacher forcing.
+func TestKeepAndShare(t *testing.T) {
+	_, m := load(t, fixture("t5-tiny-gated"), model.Options{})
+	ref := openRef(t, "t5-tiny-gated")
+	inputs := [][]int{ref.rows(t, "case0.input_ids")[0], ref.rows(t, "case1.input_ids")[0]}
+	enc, err := m.Encode(inputs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := m.NewDecoder(enc, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	// The decoder keeps the encoder output alive on its own.
+	enc.Close()
+	hist := [][]int{{0, 37, 5}, {0, 11, 900}}
+	ctx := context.Background()
+	for p := range 3 {
+		if _, err := d.Step(ctx, []int{hist[0][p], hist[1][p]}, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Rows now: input 1's history twice, then input 0's.
+	if err := d.Keep([]int{1, 1, 0}); err != nil {
+		t.Fatal(err)
+	}
+	if d.Rows() != 3 {
+		t.Fatalf("%d rows after Keep, want 3", d.Rows())
+	}
+	next := []int{4, 7, 4}
+	got, err := d.Step(ctx, next, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r, src := range []int{1, 1, 0} {
+		e, err := m.Encode([][]int{inputs[src]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fresh, err := m.NewDecoder(e, 4)
+		e.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		logits, err := fresh.Logits([][]int{append(slices.Clone(hist[src]), next[r])})
+		fresh.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := m.Config().VocabSize
+		sameCandidates(t, "row after keep", got[r], topRef(logits[3*v:], 4), 1e-4)
+	}
+	for _, bad := range [][]int{nil, {3}, {-1}} {
+		if err := d.Keep(bad); err == nil {
+			t.Errorf("Keep(%v) accepted", bad)
+		}
+	}
+}
+
+// TestStackMatchesBatch encodes the reference batch's inputs one by one,
+// stacks them and compares the batch logits with Hugging Face's padded
+// batch: stacking must be the same as encoding together.
+func TestStackMatchesBatch(t *testing.T) {
+	for _, fx := range fixtures {
+		t.Run(fx, func(t *testing.T) {
+			_, m := load(t, fixture(fx), model.Options{})
+			ref := openRef(t, fx)
+			in, mask := ref.rows(t, "batch.input_ids"), ref.rows(t, "batch.attention_mask")
+			var encs []*model.Encoded
+			for i := range in {
+				n := 0
+				for _, v := range mask[i] {
+					n += v
+				}
+				e, err := m.Encode([][]int{in[i][:n]})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer e.Close()
+				encs = append(encs, e)
+			}
+			st, err := m.Stack(encs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			if st.Batch() != 3 || st.Len() != 11 || !slices.Equal(st.Lens(), []int{5, 11, 3}) {
+				t.Fatalf("stacked batch %d, length %d, lens %v", st.Batch(), st.Len(), st.Lens())
+			}
+			dec := ref.rows(t, "batch.decoder_input_ids")
+			d, err := m.NewDecoder(st, len(dec[0]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			logits, err := d.Logits(dec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e := relErr(t, logits, ref.floats(t, "batch.logits")); e > fp32Tol {
+				t.Errorf("stacked batch logits error %.2e", e)
+			}
+		})
+	}
+}
