@@ -35,13 +35,23 @@ func (b *Batch) MatMul(out, x, w *Tensor) {
 		}
 		vec := k%per == 0
 		wg, tpr := matvecShape((k + per - 1) / per)
-		b.dispatch(kernels.MatVec, kernels.Defines{"W": w.dtype.String(), "M": m, "VEC": vec, "WG": wg, "TPR": tpr},
+		b.dispatch(kernels.MatVec, kernels.Defines{"W": w.dtype.String(), "M": matvecRows(m), "VEC": vec, "WG": wg, "TPR": tpr},
 			params, grid(n, wg/tpr), x, w, out)
 		return
 	}
 	tiles := func(d int) uint32 { return uint32((d + kernels.MatMulTile - 1) / kernels.MatMulTile) }
 	b.dispatch(kernels.MatMul, kernels.Defines{"W": w.dtype.String(), "VEC": k%4 == 0},
 		params, [3]uint32{tiles(n), tiles(m), 1}, x, w, out)
+}
+
+// matvecRows is the specialised row capacity for m rows: 1, 2, 4 or 8, so
+// that a handful of pipelines serve every batch size.
+func matvecRows(m int) int {
+	r := 1
+	for r < m {
+		r *= 2
+	}
+	return r
 }
 
 // matvecShape picks the workgroup size and invocations per weight row for a

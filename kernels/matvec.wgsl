@@ -1,6 +1,8 @@
-// out[m, n] = sum_k x[m, k] * w[n, k] for a few rows m < M (M is
-// specialised, 1..8): the decode-step form of matmul.wgsl, bound by reading
-// the weights once.
+// out[m, n] = sum_k x[m, k] * w[n, k] for a few rows m < p.M: the
+// decode-step form of matmul.wgsl, bound by reading the weights once. M,
+// specialised to 1, 2, 4 or 8, is the capacity: rows p.M..M-1 re-read the
+// last row of x (cached, and in bounds) and are not written, so four
+// pipelines serve every row count.
 //
 // TPR invocations share a row n of w; a workgroup covers WG/TPR rows. Each
 // invocation reads 16 bytes of the row per load (VEC: 8 packed f16 weights as
@@ -55,7 +57,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
             let lo = vec4<f32>(unpack2x16float(packed.x), unpack2x16float(packed.y));
             let hi = vec4<f32>(unpack2x16float(packed.z), unpack2x16float(packed.w));
             for (var m = 0u; m < M; m++) {
-                acc[m] += dot(lo, x[m * xrow + 2u * i]) + dot(hi, x[m * xrow + 2u * i + 1u]);
+                let mm = min(m, p.M - 1u);
+                acc[m] += dot(lo, x[mm * xrow + 2u * i]) + dot(hi, x[mm * xrow + 2u * i + 1u]);
             }
         }
 {{- else if .VEC}}
@@ -63,14 +66,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         for (var i = lane; i < k4; i += TPR) {
             let wv = w[n * k4 + i];
             for (var m = 0u; m < M; m++) {
-                acc[m] += dot(wv, x[m * k4 + i]);
+                acc[m] += dot(wv, x[min(m, p.M - 1u) * k4 + i]);
             }
         }
 {{- else}}
         for (var k = lane; k < p.K; k += TPR) {
             let wv = load_w(n * p.K + k);
             for (var m = 0u; m < M; m++) {
-                acc[m] += wv * x[m * p.K + k];
+                acc[m] += wv * x[min(m, p.M - 1u) * p.K + k];
             }
         }
 {{- end}}
@@ -81,7 +84,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     workgroupBarrier();
     // Invocation lane < M of each row sums that row's TPR partials for x row
     // lane.
-    if (lane < M && n < p.N) {
+    if (lane < p.M && n < p.N) {
         var s = 0.0;
         let base = lane * WG + r * TPR;
         for (var j = 0u; j < TPR; j++) {

@@ -181,3 +181,66 @@ func TestStackMatchesBatch(t *testing.T) {
 		})
 	}
 }
+
+// TestWarmCompilesEverything: after Warm, a request of every kind the
+// daemon makes (encode, decoder steps with top-k of several sizes, Keep)
+// compiles no pipeline. Progress reports every byte of the checkpoint.
+func TestWarmCompilesEverything(t *testing.T) {
+	for _, fx := range fixtures {
+		t.Run(fx, func(t *testing.T) {
+			ck, err := model.OpenCheckpoint(fixture(fx))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ck.Close()
+			var last, total int64
+			calls := 0
+			m, err := model.Load(dev, ck, model.Options{F16: true, Progress: func(done, all int64) {
+				if done < last || all <= 0 {
+					t.Errorf("progress went from %d to %d of %d", last, done, all)
+				}
+				last, total = done, all
+				calls++
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			if calls == 0 || last != total {
+				t.Errorf("progress ended at %d of %d after %d calls", last, total, calls)
+			}
+			if m.WeightBytes() <= 0 {
+				t.Errorf("weight bytes %d", m.WeightBytes())
+			}
+			if err := m.Warm(); err != nil {
+				t.Fatal(err)
+			}
+			before := pipelines.Stats().Misses
+			enc, err := m.Encode([][]int{{5, 6, 7, 1}, {8, 1}, {9, 10, 1}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer enc.Close()
+			d, err := m.NewDecoder(enc, 8)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			ctx := context.Background()
+			if _, err := d.Step(ctx, []int{0, 0, 0}, 1); err != nil {
+				t.Fatal(err)
+			}
+			if err := d.Keep([]int{0, 0, 1, 2}); err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range []int{4, 8, 50} {
+				if _, err := d.Step(ctx, []int{3, 4, 5, 6}, k); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if after := pipelines.Stats().Misses; after != before {
+				t.Errorf("%d pipelines compiled after Warm", after-before)
+			}
+		})
+	}
+}

@@ -17,11 +17,14 @@ import (
 	"github.com/nib-editor/nib/model/safetensors"
 )
 
-var dev *gpu.Device
+var (
+	dev       *gpu.Device
+	pipelines = cache.NewPipelines()
+)
 
 func TestMain(m *testing.M) {
 	var err error
-	dev, err = gpu.Open(gpu.Options{Pipelines: cache.NewPipelines()})
+	dev, err = gpu.Open(gpu.Options{Pipelines: pipelines})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "open GPU device:", err)
 		os.Exit(1)

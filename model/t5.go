@@ -1,6 +1,7 @@
 package model
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"unsafe"
@@ -15,6 +16,9 @@ type Options struct {
 	// stays f32). The feed-forward output projections and the lm_head stay
 	// f32: FLAN-T5's activations there overflow f16.
 	F16 bool
+	// Progress, if set, is called after each tensor is uploaded with the
+	// bytes of checkpoint data done and in all.
+	Progress func(done, total int64)
 }
 
 // Model is a T5 model resident on the GPU: weights uploaded once, bucket
@@ -35,10 +39,26 @@ type Model struct {
 func Load(dev *gpu.Device, ck *Checkpoint, opts Options) (*Model, error) {
 	cfg := ck.Config
 	var uploaded []*gpu.Tensor
+	var total, done int64
+	for _, spec := range cfg.Weights() {
+		n := int64(1)
+		for _, d := range spec.Shape {
+			n *= int64(d)
+		}
+		if t, err := ck.tensor(spec.Name, spec.Shape); err == nil {
+			total += n * int64(t.DType.Size())
+		}
+	}
 	w, err := loadWeights(cfg, func(name string, shape []int, kind weightKind) (*gpu.Tensor, error) {
 		t, err := ck.tensor(name, shape)
 		if err != nil {
 			return nil, err
+		}
+		if opts.Progress != nil {
+			defer func() {
+				done += int64(len(t.Data))
+				opts.Progress(done, total)
+			}()
 		}
 		dtype := gpu.F32
 		if opts.F16 && (kind == kindLinear || kind == kindEmbedding) {
@@ -92,20 +112,88 @@ func upload(dev *gpu.Device, t safetensors.Tensor, dtype gpu.DType, scale float3
 	return dev.UploadF32(f, dtype, t.Shape...)
 }
 
+// WeightBytes returns the GPU memory held by the weights.
+func (m *Model) WeightBytes() int64 {
+	var n uint64
+	m.eachTensor(func(t *gpu.Tensor) { n += t.Bytes() })
+	return int64(n)
+}
+
+// warmLengths are input lengths whose forward passes, together, use every
+// kernel specialisation the model has: attention's workgroup size grows
+// with the number of keys (32 up to 256), and projections of up to 8 rows
+// use the matrix-vector kernel, more the tiled one.
+var warmLengths = []int{3, 40, 70, 140, 300}
+
+// Warm runs forward passes of every shape class the daemon will run
+// (encodes of several lengths, teacher-forced prefill, decode steps over 1,
+// 2, 4 and 8 rows with top-k), so that every compute pipeline is compiled
+// before the first request needs it.
+func (m *Model) Warm() error {
+	c := m.cfg
+	ctx := context.Background()
+	for _, n := range warmLengths {
+		ids := make([]int, n)
+		for i := range ids {
+			ids[i] = c.EOSID
+		}
+		enc, err := m.Encode([][]int{ids})
+		if err != nil {
+			return fmt.Errorf("model: warm up: %w", err)
+		}
+		err = func() error {
+			defer enc.Close()
+			d, err := m.NewDecoder(enc, n+8)
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			if _, err := d.Logits([][]int{ids}); err != nil {
+				return err
+			}
+			for _, rows := range []int{1, 2, 4, 8} {
+				keep := make([]int, rows)
+				if err := d.Keep(keep); err != nil {
+					return err
+				}
+				tokens := make([]int, rows)
+				for i := range tokens {
+					tokens[i] = c.EOSID
+				}
+				if _, err := d.Step(ctx, tokens, min(4, rows)); err != nil {
+					return err
+				}
+			}
+			return nil
+		}()
+		if err != nil {
+			return fmt.Errorf("model: warm up: %w", err)
+		}
+	}
+	return nil
+}
+
 // Config returns the model's configuration.
 func (m *Model) Config() *Config { return m.cfg }
 
 // Close releases the model's GPU memory.
 func (m *Model) Close() {
+	m.eachTensor(func(t *gpu.Tensor) { t.Close() })
+	m.encTable.Close()
+	m.decTable.Close()
+}
+
+// eachTensor calls fn once for every weight tensor.
+func (m *Model) eachTensor(fn func(t *gpu.Tensor)) {
 	seen := map[*gpu.Tensor]bool{}
 	closeT := func(t *gpu.Tensor) {
 		if t != nil && !seen[t] {
 			seen[t] = true
-			t.Close()
+			fn(t)
 		}
 	}
 	w := m.w
-	for _, t := range []*gpu.Tensor{w.Shared, w.LMHead, w.EncRelBias, w.DecRelBias, w.EncFinal, w.DecFinal, m.encTable, m.decTable} {
+	for _, t := range []*gpu.Tensor{w.Shared, w.LMHead, w.EncRelBias, w.DecRelBias, w.EncFinal, w.DecFinal} {
 		closeT(t)
 	}
 	closeAttn := func(a attnWeights[*gpu.Tensor]) { closeT(a.Q); closeT(a.K); closeT(a.V); closeT(a.O) }
