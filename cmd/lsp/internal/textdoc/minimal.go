@@ -10,18 +10,11 @@ package textdoc
 // can be, then the suffix from what is left; equal texts give an empty
 // replacement at len(old).
 func MinimalEdit(old, new string) (start, end int, text string) {
-	p := 0
-	for p < len(old) && p < len(new) && old[p] == new[p] {
-		p++
-	}
+	p := commonPrefix(old, new)
 	for p > 0 && !(cuttable(old, p) && boundary(new, p)) {
 		p--
 	}
-	n := min(len(old), len(new)) - p
-	s := 0
-	for s < n && old[len(old)-1-s] == new[len(new)-1-s] {
-		s++
-	}
+	s := commonSuffix(old[p:], new[p:])
 	for s > 0 && !(cuttable(old, len(old)-s) && boundary(new, len(new)-s)) {
 		s--
 	}
@@ -42,4 +35,35 @@ func cuttable(text string, off int) bool {
 		return false
 	}
 	return boundary(text, off)
+}
+
+// block is the length of the chunks in which commonPrefix and
+// commonSuffix compare, with the runtime's vectorised string equality,
+// before they go byte by byte.
+const block = 64
+
+// commonPrefix returns the length of the longest common prefix of a and b.
+func commonPrefix(a, b string) int {
+	n := min(len(a), len(b))
+	i := 0
+	for i+block <= n && a[i:i+block] == b[i:i+block] {
+		i += block
+	}
+	for i < n && a[i] == b[i] {
+		i++
+	}
+	return i
+}
+
+// commonSuffix returns the length of the longest common suffix of a and b.
+func commonSuffix(a, b string) int {
+	n := min(len(a), len(b))
+	s := 0
+	for s+block <= n && a[len(a)-s-block:len(a)-s] == b[len(b)-s-block:len(b)-s] {
+		s += block
+	}
+	for s < n && a[len(a)-1-s] == b[len(b)-1-s] {
+		s++
+	}
+	return s
 }
