@@ -1,0 +1,237 @@
+import { ProgressType, type Disposable, type MessageConnection } from 'vscode-jsonrpc';
+import {
+  Method,
+  RewriteCommand,
+  type ApplyWorkspaceEditParams,
+  type ApplyWorkspaceEditResult,
+  type CodeAction,
+  type CodeActionParams,
+  type InitializeParams,
+  type InitializeResult,
+  type InlineCompletionList,
+  type InlineCompletionParams,
+  type NibCompleteParams,
+  type NibCompleteResult,
+  type NibPartialResult,
+  type NibRewriteCommandArguments,
+  type NibRewriteCommandResult,
+  type NibRewriteParams,
+  type NibRewriteResult,
+  type NibSettings,
+  type NibStats,
+  type ProgressToken,
+  type ShowMessageParams,
+  type TextDocumentContentChangeEvent,
+  type WorkDoneProgressCreateParams,
+  type WorkDoneProgressValue,
+} from '../protocol';
+import { tokenFromSignal } from './cancellation';
+import { abortError } from './errors';
+
+/** Options of one request: aborting the signal sends $/cancelRequest. */
+export interface RequestOptions {
+  signal?: AbortSignal;
+}
+
+/** Options of a streamed request: onPartial receives each $/progress value
+ * sent for the request's partialResultToken. */
+export interface StreamOptions extends RequestOptions {
+  onPartial?: (value: NibPartialResult) => void;
+}
+
+export type ApplyEditHandler = (params: ApplyWorkspaceEditParams) => ApplyWorkspaceEditResult | Promise<ApplyWorkspaceEditResult>;
+export type WorkDoneListener = (token: ProgressToken, value: WorkDoneProgressValue) => void;
+export type MessageListener = (params: ShowMessageParams, kind: 'show' | 'log') => void;
+
+export interface InitializeOptions {
+  settings?: NibSettings;
+  clientName?: string;
+  processId?: number | null;
+}
+
+const partialResult = new ProgressType<NibPartialResult>();
+const workDone = new ProgressType<WorkDoneProgressValue>();
+
+/**
+ * NibClient speaks nib's protocol over any vscode-jsonrpc MessageConnection:
+ * the daemon's stdio in Node (see node/daemon.ts) or the bridge's WebSocket
+ * in a browser (see browser.ts). It only imports vscode-jsonrpc's common
+ * API, so the same code runs in both places.
+ */
+export class NibClient {
+  readonly connection: MessageConnection;
+  private applyEditHandler: ApplyEditHandler | undefined;
+  private readonly workDoneListeners = new Set<WorkDoneListener>();
+  private readonly messageListeners = new Set<MessageListener>();
+  private readonly closeListeners = new Set<() => void>();
+  private initResult: InitializeResult | undefined;
+  private nextToken = 0;
+  private closed = false;
+
+  constructor(connection: MessageConnection) {
+    this.connection = connection;
+    connection.onRequest(Method.workDoneProgressCreate, (params: WorkDoneProgressCreateParams) => {
+      this.followWorkDone(params.token);
+      return null;
+    });
+    connection.onRequest(Method.applyEdit, async (params: ApplyWorkspaceEditParams): Promise<ApplyWorkspaceEditResult> => {
+      if (!this.applyEditHandler) return { applied: false, failureReason: 'nib: no editor handles workspace/applyEdit' };
+      return this.applyEditHandler(params);
+    });
+    connection.onNotification(Method.showMessage, (params: ShowMessageParams) => this.emitMessage(params, 'show'));
+    connection.onNotification(Method.logMessage, (params: ShowMessageParams) => this.emitMessage(params, 'log'));
+    connection.onClose(() => {
+      this.closed = true;
+      for (const listener of this.closeListeners) listener();
+    });
+    connection.listen();
+  }
+
+  /** The daemon's initialize result, once initialize has succeeded. */
+  get initializeResult(): InitializeResult | undefined {
+    return this.initResult;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Sends initialize (asking for UTF-16 positions, which is what JavaScript
+   * strings and Slate offsets count) and then initialized. */
+  async initialize(options: InitializeOptions = {}): Promise<InitializeResult> {
+    const params: InitializeParams = {
+      processId: options.processId !== undefined ? options.processId : defaultProcessId(),
+      clientInfo: { name: options.clientName ?? 'nib-editor-extension', version: '0.1.0' },
+      rootUri: null,
+      capabilities: {
+        general: { positionEncodings: ['utf-16'] },
+        window: { workDoneProgress: true, showMessage: {} },
+        workspace: { applyEdit: true, workspaceEdit: { documentChanges: true } },
+        textDocument: { synchronization: { dynamicRegistration: false }, inlineCompletion: { dynamicRegistration: false } },
+      },
+    };
+    if (options.settings) params.initializationOptions = options.settings;
+    const result = await this.connection.sendRequest<InitializeResult>(Method.initialize, params);
+    const encoding = result.capabilities?.positionEncoding ?? 'utf-16';
+    if (encoding !== 'utf-16') {
+      // Every offset the extension computes is a UTF-16 offset; converting
+      // on the fly is not worth it when the protocol lets us insist.
+      throw new Error(`nib: the daemon chose position encoding ${encoding}, but this client only speaks utf-16`);
+    }
+    await this.connection.sendNotification(Method.initialized, {});
+    this.initResult = result;
+    return result;
+  }
+
+  /** Sets who answers workspace/applyEdit (the Slate plugin, or the bridge). */
+  setApplyEditHandler(handler: ApplyEditHandler | undefined): void {
+    this.applyEditHandler = handler;
+  }
+
+  onWorkDoneProgress(listener: WorkDoneListener): Disposable {
+    this.workDoneListeners.add(listener);
+    return { dispose: () => this.workDoneListeners.delete(listener) };
+  }
+
+  onMessage(listener: MessageListener): Disposable {
+    this.messageListeners.add(listener);
+    return { dispose: () => this.messageListeners.delete(listener) };
+  }
+
+  onClose(listener: () => void): Disposable {
+    this.closeListeners.add(listener);
+    return { dispose: () => this.closeListeners.delete(listener) };
+  }
+
+  didOpen(uri: string, text: string, version: number, languageId = 'plaintext'): Promise<void> {
+    return this.connection.sendNotification(Method.didOpen, { textDocument: { uri, languageId, version, text } });
+  }
+
+  didChange(uri: string, version: number, contentChanges: TextDocumentContentChangeEvent[]): Promise<void> {
+    return this.connection.sendNotification(Method.didChange, { textDocument: { uri, version }, contentChanges });
+  }
+
+  didClose(uri: string): Promise<void> {
+    return this.connection.sendNotification(Method.didClose, { textDocument: { uri } });
+  }
+
+  didChangeConfiguration(settings: NibSettings): Promise<void> {
+    return this.connection.sendNotification(Method.didChangeConfiguration, { settings: { nib: settings } });
+  }
+
+  inlineCompletion(params: InlineCompletionParams, options: RequestOptions = {}): Promise<InlineCompletionList> {
+    return this.request<InlineCompletionList>(Method.inlineCompletion, params, options.signal);
+  }
+
+  complete(params: NibCompleteParams, options: StreamOptions = {}): Promise<NibCompleteResult> {
+    return this.streamed<NibCompleteResult>(Method.complete, params, options);
+  }
+
+  rewrite(params: NibRewriteParams, options: StreamOptions = {}): Promise<NibRewriteResult> {
+    return this.streamed<NibRewriteResult>(Method.rewrite, params, options);
+  }
+
+  codeActions(params: CodeActionParams, options: RequestOptions = {}): Promise<CodeAction[] | null> {
+    return this.request<CodeAction[] | null>(Method.codeAction, params, options.signal);
+  }
+
+  /** Runs nib.rewrite; the daemon applies the result via workspace/applyEdit. */
+  executeRewrite(args: NibRewriteCommandArguments, options: RequestOptions = {}): Promise<NibRewriteCommandResult> {
+    return this.request<NibRewriteCommandResult>(Method.executeCommand, { command: RewriteCommand, arguments: [args] }, options.signal);
+  }
+
+  stats(options: RequestOptions = {}): Promise<NibStats> {
+    return this.request<NibStats>(Method.stats, undefined, options.signal);
+  }
+
+  /** shutdown then exit, as the LSP lifecycle asks; the daemon exits. */
+  async shutdown(): Promise<void> {
+    await this.connection.sendRequest(Method.shutdown);
+    await this.connection.sendNotification(Method.exit);
+  }
+
+  dispose(): void {
+    this.connection.dispose();
+  }
+
+  private async request<R>(method: string, params: unknown, signal: AbortSignal | undefined): Promise<R> {
+    if (signal?.aborted) throw abortError();
+    const { token, dispose } = tokenFromSignal(signal);
+    try {
+      // vscode-jsonrpc reads a trailing token argument by type, so an
+      // undefined params or token must be left out, not passed.
+      const args: unknown[] = params === undefined ? [] : [params];
+      if (token) args.push(token);
+      return await this.connection.sendRequest<R>(method, ...args);
+    } finally {
+      dispose();
+    }
+  }
+
+  private async streamed<R>(method: string, params: object, options: StreamOptions): Promise<R> {
+    const onPartial = options.onPartial;
+    if (!onPartial) return this.request<R>(method, params, options.signal);
+    const token = `nib-partial-${++this.nextToken}`;
+    const subscription = this.connection.onProgress(partialResult, token, onPartial);
+    try {
+      return await this.request<R>(method, { ...params, partialResultToken: token }, options.signal);
+    } finally {
+      subscription.dispose();
+    }
+  }
+
+  private followWorkDone(token: ProgressToken): void {
+    const subscription = this.connection.onProgress(workDone, token, (value) => {
+      for (const listener of this.workDoneListeners) listener(token, value);
+      if (value.kind === 'end') subscription.dispose();
+    });
+  }
+
+  private emitMessage(params: ShowMessageParams, kind: 'show' | 'log'): void {
+    for (const listener of this.messageListeners) listener(params, kind);
+  }
+}
+
+function defaultProcessId(): number | null {
+  return typeof process !== 'undefined' && typeof process.pid === 'number' ? process.pid : null;
+}

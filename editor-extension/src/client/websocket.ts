@@ -1,0 +1,94 @@
+import {
+  AbstractMessageReader,
+  AbstractMessageWriter,
+  type DataCallback,
+  type Disposable,
+  type Message,
+  type MessageConnection,
+  type MessageReader,
+  type MessageWriter,
+} from 'vscode-jsonrpc';
+
+/** The part of a WebSocket (the browser's, or the `ws` package's) that the
+ * transport uses. One JSON-RPC message travels as one text frame, so no
+ * Content-Length framing is needed on this leg. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  addEventListener(type: 'open' | 'message' | 'close' | 'error', listener: (event: { data?: unknown }) => void): void;
+}
+
+const OPEN = 1;
+
+export class WebSocketMessageReader extends AbstractMessageReader implements MessageReader {
+  private callback: DataCallback | undefined;
+  private readonly queue: Message[] = [];
+
+  constructor(socket: WebSocketLike) {
+    super();
+    socket.addEventListener('message', (event) => {
+      let message: unknown;
+      try {
+        message = JSON.parse(String(event.data));
+      } catch (err) {
+        this.fireError(new Error(`nib: malformed JSON from the bridge: ${String(err)}`));
+        return;
+      }
+      if (typeof message !== 'object' || message === null) {
+        this.fireError(new Error('nib: a bridge message is not a JSON object'));
+        return;
+      }
+      // Messages that arrive before listen() are kept, not dropped.
+      if (this.callback) this.callback(message as Message);
+      else this.queue.push(message as Message);
+    });
+    socket.addEventListener('error', () => this.fireError(new Error('nib: WebSocket error')));
+    socket.addEventListener('close', () => this.fireClose());
+  }
+
+  listen(callback: DataCallback): Disposable {
+    this.callback = callback;
+    for (const message of this.queue.splice(0)) callback(message);
+    return { dispose: () => (this.callback = undefined) };
+  }
+}
+
+export class WebSocketMessageWriter extends AbstractMessageWriter implements MessageWriter {
+  constructor(private readonly socket: WebSocketLike) {
+    super();
+  }
+
+  async write(message: Message): Promise<void> {
+    if (this.socket.readyState !== OPEN) {
+      const err = new Error('nib: the bridge WebSocket is not open');
+      this.fireError([err, message, undefined]);
+      throw err;
+    }
+    this.socket.send(JSON.stringify(message));
+  }
+
+  end(): void {
+    this.socket.close();
+  }
+}
+
+/** Resolves once the socket is open; rejects if it closes first (a refused
+ * token or Origin ends the handshake with an HTTP error). */
+export function whenOpen(socket: WebSocketLike): Promise<void> {
+  if (socket.readyState === OPEN) return Promise.resolve();
+  return new Promise<void>((resolve, reject) => {
+    socket.addEventListener('open', () => resolve());
+    socket.addEventListener('close', () => reject(new Error('nib: the bridge refused or closed the connection')));
+    socket.addEventListener('error', () => reject(new Error('nib: cannot reach the bridge')));
+  });
+}
+
+type CreateConnection = (reader: MessageReader, writer: MessageWriter) => MessageConnection;
+
+/** A MessageConnection over an open WebSocket. `create` is vscode-jsonrpc's
+ * createMessageConnection from its browser or node entry, whichever the
+ * caller runs in (each installs its own runtime abstraction). */
+export function connectionOverWebSocket(socket: WebSocketLike, create: CreateConnection): MessageConnection {
+  return create(new WebSocketMessageReader(socket), new WebSocketMessageWriter(socket));
+}

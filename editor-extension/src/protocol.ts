@@ -1,0 +1,376 @@
+// Types of nib's wire protocol, mirroring PROTOCOL.md at the repository root
+// and cmd/lsp/protocol.go. Only what nib uses of LSP 3.17/3.18 is declared
+// here, so that a change in PROTOCOL.md shows up as one diff in this file.
+// Optional fields are optional on the wire too: the daemon fills defaults.
+
+/** Methods nib adds to LSP, and the standard ones the extension sends. */
+export const Method = {
+  initialize: 'initialize',
+  initialized: 'initialized',
+  shutdown: 'shutdown',
+  exit: 'exit',
+  didOpen: 'textDocument/didOpen',
+  didChange: 'textDocument/didChange',
+  didClose: 'textDocument/didClose',
+  didChangeConfiguration: 'workspace/didChangeConfiguration',
+  inlineCompletion: 'textDocument/inlineCompletion',
+  codeAction: 'textDocument/codeAction',
+  executeCommand: 'workspace/executeCommand',
+  applyEdit: 'workspace/applyEdit',
+  workDoneProgressCreate: 'window/workDoneProgress/create',
+  progress: '$/progress',
+  cancelRequest: '$/cancelRequest',
+  showMessage: 'window/showMessage',
+  logMessage: 'window/logMessage',
+  complete: 'nib/complete',
+  rewrite: 'nib/rewrite',
+  stats: 'nib/stats',
+} as const;
+
+/** The command that code actions carry and workspace/executeCommand runs. */
+export const RewriteCommand = 'nib.rewrite';
+
+/** JSON-RPC and LSP error codes nib answers with (PROTOCOL.md, "Errors"). */
+export const ErrorCode = {
+  ParseError: -32700,
+  InvalidRequest: -32600,
+  MethodNotFound: -32601,
+  InvalidParams: -32602,
+  InternalError: -32603,
+  ServerNotInitialized: -32002,
+  RequestCancelled: -32800,
+  ContentModified: -32801,
+  RequestFailed: -32803,
+} as const;
+
+// ---- LSP basics -----------------------------------------------------------
+
+/** Position in a document. `character` counts code units of the negotiated
+ * encoding; the extension always negotiates UTF-16, JavaScript's own. */
+export interface Position {
+  line: number;
+  character: number;
+}
+
+export interface Range {
+  start: Position;
+  end: Position;
+}
+
+export interface TextEdit {
+  range: Range;
+  newText: string;
+}
+
+export type DocumentUri = string;
+export type ProgressToken = number | string;
+export type PositionEncoding = 'utf-16' | 'utf-8' | 'utf-32';
+
+export interface TextDocumentIdentifier {
+  uri: DocumentUri;
+}
+
+export interface VersionedTextDocumentIdentifier extends TextDocumentIdentifier {
+  version: number;
+}
+
+export interface OptionalVersionedTextDocumentIdentifier extends TextDocumentIdentifier {
+  version: number | null;
+}
+
+export interface TextDocumentItem {
+  uri: DocumentUri;
+  languageId: string;
+  version: number;
+  text: string;
+}
+
+/** An incremental change (range and replacement) or the whole text. */
+export type TextDocumentContentChangeEvent =
+  | { range: Range; text: string }
+  | { text: string };
+
+export interface DidOpenTextDocumentParams {
+  textDocument: TextDocumentItem;
+}
+
+export interface DidChangeTextDocumentParams {
+  textDocument: VersionedTextDocumentIdentifier;
+  contentChanges: TextDocumentContentChangeEvent[];
+}
+
+export interface DidCloseTextDocumentParams {
+  textDocument: TextDocumentIdentifier;
+}
+
+// ---- lifecycle ------------------------------------------------------------
+
+/** The part of LSP ClientCapabilities that nib reads. */
+export interface ClientCapabilities {
+  general?: { positionEncodings?: PositionEncoding[] };
+  window?: { workDoneProgress?: boolean; showMessage?: object };
+  workspace?: {
+    applyEdit?: boolean;
+    workspaceEdit?: { documentChanges?: boolean };
+    configuration?: boolean;
+  };
+  textDocument?: {
+    synchronization?: { dynamicRegistration?: boolean };
+    inlineCompletion?: { dynamicRegistration?: boolean };
+    codeAction?: object;
+  };
+}
+
+export interface InitializeParams {
+  processId: number | null;
+  clientInfo?: { name: string; version?: string };
+  rootUri: DocumentUri | null;
+  capabilities: ClientCapabilities;
+  initializationOptions?: NibSettings;
+}
+
+/** TextDocumentSyncKind.Incremental; nib announces it and the extension
+ * sends only incremental changes (a whole-text change only to resync). */
+export const TextDocumentSyncKindIncremental = 2;
+
+export interface ServerCapabilities {
+  positionEncoding: PositionEncoding;
+  textDocumentSync: { openClose: boolean; change: number };
+  inlineCompletionProvider: boolean;
+  codeActionProvider: { codeActionKinds: string[]; resolveProvider: boolean };
+  executeCommandProvider: { commands: string[] };
+}
+
+export interface InitializeResult {
+  capabilities: ServerCapabilities;
+  serverInfo?: { name: string; version?: string };
+}
+
+// ---- settings -------------------------------------------------------------
+
+export type DecodeStrategy = 'greedy' | 'beam' | 'sample';
+
+export interface NibInstruction {
+  id: string;
+  title: string;
+  instruction: string;
+}
+
+/** nib's settings (initializationOptions, workspace/didChangeConfiguration
+ * under `settings.nib`). Every field is optional. */
+export interface NibSettings {
+  model?: string;
+  adapter?: string;
+  f16?: boolean;
+  maxInputTokens?: number;
+  completion?: { maxTokens?: number; stopAtSentenceEnd?: boolean; debounceMs?: number };
+  rewrite?: { maxTokens?: number; alternatives?: number; strategy?: DecodeStrategy };
+  templates?: { complete?: string; rewrite?: string };
+  instructions?: NibInstruction[];
+  queueSize?: number;
+  loadTimeoutMs?: number;
+}
+
+// ---- progress -------------------------------------------------------------
+
+export interface ProgressParams<T> {
+  token: ProgressToken;
+  value: T;
+}
+
+export interface WorkDoneProgressCreateParams {
+  token: ProgressToken;
+}
+
+export interface WorkDoneProgressBegin {
+  kind: 'begin';
+  title: string;
+  cancellable?: boolean;
+  message?: string;
+  percentage?: number;
+}
+
+export interface WorkDoneProgressReport {
+  kind: 'report';
+  cancellable?: boolean;
+  message?: string;
+  percentage?: number;
+}
+
+export interface WorkDoneProgressEnd {
+  kind: 'end';
+  message?: string;
+}
+
+export type WorkDoneProgressValue = WorkDoneProgressBegin | WorkDoneProgressReport | WorkDoneProgressEnd;
+
+/** A streamed piece of nib/complete or nib/rewrite: alternative `index`
+ * grew by `delta`, or (beam search) its text so far is now `reset`. */
+export type NibPartialResult = { index: number; delta: string } | { index: number; reset: string };
+
+// ---- inline completion (LSP 3.18) -------------------------------------------
+
+export const InlineCompletionTriggerKind = { Invoked: 1, Automatic: 2 } as const;
+
+export interface InlineCompletionContext {
+  triggerKind: (typeof InlineCompletionTriggerKind)[keyof typeof InlineCompletionTriggerKind];
+  selectedCompletionInfo?: { range: Range; text: string };
+}
+
+export interface InlineCompletionParams {
+  textDocument: TextDocumentIdentifier;
+  position: Position;
+  context: InlineCompletionContext;
+}
+
+export interface InlineCompletionItem {
+  insertText: string;
+  range?: Range;
+  filterText?: string;
+}
+
+export interface InlineCompletionList {
+  items: InlineCompletionItem[];
+}
+
+// ---- rewrite through code actions -----------------------------------------
+
+export interface CodeActionParams {
+  textDocument: TextDocumentIdentifier;
+  range: Range;
+  context: { diagnostics: unknown[]; only?: string[] };
+}
+
+export interface NibRewriteCommandArguments {
+  textDocument: VersionedTextDocumentIdentifier;
+  range: Range;
+  instruction: string;
+}
+
+export interface Command {
+  title: string;
+  command: string;
+  arguments?: unknown[];
+}
+
+export interface CodeAction {
+  title: string;
+  kind?: string;
+  command?: Command;
+}
+
+export interface ExecuteCommandParams {
+  command: string;
+  arguments?: unknown[];
+}
+
+export interface NibRewriteCommandResult {
+  applied: boolean;
+  text: string;
+}
+
+export interface TextDocumentEdit {
+  textDocument: OptionalVersionedTextDocumentIdentifier;
+  edits: TextEdit[];
+}
+
+export interface WorkspaceEdit {
+  changes?: Record<DocumentUri, TextEdit[]>;
+  documentChanges?: TextDocumentEdit[];
+}
+
+export interface ApplyWorkspaceEditParams {
+  label?: string;
+  edit: WorkspaceEdit;
+}
+
+export interface ApplyWorkspaceEditResult {
+  applied: boolean;
+  failureReason?: string;
+}
+
+// ---- nib/complete and nib/rewrite -------------------------------------------
+
+/** Decoding fields shared by nib/complete and nib/rewrite. */
+export interface SamplingParams {
+  n?: number;
+  maxTokens?: number;
+  strategy?: DecodeStrategy;
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  seed?: number;
+  partialResultToken?: ProgressToken;
+}
+
+export interface NibCompleteParams extends SamplingParams {
+  textDocument: TextDocumentIdentifier;
+  position: Position;
+  stopAtSentenceEnd?: boolean;
+}
+
+export type FinishReason = 'eos' | 'length' | 'sentence' | 'stop';
+export type CacheUse = 'none' | 'encoder' | 'typeThrough';
+
+export interface NibCompleteItem {
+  text: string;
+  tokens: number;
+  finish: FinishReason;
+}
+
+export interface NibCompleteResult {
+  items: NibCompleteItem[];
+  cached: CacheUse;
+}
+
+export interface NibRewriteParams extends SamplingParams {
+  textDocument: VersionedTextDocumentIdentifier;
+  range: Range;
+  instruction: string;
+}
+
+export interface NibRewriteItem {
+  text: string;
+  /** Turn the range's text into `text` with minimal changes; positions are
+   * in the document as of the request's version. */
+  edits: TextEdit[];
+  tokens: number;
+  finish: FinishReason;
+}
+
+export interface NibRewriteResult {
+  items: NibRewriteItem[];
+  cached: CacheUse;
+}
+
+// ---- nib/stats --------------------------------------------------------------
+
+export type ModelState = 'ready' | 'loading' | 'failed' | 'none';
+
+export interface CacheCounters {
+  hits: number;
+  misses: number;
+  entries: number;
+}
+
+export interface SizedCacheCounters extends CacheCounters {
+  bytes: number;
+  budgetBytes: number;
+}
+
+export interface NibStats {
+  model: { name: string; state: ModelState; error: string; weightBytes: number; dtype: string };
+  gpu: { adapter: string; residentBytes: number };
+  caches: { pipelines: CacheCounters; encoder: SizedCacheCounters; decoder: SizedCacheCounters };
+  requests: { served: number; cancelled: number; failed: number; queued: number };
+  recent: { method: string; tokens: number; ms: number; tokensPerSecond: number }[];
+}
+
+// ---- window messages --------------------------------------------------------
+
+export const MessageType = { Error: 1, Warning: 2, Info: 3, Log: 4 } as const;
+
+export interface ShowMessageParams {
+  type: (typeof MessageType)[keyof typeof MessageType];
+  message: string;
+}
