@@ -93,7 +93,7 @@ func TestApplyErrors(t *testing.T) {
 		{"inside utf-8 sequence", 6, u8, []textdoc.Change{edit(rng(0, 2, 0, 3), "")}, textdoc.ErrPosition,
 			"textdoc: version 6 of file:///t, change 1 of 1: start of range 0:2-0:3: position 0:2 is inside the UTF-8 sequence of U+00E9 at 0:1"},
 		{"beyond last line", 6, u32, []textdoc.Change{full("one line"), edit(rng(1, 0, 1, 0), "")}, textdoc.ErrPosition,
-			"textdoc: version 6 of file:///t, change 2 of 2: start of range 1:0-1:0: position 1:0 is beyond the last line, 0 (the document has 1 lines)"},
+			"textdoc: version 6 of file:///t, change 2 of 2: start of range 1:0-1:0: position 1:0 is beyond the last line, 0 (the document has 1 line)"},
 		{"start after end", 6, u16, []textdoc.Change{edit(rng(1, 2, 0, 1), "")}, textdoc.ErrPosition,
 			"textdoc: version 6 of file:///t, change 1 of 1: range 1:2-0:1 starts after it ends"},
 		{"unknown encoding", 6, "utf-7", []textdoc.Change{full("x")}, textdoc.ErrEncoding,

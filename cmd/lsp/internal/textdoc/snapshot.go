@@ -81,7 +81,11 @@ func (s Snapshot) offset(p Position, enc Encoding) (int, error) {
 		return 0, posError("position %v is negative", p)
 	}
 	if n := s.LineCount(); p.Line >= n {
-		return 0, posError("position %v is beyond the last line, %d (the document has %d lines)", p, n-1, n)
+		lines := "lines"
+		if n == 1 {
+			lines = "line"
+		}
+		return 0, posError("position %v is beyond the last line, %d (the document has %d %s)", p, n-1, n, lines)
 	}
 	start, end := s.line(p.Line)
 	if enc == UTF8 {

@@ -68,7 +68,7 @@ var convTests = []struct {
 	{"empty", "", u16, pos(0, 0), 0, ""},
 	{"empty utf-8", "", u8, pos(0, 0), 0, ""},
 	{"empty beyond line", "", u32, pos(0, 1), 0, "textdoc: position 0:1 is beyond the end of line 0 (0 UTF-32 code units)"},
-	{"empty beyond last line", "", u16, pos(1, 0), 0, "textdoc: position 1:0 is beyond the last line, 0 (the document has 1 lines)"},
+	{"empty beyond last line", "", u16, pos(1, 0), 0, "textdoc: position 1:0 is beyond the last line, 0 (the document has 1 line)"},
 
 	{"cjk utf-16", "中文\nx", u16, pos(0, 1), 3, ""},
 	{"cjk utf-16 end", "中文\nx", u16, pos(0, 2), 6, ""},
