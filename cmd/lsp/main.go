@@ -1,5 +1,6 @@
 // Command nib is the nib daemon and its tools. Subcommands:
 //
+//	nib [--model M] [--stdio]             the daemon: LSP on stdin/stdout
 //	nib adapters [--json]                 list the GPU adapters WebGPU offers
 //	nib forward --model M --reference F   check the GPU forward pass against
 //	                                      a reference file
@@ -13,7 +14,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"io"
 	"os"
 	"os/signal"
@@ -23,13 +26,19 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
+	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	var exit errExit
+	switch {
+	case errors.As(err, &exit):
+		os.Exit(exit.code)
+	case err != nil:
 		fmt.Fprintln(os.Stderr, "nib:", err)
 		os.Exit(1)
 	}
 }
 
-const usage = `usage: nib <command> [flags]
+const usage = `usage: nib [--model M] [--stdio]    serve LSP on stdin/stdout (the daemon)
+       nib <command> [flags]
 
 commands:
   adapters   list GPU adapters (choose one with --adapter or NIB_ADAPTER)
@@ -39,9 +48,8 @@ commands:
 `
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("no command given")
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") && args[0] != "-h" && args[0] != "--help" {
+		return serveCommand(ctx, args, stdin, stdout, stderr)
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {

@@ -1,0 +1,303 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/nib-editor/nib/cache"
+	"github.com/nib-editor/nib/completion"
+	"github.com/nib-editor/nib/gpu"
+	"github.com/nib-editor/nib/model"
+	"github.com/nib-editor/nib/model/hub"
+	"github.com/nib-editor/nib/model/tokenizer"
+)
+
+// engine owns the GPU device, the resident model and the completion
+// service in front of it, and their loading: one model at a time, loaded
+// in the background, replaced when the settings name another.
+type engine struct {
+	log *zap.Logger
+
+	// mu guards everything below.
+	mu        sync.Mutex
+	state     string        // "none", "loading", "ready", "failed"
+	err       error         // why the last load failed
+	spec      loadSpec      // what is loaded or loading
+	ready     chan struct{} // closed when the current load ends
+	gen       int           // counts loads; a newer load supersedes
+	cfg       settings
+	dev       *gpu.Device
+	devAdapt  string // the adapter choice dev was opened with
+	pipelines *cache.Pipelines
+	m         *model.Model
+	tok       *tokenizer.Tokenizer
+	svc       *completion.Service
+	modelName string
+	dtype     string
+}
+
+func newEngine(log *zap.Logger) *engine {
+	ready := make(chan struct{})
+	close(ready)
+	return &engine{log: log, state: "none", ready: ready, cfg: defaultSettings()}
+}
+
+// loadProgress is one step of a model load, for a progress bar.
+type loadProgress struct {
+	kind    string // "begin", "report", "end"
+	message string
+	percent int // -1 for none
+}
+
+// load starts loading spec in the background, replacing the current
+// model when it is ready. Requests that arrive meanwhile wait (see
+// service).
+func (e *engine) load(spec loadSpec, report func(loadProgress)) {
+	e.mu.Lock()
+	e.gen++
+	gen := e.gen
+	e.state, e.err, e.spec = "loading", nil, spec
+	ready := make(chan struct{})
+	e.ready = ready
+	e.mu.Unlock()
+
+	go func() {
+		defer close(ready)
+		report(loadProgress{kind: "begin", message: spec.model, percent: 0})
+		err := e.loadNow(gen, spec, report)
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if gen != e.gen {
+			return // superseded: the newer load reports
+		}
+		if err != nil {
+			e.state, e.err = "failed", err
+			e.log.Error("model load failed", zap.String("model", spec.model), zap.Error(err))
+			report(loadProgress{kind: "end", message: "failed: " + err.Error(), percent: -1})
+			return
+		}
+		e.state = "ready"
+		report(loadProgress{kind: "end", message: "ready", percent: -1})
+	}()
+}
+
+// loadNow does the loading work of generation gen.
+func (e *engine) loadNow(gen int, spec loadSpec, report func(loadProgress)) error {
+	start := time.Now()
+	dir, err := hub.Resolve(spec.model)
+	if err != nil {
+		return err
+	}
+	ck, err := model.OpenCheckpoint(dir)
+	if err != nil {
+		return err
+	}
+	defer ck.Close()
+	tok, err := tokenizer.Load(dir)
+	if err != nil {
+		return err
+	}
+	if tok.VocabSize() > ck.Config.VocabSize {
+		return fmt.Errorf("model: %s: the tokenizer has %d pieces, more than the model's vocabulary of %d", dir, tok.VocabSize(), ck.Config.VocabSize)
+	}
+
+	// Release the old model first: two resident models may not fit.
+	e.mu.Lock()
+	if gen != e.gen {
+		e.mu.Unlock()
+		return errors.New("superseded")
+	}
+	old, oldSvc := e.m, e.svc
+	e.m, e.svc, e.tok = nil, nil, nil
+	var oldDev *gpu.Device
+	if e.dev != nil && e.devAdapt != spec.adapter {
+		oldDev, e.dev = e.dev, nil
+	}
+	dev := e.dev
+	e.mu.Unlock()
+	if oldSvc != nil {
+		oldSvc.Close()
+	}
+	if old != nil {
+		old.Close()
+	}
+	if oldDev != nil {
+		oldDev.Close()
+	}
+	if dev == nil {
+		pipes := cache.NewPipelines()
+		dev, err = gpu.Open(gpu.Options{Adapter: spec.adapter, Pipelines: pipes, Logger: e.log})
+		if err != nil {
+			return err
+		}
+		e.mu.Lock()
+		e.dev, e.devAdapt, e.pipelines = dev, spec.adapter, pipes
+		e.mu.Unlock()
+	}
+	f16 := spec.f16 && dev.ShaderF16()
+	m, err := model.Load(dev, ck, model.Options{F16: f16, Progress: func(done, total int64) {
+		if total > 0 {
+			report(loadProgress{kind: "report", message: "uploading weights", percent: int(90 * done / total)})
+		}
+	}})
+	if err != nil {
+		return err
+	}
+	report(loadProgress{kind: "report", message: "compiling kernels", percent: 90})
+	if err := m.Warm(); err != nil {
+		m.Close()
+		return err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if gen != e.gen {
+		m.Close()
+		return errors.New("superseded")
+	}
+	e.m, e.tok = m, tok
+	e.svc = completion.NewService(m, tok, e.serviceOptions(e.cfg))
+	e.modelName = spec.model
+	e.dtype = map[bool]string{true: "f16", false: "f32"}[f16]
+	e.log.Info("model ready", zap.String("model", spec.model), zap.String("dir", dir),
+		zap.String("adapter", dev.Info().String()), zap.String("weights", e.dtype),
+		zap.Int64("weightBytes", m.WeightBytes()), zap.Duration("took", time.Since(start)))
+	return nil
+}
+
+func (e *engine) serviceOptions(st settings) completion.ServiceOptions {
+	return completion.ServiceOptions{
+		QueueSize:         st.QueueSize,
+		EncoderCacheBytes: int64(st.EncoderCacheMB) << 20,
+		DecoderCacheBytes: int64(st.DecoderCacheMB) << 20,
+		Log:               e.log,
+	}
+}
+
+// configure applies settings that need no reload.
+func (e *engine) configure(st settings) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.cfg = st
+	if e.svc != nil {
+		e.svc.Configure(e.serviceOptions(st))
+	}
+}
+
+// service returns the completion service, waiting for a load in progress
+// up to timeout; it fails at once when no model is loaded or the load
+// failed.
+func (e *engine) service(ctx context.Context, timeout time.Duration) (*completion.Service, *tokenizer.Tokenizer, error) {
+	e.mu.Lock()
+	ready, state := e.ready, e.state
+	e.mu.Unlock()
+	if state == "loading" {
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		select {
+		case <-ready:
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		case <-t.C:
+			return nil, nil, requestFailed("the model is still loading after %s (setting loadTimeoutMs)", timeout)
+		}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch e.state {
+	case "ready":
+		return e.svc, e.tok, nil
+	case "failed":
+		return nil, nil, requestFailed("the model failed to load: %v", e.err)
+	case "loading":
+		return nil, nil, requestFailed("the model is loading")
+	}
+	return nil, nil, requestFailed("no model is configured: set \"model\" in the settings or start nib with --model")
+}
+
+// forget drops what is kept for a closed document.
+func (e *engine) forget(uri string) {
+	e.mu.Lock()
+	svc := e.svc
+	e.mu.Unlock()
+	if svc != nil {
+		svc.Forget(uri)
+	}
+}
+
+// close releases the model and the device.
+func (e *engine) close() {
+	e.mu.Lock()
+	e.gen++
+	svc, m, dev := e.svc, e.m, e.dev
+	e.svc, e.m, e.dev, e.tok = nil, nil, nil, nil
+	e.state = "none"
+	e.mu.Unlock()
+	if svc != nil {
+		svc.Close()
+	}
+	if m != nil {
+		m.Close()
+	}
+	if dev != nil {
+		dev.Close()
+	}
+}
+
+// stats reports the model, the GPU memory and the caches for nib/stats.
+func (e *engine) stats() (modelStats, gpuStats, map[string]cacheStats, int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ms := modelStats{Name: e.spec.model, State: e.state, DType: e.dtype}
+	if e.err != nil {
+		ms.Error = e.err.Error()
+	}
+	if e.m != nil {
+		ms.WeightBytes = e.m.WeightBytes()
+	}
+	var gs gpuStats
+	caches := map[string]cacheStats{}
+	if e.dev != nil {
+		gs.Adapter = e.dev.Info().String()
+		gs.ResidentBytes = int64(e.dev.PoolStats().Bytes)
+		p := e.pipelines.Stats()
+		caches["pipelines"] = cacheStats{Hits: p.Hits, Misses: p.Misses, Entries: p.Pipelines}
+	}
+	queued := 0
+	if e.svc != nil {
+		st := e.svc.Stats()
+		caches["encoder"] = lruStats(st.Encoder)
+		caches["decoder"] = lruStats(st.Decoder)
+		queued = st.Queued
+	}
+	return ms, gs, caches, queued
+}
+
+func lruStats(s cache.LRUStats) cacheStats {
+	return cacheStats{Hits: s.Hits, Misses: s.Misses, Entries: s.Entries, Bytes: s.Bytes, BudgetBytes: s.Budget}
+}
+
+type modelStats struct {
+	Name        string `json:"name"`
+	State       string `json:"state"`
+	Error       string `json:"error,omitempty"`
+	WeightBytes int64  `json:"weightBytes"`
+	DType       string `json:"dtype,omitempty"`
+}
+
+type gpuStats struct {
+	Adapter       string `json:"adapter"`
+	ResidentBytes int64  `json:"residentBytes"`
+}
+
+type cacheStats struct {
+	Hits        uint64 `json:"hits"`
+	Misses      uint64 `json:"misses"`
+	Entries     int    `json:"entries"`
+	Bytes       int64  `json:"bytes"`
+	BudgetBytes int64  `json:"budgetBytes"`
+}
