@@ -16,10 +16,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 

@@ -278,7 +278,7 @@ type generatedItem struct {
 
 // streamDelta is the $/progress value of a streamed token.
 type streamDelta struct {
-	Index int    `json:"index"`
-	Delta string `json:"delta,omitempty"`
+	Index int     `json:"index"`
+	Delta string  `json:"delta,omitempty"`
 	Reset *string `json:"reset,omitempty"`
 }

@@ -114,14 +114,14 @@ var (
 // whose Handle refers to the tables.
 func init() {
 	requests = map[string]requestHandler{
-		"initialize":                  (*server).initialize,
-		"shutdown":                    (*server).shutdown,
+		"initialize":                    (*server).initialize,
+		"shutdown":                      (*server).shutdown,
 		"textDocument/inlineCompletion": (*server).inlineCompletion,
-		"textDocument/codeAction":     (*server).codeAction,
-		"workspace/executeCommand":    (*server).executeCommand,
-		"nib/complete":                (*server).complete,
-		"nib/rewrite":                 (*server).rewrite,
-		"nib/stats":                   (*server).stats,
+		"textDocument/codeAction":       (*server).codeAction,
+		"workspace/executeCommand":      (*server).executeCommand,
+		"nib/complete":                  (*server).complete,
+		"nib/rewrite":                   (*server).rewrite,
+		"nib/stats":                     (*server).stats,
 	}
 	notifications = map[string]notificationHandler{
 		"initialized":                         (*server).initialized,

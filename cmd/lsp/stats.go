@@ -16,10 +16,10 @@ const recentSize = 32
 
 // requestLog counts generation requests and keeps the most recent ones.
 type requestLog struct {
-	mu                         sync.Mutex
-	served, cancelled, failed  uint64
-	recent                     []recentRequest // ring, oldest first once full
-	next                       int
+	mu                        sync.Mutex
+	served, cancelled, failed uint64
+	recent                    []recentRequest // ring, oldest first once full
+	next                      int
 }
 
 type recentRequest struct {
