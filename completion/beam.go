@@ -32,15 +32,13 @@ type beam struct {
 	finished []hypothesis // at most width, best score first
 	done     bool         // ended normally, finished holds the result
 	reported []int        // ids last passed to onToken
-	reset    bool         // nothing reported yet
+	silent   bool         // nothing reported yet
 }
 
 // hypothesis is a beam, running or finished.
 type hypothesis struct {
-	seq Sequence
-	// n is the length the penalty uses: the ids and the end id, if any.
-	n     int
-	score float64
+	seq   Sequence
+	score float64 // of a finished one: its sum over its length, end id included
 }
 
 // candidate is one continuation of a running beam.
@@ -52,7 +50,7 @@ type candidate struct {
 }
 
 func newBeam(s *settings, onToken func(int, []int)) *beam {
-	return &beam{set: s, onToken: onToken, running: []hypothesis{{}}, reset: true}
+	return &beam{set: s, onToken: onToken, running: []hypothesis{{}}, silent: true}
 }
 
 func (b *beam) need() int { return b.set.k }
@@ -86,7 +84,7 @@ func (b *beam) advance(c []Candidates) (src, next []int) {
 		seq := Sequence{IDs: slices.Clip(parent.IDs), LogProb: parent.LogProb}
 		if b.set.extend(&seq, cd.id, cd.lp) {
 			if len(running) < width {
-				running = append(running, hypothesis{seq: seq, n: len(seq.IDs)})
+				running = append(running, hypothesis{seq: seq})
 				src = append(src, cd.beam)
 				next = append(next, cd.id)
 			}
@@ -94,7 +92,7 @@ func (b *beam) advance(c []Candidates) (src, next []int) {
 		}
 		if rank < width {
 			n := len(parent.IDs) + 1 // an end id counts, though it is not kept
-			b.add(hypothesis{seq: seq, n: n, score: b.score(seq.LogProb, n)})
+			b.add(hypothesis{seq: seq, score: b.score(seq.LogProb, n)})
 		}
 	}
 	b.running = running
@@ -153,7 +151,7 @@ func (b *beam) all() []hypothesis {
 	}
 	all := slices.Clone(b.finished)
 	for _, h := range b.running {
-		h.score = b.score(h.seq.LogProb, max(h.n, 1))
+		h.score = b.score(h.seq.LogProb, max(len(h.seq.IDs), 1))
 		all = append(all, h)
 	}
 	slices.SortStableFunc(all, func(x, y hypothesis) int { return cmp.Compare(y.score, x.score) })
@@ -170,10 +168,10 @@ func (b *beam) report() {
 		return
 	}
 	ids := all[0].seq.IDs
-	if !b.reset && slices.Equal(ids, b.reported) {
+	if !b.silent && slices.Equal(ids, b.reported) {
 		return
 	}
-	b.reported, b.reset = ids, false
+	b.reported, b.silent = ids, false
 	b.onToken(0, slices.Clip(ids))
 }
 

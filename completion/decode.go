@@ -141,7 +141,7 @@ func Decode(s Stepper, start int, reqs []Request) []Result {
 			fail(active, fmt.Errorf("completion: decoder step: %w", err))
 			return res
 		}
-		next := active[:0:0]
+		var next []*job
 		keep, tokens = nil, nil // fresh: the Stepper may hold on to them
 		row := 0
 		for _, j := range active {

@@ -153,11 +153,12 @@ func (t *template) render(kind templateKind, values ...string) string {
 // of after are dropped. When both sides must be trimmed, before gets three
 // quarters of the tokens the template leaves and after the rest; a side
 // that needs less leaves the remainder to the other. Each side is cut where
-// the most of it fits, moved to the nearest paragraph boundary (a blank
-// line, or a line break after a sentence end), else sentence boundary, else
-// word boundary, that still keeps three quarters of that text; a cut inside
-// a word falls between grapheme clusters, so that no character, accent or
-// emoji sequence is split. Tokens are counted with tok on the whole prompt,
+// the most of it fits, then moved to the nearest paragraph boundary (a
+// blank line, or a line break after a sentence end) or else sentence
+// boundary that keeps three quarters of that text, or else to the nearest
+// word boundary that keeps half; a cut inside a word falls between
+// grapheme clusters, so that no character, accent or emoji sequence is
+// split. Tokens are counted with tok on the whole prompt,
 // so the budget holds exactly; only 64 bytes per token of budget on each
 // side of the cursor are looked at, so a 10 MB document costs no more than
 // a small one.
