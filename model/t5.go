@@ -60,17 +60,7 @@ func Load(dev *gpu.Device, ck *Checkpoint, opts Options) (*Model, error) {
 				opts.Progress(done, total)
 			}()
 		}
-		dtype := gpu.F32
-		if opts.F16 && (kind == kindLinear || kind == kindEmbedding) {
-			dtype = gpu.F16
-		}
-		scale := float32(1)
-		if name == "decoder.final_layer_norm.weight" && cfg.TieWordEmbeddings {
-			// transformers scales the decoder output by d_model^-0.5
-			// before the tied projection; folding it into the last norm's
-			// weight saves a dispatch per step.
-			scale = float32(math.Pow(float64(cfg.DModel), -0.5))
-		}
+		dtype, scale := opts.storage(cfg, name, kind)
 		g, err := upload(dev, t, dtype, scale)
 		if err != nil {
 			return nil, fmt.Errorf("model: upload %s: %w", name, err)
@@ -85,6 +75,24 @@ func Load(dev *gpu.Device, ck *Checkpoint, opts Options) (*Model, error) {
 		return nil, err
 	}
 	return &Model{cfg: cfg, dev: dev, w: w}, nil
+}
+
+// storage returns how a model loaded with o stores the tensor name of
+// kind: its dtype on the GPU and a factor its values are multiplied by.
+// Load and LoadRandom both use it.
+func (o Options) storage(cfg *Config, name string, kind weightKind) (gpu.DType, float32) {
+	dtype := gpu.F32
+	if o.F16 && (kind == kindLinear || kind == kindEmbedding) {
+		dtype = gpu.F16
+	}
+	scale := float32(1)
+	if name == "decoder.final_layer_norm.weight" && cfg.TieWordEmbeddings {
+		// transformers scales the decoder output by d_model^-0.5
+		// before the tied projection; folding it into the last norm's
+		// weight saves a dispatch per step.
+		scale = float32(math.Pow(float64(cfg.DModel), -0.5))
+	}
+	return dtype, scale
 }
 
 // upload copies a checkpoint tensor to the GPU as dtype, multiplied by
