@@ -1,0 +1,169 @@
+import { Editor, Range, Transforms, type RangeRef } from 'slate';
+import { errorCode, isCancelled } from '../client/errors';
+import { applyTextEdits as applyEditsToText, minimalEdit, offsetAt, shift } from '../mapping/plain-text';
+import { documentText, pointToPosition, positionToPoint } from '../mapping/slate-text';
+import { ErrorCode, type NibPartialResult, type Range as LspRange, type TextEdit } from '../protocol';
+import type { CompletionController } from './completion';
+import type { NibContext } from './context';
+import { applyTextEdits } from './edits';
+import { errorMessage } from './messages';
+import type { RewriteAlternative, RewriteState } from './types';
+
+/**
+ * RewriteController runs a rewrite of the selection: choose an instruction,
+ * watch the alternatives stream in, preview them, accept one. Accepting
+ * applies the alternative's minimal edits as Slate operations in one undo
+ * step, so undo gives the original back with its marks.
+ */
+export class RewriteController {
+  private abort: AbortController | undefined;
+  private target: RangeRef | undefined;
+
+  constructor(
+    private readonly ctx: NibContext,
+    private readonly completion: CompletionController,
+  ) {}
+
+  private get editor(): Editor {
+    return this.ctx.editor;
+  }
+
+  private get state(): RewriteState | null {
+    return this.ctx.store.getState().rewrite;
+  }
+
+  /** The Slate range being rewritten (it follows edits), for highlighting. */
+  targetRange(): Range | null {
+    return this.state ? (this.target?.current ?? null) : null;
+  }
+
+  /** Opens the instruction choice for the selection; false without one. */
+  start(): boolean {
+    const { selection } = this.editor;
+    if (!this.ctx.sync.isOpen || !selection || Range.isCollapsed(selection)) return false;
+    this.cancelRequest();
+    this.completion.pause(true);
+    this.target?.unref();
+    this.target = Editor.rangeRef(this.editor, Editor.unhangRange(this.editor, selection), { affinity: 'inward' });
+    const located = this.locate();
+    if (!located) {
+      this.finish();
+      return false;
+    }
+    this.ctx.store.update({ rewrite: { phase: 'choosing', ...located } });
+    return true;
+  }
+
+  /** Asks the daemon for alternatives under `instruction`. */
+  async run(instruction: string): Promise<void> {
+    if (!this.state || instruction.trim() === '') return;
+    this.cancelRequest();
+    this.ctx.sync.flush();
+    const located = this.locate();
+    if (!located) {
+      this.finish();
+      return;
+    }
+    const version = this.ctx.sync.version;
+    const abort = new AbortController();
+    this.abort = abort;
+    const partial: string[] = [];
+    this.ctx.store.update({ rewrite: { phase: 'running', ...located, instruction, partial: [] } });
+    const onPartial = (value: NibPartialResult) => {
+      if (this.abort !== abort) return;
+      partial[value.index] = 'reset' in value ? value.reset : (partial[value.index] ?? '') + value.delta;
+      this.ctx.store.update({ rewrite: { phase: 'running', ...located, instruction, partial: [...partial] } });
+    };
+    try {
+      const result = await this.ctx.client.rewrite(
+        { textDocument: { uri: this.ctx.sync.uri, version }, range: located.range, instruction, n: this.ctx.options.alternatives },
+        { signal: abort.signal, onPartial },
+      );
+      if (this.abort !== abort) return;
+      this.abort = undefined;
+      const alternatives: RewriteAlternative[] = result.items.map((item) => ({ text: item.text, edits: item.edits ?? [] }));
+      if (alternatives.length === 0) {
+        this.ctx.store.update({ rewrite: { phase: 'failed', ...located, instruction, message: 'The model offered no alternative.' } });
+        return;
+      }
+      this.ctx.store.update({ rewrite: { phase: 'preview', ...located, instruction, version, alternatives } });
+    } catch (err) {
+      if (this.abort !== abort || isCancelled(err)) return;
+      this.abort = undefined;
+      const message =
+        errorCode(err) === ErrorCode.ContentModified
+          ? 'The document changed during the rewrite; run it again.'
+          : `nib: rewrite failed: ${errorMessage(err)}`;
+      this.ctx.store.update({ rewrite: { phase: 'failed', ...located, instruction, message } });
+    }
+  }
+
+  /** Applies alternative `index` of the preview. */
+  accept(index: number): boolean {
+    const state = this.state;
+    if (state?.phase !== 'preview') return false;
+    const alternative = state.alternatives[index];
+    if (!alternative) return false;
+    this.ctx.sync.flush();
+    if (this.ctx.sync.version !== state.version) {
+      this.ctx.store.update({ rewrite: { ...state, phase: 'failed', message: 'The document changed since the preview; run the rewrite again.' } });
+      return false;
+    }
+    const edits = this.checkedEdits(state.range, state.original, alternative);
+    this.ctx.ownUndoStep(() => applyTextEdits(this.editor, edits));
+    const end = shift(state.range.start, alternative.text);
+    Transforms.select(this.editor, positionToPoint(this.editor, end, this.editor));
+    this.finish();
+    return true;
+  }
+
+  /** Closes the rewrite without changing the document. */
+  cancel(): void {
+    if (!this.state) return;
+    this.cancelRequest();
+    this.finish();
+  }
+
+  /** The daemon's edits if they turn the range into the alternative's text,
+   * else one minimal edit computed here (and a reported error): a wrong
+   * edit must never reach the document. */
+  private checkedEdits(range: LspRange, original: string, alternative: RewriteAlternative): TextEdit[] {
+    const text = documentText(this.editor, this.editor);
+    const start = offsetAt(text, range.start);
+    const end = offsetAt(text, range.end);
+    const expected = text.slice(0, start) + alternative.text + text.slice(end);
+    let matches = false;
+    try {
+      matches = alternative.edits.length > 0 && applyEditsToText(text, alternative.edits) === expected;
+    } catch {
+      matches = false;
+    }
+    if (matches) return alternative.edits;
+    if (alternative.edits.length > 0) this.ctx.reportError("nib: the daemon's rewrite edits do not give its text; applied the text instead");
+    const edit = minimalEdit(original, alternative.text, range.start);
+    return edit ? [edit] : [];
+  }
+
+  /** The range's daemon coordinates and text, from the tracked Slate range. */
+  private locate(): { original: string; range: LspRange } | undefined {
+    const current = this.target?.current;
+    if (!current) return undefined;
+    const [startPoint, endPoint] = Range.edges(current);
+    const range = { start: pointToPosition(this.editor, startPoint, this.editor), end: pointToPosition(this.editor, endPoint, this.editor) };
+    const text = documentText(this.editor, this.editor);
+    const original = text.slice(offsetAt(text, range.start), offsetAt(text, range.end));
+    return { original, range };
+  }
+
+  private cancelRequest(): void {
+    this.abort?.abort();
+    this.abort = undefined;
+  }
+
+  private finish(): void {
+    this.target?.unref();
+    this.target = undefined;
+    this.ctx.store.update({ rewrite: null });
+    this.completion.pause(false);
+  }
+}

@@ -1,0 +1,109 @@
+import type { Editor, Operation } from 'slate';
+import { changesForOperation, diffChanges } from '../mapping/operations';
+import { applyContentChanges } from '../mapping/plain-text';
+import { documentText } from '../mapping/slate-text';
+import type { TextDocumentContentChangeEvent } from '../protocol';
+import type { NibPluginClient } from './types';
+
+/**
+ * DocumentSync keeps the daemon's copy of the document equal to the editor.
+ * Each operation is translated as it is applied (the tree before it is at
+ * hand then); the changes of one Slate flush go out as one didChange with
+ * the next version. A shadow copy of the daemon's text checks every flush:
+ * if replaying the changes does not give the editor's text (an operation
+ * translated wrongly), the whole text is sent instead and counted, so the
+ * daemon is never left out of step.
+ */
+export class DocumentSync {
+  private pending: TextDocumentContentChangeEvent[] = [];
+  private shadow = '';
+  private opened = false;
+  /** The version of the last didOpen/didChange sent. */
+  version = 0;
+  /** Flushes that had to fall back to sending the whole text. */
+  resyncs = 0;
+
+  constructor(
+    private readonly editor: Editor,
+    private readonly client: NibPluginClient,
+    readonly uri: string,
+    private readonly onError: (message: string) => void,
+  ) {}
+
+  get isOpen(): boolean {
+    return this.opened;
+  }
+
+  /** Whether changes are waiting for the next flush. */
+  get hasPending(): boolean {
+    return this.pending.length > 0;
+  }
+
+  open(): void {
+    if (this.opened) return;
+    this.shadow = documentText(this.editor, this.editor);
+    this.pending = [];
+    this.version = 1;
+    this.opened = true;
+    this.send(this.client.didOpen(this.uri, this.shadow, this.version));
+  }
+
+  close(): void {
+    if (!this.opened) return;
+    this.opened = false;
+    this.pending = [];
+    this.send(this.client.didClose(this.uri));
+  }
+
+  /** Called from editor.apply with the tree still as it was before `op`.
+   * Returns whether `op` changes the daemon's text. */
+  beforeApply(op: Operation): (() => boolean) {
+    if (!this.opened || op.type === 'set_selection') return () => false;
+    const changes = changesForOperation(this.editor, op, this.editor);
+    if (changes) {
+      this.pending.push(...changes);
+      return () => changes.length > 0;
+    }
+    // Not translatable locally: diff the texts once the op is applied.
+    const before = documentText(this.editor, this.editor);
+    return () => {
+      const diffed = diffChanges(before, documentText(this.editor, this.editor));
+      this.pending.push(...diffed);
+      return diffed.length > 0;
+    };
+  }
+
+  /** Sends what changed since the last flush; returns whether anything did. */
+  flush(): boolean {
+    if (!this.opened || this.pending.length === 0) return false;
+    const expected = documentText(this.editor, this.editor);
+    let changes = this.pending;
+    this.pending = [];
+    let replayed: string | undefined;
+    try {
+      replayed = applyContentChanges(this.shadow, changes);
+    } catch {
+      replayed = undefined;
+    }
+    if (replayed !== expected) {
+      this.resyncs++;
+      this.onError('nib: document changes went out of step; sent the whole text');
+      changes = [{ text: expected }];
+    }
+    this.shadow = expected;
+    this.version++;
+    this.send(this.client.didChange(this.uri, this.version, changes));
+    return true;
+  }
+
+  /** The text the daemon has as of the last flush. */
+  get daemonText(): string {
+    return this.shadow;
+  }
+
+  private send(result: Promise<void> | void): void {
+    // A notification that cannot be written means the connection is gone;
+    // the client reports that through its own close event.
+    if (result) result.catch(() => {});
+  }
+}

@@ -1,0 +1,375 @@
+// A stand-in for the nib daemon that implements PROTOCOL.md's methods with
+// deterministic text instead of a model, so the client, the bridge and the
+// browser tests can run before (and without) the real daemon. It is strict
+// where the real one must be: versions must increase, change ranges must
+// lie inside the document, and a violation is reported with
+// window/showMessage, which the demo shows and the browser tests check for.
+import { CancellationToken, ProgressType, ResponseError, type MessageConnection } from 'vscode-jsonrpc';
+import { applyContentChanges, minimalEdit, offsetAt } from '../../src/mapping/plain-text';
+import {
+  ErrorCode,
+  Method,
+  RewriteCommand,
+  type ApplyWorkspaceEditResult,
+  type CodeAction,
+  type CodeActionParams,
+  type DidChangeTextDocumentParams,
+  type DidCloseTextDocumentParams,
+  type DidOpenTextDocumentParams,
+  type ExecuteCommandParams,
+  type InitializeParams,
+  type InitializeResult,
+  type InlineCompletionList,
+  type InlineCompletionParams,
+  type NibCompleteParams,
+  type NibCompleteResult,
+  type NibPartialResult,
+  type NibRewriteCommandArguments,
+  type NibRewriteParams,
+  type NibRewriteResult,
+  type NibStats,
+  type Position,
+  type Range,
+  type WorkDoneProgressValue,
+} from '../../src/protocol';
+
+export interface FakeNibOptions {
+  /** Delay between streamed tokens. */
+  tokenDelayMs?: number;
+  /** How long "loading the model" takes after initialized. */
+  loadDelayMs?: number;
+  /** Called on the exit notification with the LSP exit code. */
+  onExit?: (code: number) => void;
+}
+
+export interface FakeDocument {
+  version: number;
+  text: string;
+}
+
+/** What the fake observed, for tests to assert on. */
+export interface FakeNib {
+  documents: Map<string, FakeDocument>;
+  /** Every notification and request received, in order. */
+  received: { method: string; params: unknown }[];
+  /** Protocol violations it refused (bad version, bad range). */
+  errors: string[];
+  /** Requests that ended in -32800. */
+  cancelled: string[];
+}
+
+const partial = new ProgressType<NibPartialResult>();
+const workDone = new ProgressType<WorkDoneProgressValue>();
+
+export const fakeInstructions = [
+  { id: 'grammar', title: 'Fix grammar', instruction: 'Fix the grammar' },
+  { id: 'formal', title: 'More formal', instruction: 'Make it more formal' },
+  { id: 'simpler', title: 'Simpler', instruction: 'Make it simpler' },
+  { id: 'shorter', title: 'Shorter', instruction: 'Make it shorter' },
+];
+
+/** The fake "model": a continuation that names the last word before the
+ * cursor, so a test can tell that the fake saw the right text. */
+export function fakeSuggestion(before: string): string {
+  const last = /(\S+)\s*$/u.exec(before)?.[1] ?? 'nothing';
+  const separator = before === '' || /\s$/u.test(before) ? '' : ' ';
+  return `${separator}and more after ${last}.`;
+}
+
+/** The fake rewrite of `text` under `instruction`: alternative 0 follows
+ * the instruction in a recognisable way, later ones add a marker. */
+export function fakeRewrite(text: string, instruction: string, index: number): string {
+  const lower = instruction.toLowerCase();
+  let result: string;
+  if (lower.includes('grammar')) {
+    result = text.replace(/\bi\b/g, 'I').replace(/ {2,}/g, ' ').replace(/(^|[.!?]\s+)(\p{Ll})/gu, (_m, p: string, c: string) => p + c.toUpperCase());
+    if (/\p{L}$/u.test(result)) result += '.';
+  } else if (lower.includes('formal')) {
+    result = text.replace(/\bdon't\b/gi, 'do not').replace(/\bcan't\b/gi, 'cannot').replace(/\bit's\b/gi, 'it is').replace(/\bhi\b/gi, 'Hello');
+    if (result === text) result = `Kindly note: ${text}`;
+  } else if (lower.includes('simpl')) {
+    result = text.replace(/\butilize\b/gi, 'use').replace(/\bapproximately\b/gi, 'about').replace(/\bin order to\b/gi, 'to');
+    if (result === text) result = text.split(/\s+/u).filter((w) => w.length <= 8).join(' ');
+  } else if (lower.includes('short')) {
+    result = text.replace(/\b(very|really|just|actually|basically) /gi, '');
+    if (result === text) result = text.split(/\s+/u).slice(0, Math.max(1, Math.ceil(text.split(/\s+/u).length / 2))).join(' ');
+  } else {
+    result = text.toUpperCase();
+  }
+  return index === 0 ? result : `${result} (v${index + 1})`;
+}
+
+/** Splits text into streamed "tokens": each word with the space before it. */
+function tokensOf(text: string): string[] {
+  return text.match(/\s*\S+|\s+$/gu) ?? [];
+}
+
+export function serveFakeNib(connection: MessageConnection, options: FakeNibOptions = {}): FakeNib {
+  const tokenDelayMs = options.tokenDelayMs ?? 10;
+  const loadDelayMs = options.loadDelayMs ?? 30;
+  const fake: FakeNib = { documents: new Map(), received: [], errors: [], cancelled: [] };
+  let state: 'new' | 'running' | 'shutdown' = 'new';
+  let clientCapabilities: InitializeParams['capabilities'] = {};
+  let modelState: 'none' | 'loading' | 'ready' = 'none';
+  let markReady: () => void = () => {};
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
+  const stats = { served: 0, cancelled: 0, failed: 0 };
+
+  const sleep = (ms: number, token: CancellationToken) =>
+    new Promise<void>((resolve, reject) => {
+      if (token.isCancellationRequested) return reject(cancelledError());
+      const timer = setTimeout(() => {
+        subscription.dispose();
+        resolve();
+      }, ms);
+      const subscription = token.onCancellationRequested(() => {
+        clearTimeout(timer);
+        reject(cancelledError());
+      });
+    });
+
+  const documentOf = (uri: string): FakeDocument => {
+    const doc = fake.documents.get(uri);
+    if (!doc) throw new ResponseError(ErrorCode.InvalidParams, `textDocument.uri: ${uri} is not open`);
+    return doc;
+  };
+
+  const offsetOf = (doc: FakeDocument, position: Position, field: string): number => {
+    try {
+      return offsetAt(doc.text, position);
+    } catch (err) {
+      throw new ResponseError(ErrorCode.InvalidParams, `${field}: ${String(err)}`);
+    }
+  };
+
+  const reportError = (message: string) => {
+    fake.errors.push(message);
+    quiet(() => connection.sendNotification(Method.showMessage, { type: 1, message: `fake nib: ${message}` }));
+  };
+
+  const handlers: Record<string, (params: any, token: CancellationToken) => Promise<unknown> | unknown> = {
+    [Method.initialize]: (params: InitializeParams): InitializeResult => {
+      if (state !== 'new') throw new ResponseError(ErrorCode.InvalidRequest, 'initialize: already initialized');
+      clientCapabilities = params.capabilities ?? {};
+      const wanted = params.capabilities?.general?.positionEncodings ?? [];
+      const encoding = wanted.find((e) => e === 'utf-16' || e === 'utf-8' || e === 'utf-32') ?? 'utf-16';
+      state = 'running';
+      return {
+        capabilities: {
+          positionEncoding: encoding,
+          textDocumentSync: { openClose: true, change: 2 },
+          inlineCompletionProvider: true,
+          codeActionProvider: { codeActionKinds: ['refactor.rewrite'], resolveProvider: false },
+          executeCommandProvider: { commands: [RewriteCommand] },
+        },
+        serverInfo: { name: 'nib', version: '0.1.0-fake' },
+      };
+    },
+
+    [Method.shutdown]: () => {
+      state = 'shutdown';
+      return null;
+    },
+
+    [Method.inlineCompletion]: async (params: InlineCompletionParams, token): Promise<InlineCompletionList> => {
+      await ready;
+      const doc = documentOf(params.textDocument.uri);
+      const offset = offsetOf(doc, params.position, 'position');
+      await sleep(tokenDelayMs, token);
+      stats.served++;
+      return { items: [{ insertText: fakeSuggestion(doc.text.slice(0, offset)), range: { start: params.position, end: params.position } }] };
+    },
+
+    [Method.complete]: async (params: NibCompleteParams, token): Promise<NibCompleteResult> => {
+      await ready;
+      const doc = documentOf(params.textDocument.uri);
+      const n = params.n ?? 1;
+      if (!Number.isInteger(n) || n < 1 || n > 8) throw new ResponseError(ErrorCode.InvalidParams, 'n: must be 1..8');
+      const before = doc.text.slice(0, offsetOf(doc, params.position, 'position'));
+      const maxTokens = params.maxTokens ?? 32;
+      const items = [];
+      for (let index = 0; index < n; index++) {
+        const all = tokensOf(fakeSuggestion(before) + (index > 0 ? ` (${index + 1})` : ''));
+        const taken = all.slice(0, maxTokens);
+        const progressToken = params.partialResultToken;
+        for (const delta of taken) {
+          await sleep(tokenDelayMs, token);
+          if (progressToken !== undefined) quiet(() => connection.sendProgress(partial, progressToken, { index, delta }));
+        }
+        items.push({ text: taken.join(''), tokens: taken.length, finish: taken.length < all.length ? ('length' as const) : ('sentence' as const) });
+      }
+      stats.served++;
+      return { items, cached: 'none' };
+    },
+
+    [Method.rewrite]: async (params: NibRewriteParams, token): Promise<NibRewriteResult> => {
+      await ready;
+      const doc = documentOf(params.textDocument.uri);
+      if (doc.version !== params.textDocument.version) {
+        throw new ResponseError(ErrorCode.ContentModified, `textDocument.version: ${params.textDocument.version}, document is at ${doc.version}`);
+      }
+      const text = rangeText(doc, params.range);
+      if (text === '') throw new ResponseError(ErrorCode.InvalidParams, 'range: empty');
+      const n = params.n ?? 3;
+      const alternatives = Array.from({ length: n }, (_, i) => fakeRewrite(text, params.instruction, i));
+      // Beam search streams only its best so far: alternative 0, with one
+      // reset halfway as if the best beam had changed.
+      const tokens = tokensOf(alternatives[0]!);
+      let sent = '';
+      const progressToken = params.partialResultToken;
+      for (let i = 0; i < tokens.length; i++) {
+        await sleep(tokenDelayMs, token);
+        sent += tokens[i]!;
+        if (progressToken === undefined) continue;
+        const value: NibPartialResult = i === Math.floor(tokens.length / 2) ? { index: 0, reset: sent } : { index: 0, delta: tokens[i]! };
+        quiet(() => connection.sendProgress(partial, progressToken, value));
+      }
+      stats.served++;
+      return {
+        items: alternatives.map((alt) => {
+          const edit = minimalEdit(text, alt, params.range.start);
+          return { text: alt, edits: edit ? [edit] : [], tokens: tokensOf(alt).length, finish: 'eos' as const };
+        }),
+        cached: 'none',
+      };
+    },
+
+    [Method.codeAction]: (params: CodeActionParams): CodeAction[] => {
+      const doc = documentOf(params.textDocument.uri);
+      if (rangeText(doc, params.range) === '') return [];
+      return fakeInstructions.map((item) => ({
+        title: item.title,
+        kind: 'refactor.rewrite',
+        command: {
+          title: item.title,
+          command: RewriteCommand,
+          arguments: [{ textDocument: { uri: params.textDocument.uri, version: doc.version }, range: params.range, instruction: item.instruction }],
+        },
+      }));
+    },
+
+    [Method.executeCommand]: async (params: ExecuteCommandParams) => {
+      if (params.command !== RewriteCommand) throw new ResponseError(ErrorCode.InvalidParams, `command: unknown ${params.command}`);
+      await ready;
+      const args = params.arguments?.[0] as NibRewriteCommandArguments | undefined;
+      if (!args) throw new ResponseError(ErrorCode.InvalidParams, 'arguments: missing');
+      const doc = documentOf(args.textDocument.uri);
+      if (doc.version !== args.textDocument.version) throw new ResponseError(ErrorCode.ContentModified, 'the document changed');
+      const text = rangeText(doc, args.range);
+      const rewritten = fakeRewrite(text, args.instruction, 0);
+      const edit = minimalEdit(text, rewritten, args.range.start);
+      if (!edit) return { applied: false, text: rewritten };
+      const edit0 = clientCapabilities.workspace?.workspaceEdit?.documentChanges
+        ? { documentChanges: [{ textDocument: { uri: args.textDocument.uri, version: doc.version }, edits: [edit] }] }
+        : { changes: { [args.textDocument.uri]: [edit] } };
+      const result = await connection.sendRequest<ApplyWorkspaceEditResult>(Method.applyEdit, { label: args.instruction, edit: edit0 });
+      stats.served++;
+      return { applied: result.applied, text: rewritten };
+    },
+
+    [Method.stats]: (): NibStats => ({
+      model: { name: 'fake', state: modelState, error: '', weightBytes: 0, dtype: 'f32' },
+      gpu: { adapter: 'none (fake)', residentBytes: 0 },
+      caches: {
+        pipelines: { hits: 0, misses: 0, entries: 0 },
+        encoder: { hits: 0, misses: 0, entries: 0, bytes: 0, budgetBytes: 0 },
+        decoder: { hits: 0, misses: 0, entries: 0, bytes: 0, budgetBytes: 0 },
+      },
+      requests: { served: stats.served, cancelled: stats.cancelled, failed: stats.failed, queued: 0 },
+      recent: [],
+    }),
+  };
+
+  function rangeText(doc: FakeDocument, range: Range): string {
+    const start = offsetOf(doc, range.start, 'range.start');
+    const end = offsetOf(doc, range.end, 'range.end');
+    if (end < start) throw new ResponseError(ErrorCode.InvalidParams, 'range: ends before it starts');
+    return doc.text.slice(start, end);
+  }
+
+  connection.onRequest(async (method, params, token) => {
+    fake.received.push({ method, params });
+    if (state === 'new' && method !== Method.initialize) {
+      throw new ResponseError(ErrorCode.ServerNotInitialized, `${method}: server not initialized`);
+    }
+    if (state === 'shutdown') throw new ResponseError(ErrorCode.InvalidRequest, `${method}: server is shut down`);
+    const handler = handlers[method];
+    if (!handler) throw new ResponseError(ErrorCode.MethodNotFound, `${method}: unknown method`);
+    try {
+      return await handler(params, token);
+    } catch (err) {
+      if (err instanceof ResponseError && err.code === ErrorCode.RequestCancelled) {
+        stats.cancelled++;
+        fake.cancelled.push(method);
+      } else stats.failed++;
+      throw err;
+    }
+  });
+
+  connection.onNotification((method, params) => {
+    fake.received.push({ method, params });
+    switch (method) {
+      case Method.initialized:
+        startLoading().catch(() => {});
+        return;
+      case Method.exit:
+        options.onExit?.(state === 'shutdown' ? 0 : 1);
+        return;
+      case Method.didOpen: {
+        const { textDocument } = params as DidOpenTextDocumentParams;
+        fake.documents.set(textDocument.uri, { version: textDocument.version, text: textDocument.text });
+        return;
+      }
+      case Method.didChange: {
+        const { textDocument, contentChanges } = params as DidChangeTextDocumentParams;
+        const doc = fake.documents.get(textDocument.uri);
+        if (!doc) return reportError(`didChange for ${textDocument.uri}, which is not open`);
+        if (textDocument.version <= doc.version) {
+          return reportError(`didChange version ${textDocument.version} after ${doc.version}; ignored`);
+        }
+        try {
+          doc.text = applyContentChanges(doc.text, contentChanges);
+          doc.version = textDocument.version;
+        } catch (err) {
+          reportError(`didChange ${textDocument.version}: ${String(err)}; ignored`);
+        }
+        return;
+      }
+      case Method.didClose:
+        fake.documents.delete((params as DidCloseTextDocumentParams).textDocument.uri);
+        return;
+    }
+  });
+
+  async function startLoading() {
+    modelState = 'loading';
+    const token = 'nib-load-1';
+    if (clientCapabilities.window?.workDoneProgress) {
+      await connection.sendRequest(Method.workDoneProgressCreate, { token }).catch(() => undefined);
+      quiet(() => connection.sendProgress(workDone, token, { kind: 'begin', title: 'nib: loading model', percentage: 0 }));
+      await new Promise((resolve) => setTimeout(resolve, loadDelayMs / 2));
+      quiet(() => connection.sendProgress(workDone, token, { kind: 'report', message: 'weights', percentage: 50 }));
+      await new Promise((resolve) => setTimeout(resolve, loadDelayMs / 2));
+      quiet(() => connection.sendProgress(workDone, token, { kind: 'end', message: 'ready' }));
+    } else {
+      await new Promise((resolve) => setTimeout(resolve, loadDelayMs));
+    }
+    modelState = 'ready';
+    markReady();
+  }
+
+  return fake;
+}
+
+/** Sends that fail once the connection is gone matter to nobody. */
+function quiet(send: () => Promise<void>): void {
+  try {
+    send().catch(() => {});
+  } catch {
+    // Disposed connections throw before returning a promise.
+  }
+}
+
+function cancelledError(): ResponseError<void> {
+  return new ResponseError(ErrorCode.RequestCancelled, 'request cancelled');
+}
