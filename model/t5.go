@@ -131,7 +131,7 @@ func (m *Model) WeightBytes() int64 {
 // kernel specialisation the model has: attention's workgroup size grows
 // with the number of keys (32 up to 256), and projections of up to 8 rows
 // use the matrix-vector kernel, more the tiled one.
-var warmLengths = []int{3, 40, 70, 140, 300}
+var warmLengths = []int{3, 40, 70, 140}
 
 // Warm runs forward passes of every shape class the daemon will run
 // (encodes of several lengths, teacher-forced prefill, decode steps over 1,

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"time"
 
@@ -93,18 +92,11 @@ func (e *engine) loadNow(gen int, spec loadSpec, report func(loadProgress)) erro
 	if err != nil {
 		return err
 	}
-	ck, err := model.OpenCheckpoint(dir)
+	ck, tok, err := openFolder(dir)
 	if err != nil {
 		return err
 	}
 	defer ck.Close()
-	tok, err := tokenizer.Load(dir)
-	if err != nil {
-		return err
-	}
-	if tok.VocabSize() > ck.Config.VocabSize {
-		return fmt.Errorf("model: %s: the tokenizer has %d pieces, more than the model's vocabulary of %d", dir, tok.VocabSize(), ck.Config.VocabSize)
-	}
 
 	// Release the old model first: two resident models may not fit.
 	e.mu.Lock()
@@ -139,18 +131,11 @@ func (e *engine) loadNow(gen int, spec loadSpec, report func(loadProgress)) erro
 		e.dev, e.devAdapt, e.pipelines = dev, spec.adapter, pipes
 		e.mu.Unlock()
 	}
-	f16 := spec.f16 && dev.ShaderF16()
-	m, err := model.Load(dev, ck, model.Options{F16: f16, Progress: func(done, total int64) {
-		if total > 0 {
-			report(loadProgress{kind: "report", message: "uploading weights", percent: int(90 * done / total)})
-		}
-	}})
+	f16 := spec.f16
+	m, err := loadResident(dev, ck, f16, func(msg string, pct int) {
+		report(loadProgress{kind: "report", message: msg, percent: pct})
+	})
 	if err != nil {
-		return err
-	}
-	report(loadProgress{kind: "report", message: "compiling kernels", percent: 90})
-	if err := m.Warm(); err != nil {
-		m.Close()
 		return err
 	}
 	e.mu.Lock()

@@ -1,6 +1,8 @@
 // Command nib is the nib daemon and its tools. Subcommands:
 //
 //	nib [--model M] [--stdio]             the daemon: LSP on stdin/stdout
+//	nib complete [--model M] TEXT         continue TEXT, streaming to stdout
+//	nib rewrite --instruction I TEXT      rewrite TEXT, streaming to stdout
 //	nib adapters [--json]                 list the GPU adapters WebGPU offers
 //	nib forward --model M --reference F   check the GPU forward pass against
 //	                                      a reference file
@@ -41,6 +43,8 @@ const usage = `usage: nib [--model M] [--stdio]    serve LSP on stdin/stdout (th
        nib <command> [flags]
 
 commands:
+  complete   continue a text (argument or stdin), streaming to stdout
+  rewrite    rewrite a text by --instruction, streaming to stdout
   adapters   list GPU adapters (choose one with --adapter or NIB_ADAPTER)
   forward    run a reference file's cases on the GPU and compare
   pull       download a model from the Hugging Face hub into its cache
@@ -55,6 +59,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch cmd {
 	case "adapters":
 		return adapters(ctx, rest, stdout)
+	case "complete":
+		return completeCommand(ctx, rest, stdin, stdout, stderr)
+	case "rewrite":
+		return rewriteCommandCLI(ctx, rest, stdin, stdout, stderr)
 	case "forward":
 		return forwardCommand(ctx, rest, stdout, stderr)
 	case "pull":

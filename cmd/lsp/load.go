@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/nib-editor/nib/gpu"
+	"github.com/nib-editor/nib/model"
+	"github.com/nib-editor/nib/model/hub"
+	"github.com/nib-editor/nib/model/tokenizer"
+)
+
+// openFolder opens a model folder: the checkpoint, checked against its
+// config, and the tokenizer, checked against the model's vocabulary.
+func openFolder(dir string) (*model.Checkpoint, *tokenizer.Tokenizer, error) {
+	ck, err := model.OpenCheckpoint(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	tok, err := tokenizer.Load(dir)
+	if err != nil {
+		ck.Close()
+		return nil, nil, err
+	}
+	if tok.VocabSize() > ck.Config.VocabSize {
+		ck.Close()
+		return nil, nil, fmt.Errorf("model: %s: the tokenizer has %d pieces, more than the model's vocabulary of %d", dir, tok.VocabSize(), ck.Config.VocabSize)
+	}
+	return ck, tok, nil
+}
+
+// loadResident uploads ck to dev and compiles every kernel it will use,
+// reporting progress as a message and a percentage.
+func loadResident(dev *gpu.Device, ck *model.Checkpoint, f16 bool, report func(msg string, pct int)) (*model.Model, error) {
+	m, err := model.Load(dev, ck, model.Options{F16: f16, Progress: func(done, total int64) {
+		if total > 0 {
+			report("uploading weights", int(90*done/total))
+		}
+	}})
+	if err != nil {
+		return nil, err
+	}
+	report("compiling kernels", 90)
+	if err := m.Warm(); err != nil {
+		m.Close()
+		return nil, err
+	}
+	return m, nil
+}
+
+// resolveOrPull resolves a model reference, downloading a hub id that is
+// not in the Hugging Face cache yet, with a progress bar on progress. Only
+// the terminal commands do this; the daemon never opens a connection by
+// itself.
+func resolveOrPull(ctx context.Context, ref string, progress io.Writer) (string, error) {
+	dir, err := hub.Resolve(ref)
+	if err == nil || !errors.Is(err, hub.ErrNotCached) {
+		return dir, err
+	}
+	fmt.Fprintf(progress, "nib: %s is not in the Hugging Face cache; downloading it\n", ref)
+	return hub.Pull(ctx, ref, hub.PullOptions{Progress: progress})
+}
