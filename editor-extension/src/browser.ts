@@ -12,6 +12,12 @@ export async function connectToBridge(bridgeUrl: string, token: string): Promise
   const url = new URL(bridgeUrl);
   url.searchParams.set('token', token);
   const socket = new WebSocket(url.toString());
-  await whenOpen(socket);
-  return new NibClient(connectionOverWebSocket(socket, createMessageConnection));
+  const client = new NibClient(connectionOverWebSocket(socket, createMessageConnection));
+  try {
+    await whenOpen(socket);
+  } catch (err) {
+    client.dispose();
+    throw err;
+  }
+  return client;
 }

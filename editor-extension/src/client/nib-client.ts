@@ -64,6 +64,8 @@ export class NibClient {
   private readonly workDoneListeners = new Set<WorkDoneListener>();
   private readonly messageListeners = new Set<MessageListener>();
   private readonly closeListeners = new Set<() => void>();
+  /** Work-done progress in flight: its begin and latest report. */
+  private readonly activeWorkDone = new Map<ProgressToken, WorkDoneProgressValue[]>();
   private initResult: InitializeResult | undefined;
   private nextToken = 0;
   private closed = false;
@@ -128,7 +130,11 @@ export class NibClient {
     this.applyEditHandler = handler;
   }
 
+  /** Listens to the daemon's work-done progress (the model load). Progress
+   * already under way is replayed first, so a late listener starts from its
+   * begin. */
   onWorkDoneProgress(listener: WorkDoneListener): Disposable {
+    for (const [token, values] of this.activeWorkDone) for (const value of values) listener(token, value);
     this.workDoneListeners.add(listener);
     return { dispose: () => this.workDoneListeners.delete(listener) };
   }
@@ -222,8 +228,13 @@ export class NibClient {
 
   private followWorkDone(token: ProgressToken): void {
     const subscription = this.connection.onProgress(workDone, token, (value) => {
+      if (value.kind === 'begin') this.activeWorkDone.set(token, [value]);
+      else if (value.kind === 'report') this.activeWorkDone.set(token, [...(this.activeWorkDone.get(token) ?? []).slice(0, 1), value]);
+      else {
+        this.activeWorkDone.delete(token);
+        subscription.dispose();
+      }
       for (const listener of this.workDoneListeners) listener(token, value);
-      if (value.kind === 'end') subscription.dispose();
     });
   }
 

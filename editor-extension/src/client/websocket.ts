@@ -19,6 +19,7 @@ export interface WebSocketLike {
   addEventListener(type: 'open' | 'message' | 'close' | 'error', listener: (event: { data?: unknown }) => void): void;
 }
 
+const CONNECTING = 0;
 const OPEN = 1;
 
 export class WebSocketMessageReader extends AbstractMessageReader implements MessageReader {
@@ -55,11 +56,16 @@ export class WebSocketMessageReader extends AbstractMessageReader implements Mes
 }
 
 export class WebSocketMessageWriter extends AbstractMessageWriter implements MessageWriter {
+  private readonly opened: Promise<void>;
+
   constructor(private readonly socket: WebSocketLike) {
     super();
+    // Writes made while the handshake is still going wait for it.
+    this.opened = whenOpen(socket).catch(() => undefined);
   }
 
   async write(message: Message): Promise<void> {
+    if (this.socket.readyState === CONNECTING) await this.opened;
     if (this.socket.readyState !== OPEN) {
       const err = new Error('nib: the bridge WebSocket is not open');
       this.fireError([err, message, undefined]);
@@ -86,9 +92,11 @@ export function whenOpen(socket: WebSocketLike): Promise<void> {
 
 type CreateConnection = (reader: MessageReader, writer: MessageWriter) => MessageConnection;
 
-/** A MessageConnection over an open WebSocket. `create` is vscode-jsonrpc's
- * createMessageConnection from its browser or node entry, whichever the
- * caller runs in (each installs its own runtime abstraction). */
+/** A MessageConnection over a WebSocket. Make it as soon as the socket
+ * exists, before it opens: the bridge may send (model-loading progress)
+ * right after the handshake, and the reader must already be listening.
+ * `create` is vscode-jsonrpc's createMessageConnection from its browser or
+ * node entry, whichever the caller runs in. */
 export function connectionOverWebSocket(socket: WebSocketLike, create: CreateConnection): MessageConnection {
   return create(new WebSocketMessageReader(socket), new WebSocketMessageWriter(socket));
 }

@@ -164,9 +164,11 @@ export function pointToPosition(root: Root, point: Point, schema: TextSchema): P
 }
 
 /** The Slate point of a daemon position. At a boundary between leaves the
- * earlier leaf wins (text typed there takes its marks, as Slate does);
- * ghosts are stepped over; a position past a line's end clamps to it. */
-export function positionToPoint(root: Root, position: Position, schema: TextSchema): Point {
+ * earlier leaf wins by default (text typed there takes its marks, as Slate
+ * does); 'forward' picks the later one (the start of a replaced span, whose
+ * replacement should take the replaced text's marks). Ghosts are stepped
+ * over; a position past a line's end clamps to it. */
+export function positionToPoint(root: Root, position: Position, schema: TextSchema, affinity: 'backward' | 'forward' = 'backward'): Point {
   const paths = linePaths(root, schema);
   if (paths.length === 0) throw new RangeError('nib: the document has no line blocks');
   const linePath = paths[Math.min(Math.max(position.line, 0), paths.length - 1)]!;
@@ -178,7 +180,8 @@ export function positionToPoint(root: Root, position: Position, schema: TextSche
       const child = children[i]!;
       const path = [...base, i];
       if (Text.isText(child)) {
-        if (remaining <= child.text.length) return { path, offset: remaining };
+        const inside = affinity === 'forward' ? remaining < child.text.length : remaining <= child.text.length;
+        if (inside) return { path, offset: remaining };
         remaining -= child.text.length;
         last = { path, offset: child.text.length };
       } else if (!isGhost(child)) {

@@ -25,6 +25,8 @@ export interface Bridge {
   /** ws://127.0.0.1:PORT/ (without the token). */
   readonly url: string;
   readonly port: number;
+  /** The address it listens on: always 127.0.0.1. */
+  readonly host: string;
   readonly token: string;
   /** Adds an origin after start (the demo learns Vite's port late). */
   allowOrigin(origin: string): void;
@@ -72,7 +74,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     // 127.0.0.1 and nothing else: the bridge must never face a network.
     http.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
-  const port = (http.address() as AddressInfo).port;
+  const { port, address: listenAddress } = http.address() as AddressInfo;
 
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const verdict = checkUpgrade(req, { token, allowedOrigins: origins, port });
@@ -132,6 +134,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   return {
     url: `ws://127.0.0.1:${port}/`,
     port,
+    host: listenAddress,
     token,
     allowOrigin: (origin) => void origins.add(origin),
     sessionCount: () => sessions.size,

@@ -16,7 +16,10 @@ export function applyTextEdits(editor: Editor, edits: readonly TextEdit[]): void
 }
 
 function applyTextEdit(editor: Editor, edit: TextEdit): void {
-  const start = positionToPoint(editor, edit.range.start, editor);
+  // Replacement text takes the marks of the text it replaces; a pure
+  // insertion takes those of the text before it, as typing would.
+  const replacing = comparePositions(edit.range.start, edit.range.end) !== 0;
+  const start = positionToPoint(editor, edit.range.start, editor, replacing ? 'forward' : 'backward');
   const end = positionToPoint(editor, edit.range.end, editor);
   const at = Editor.pointRef(editor, start);
   if (!Point.equals(start, end)) Transforms.delete(editor, { at: { anchor: start, focus: end } });

@@ -1,0 +1,89 @@
+// A NibPluginClient that keeps the daemon's side of the document as a plain
+// string (replaying every didChange strictly) and lets tests answer the
+// completion and rewrite requests by hand.
+import { ResponseError } from 'vscode-jsonrpc';
+import type { ApplyEditHandler, RequestOptions, StreamOptions } from '../../src/client/nib-client';
+import { applyContentChanges } from '../../src/mapping/plain-text';
+import {
+  ErrorCode,
+  type InlineCompletionList,
+  type InlineCompletionParams,
+  type NibRewriteParams,
+  type NibRewriteResult,
+  type TextDocumentContentChangeEvent,
+} from '../../src/protocol';
+import type { NibPluginClient } from '../../src/slate/types';
+
+interface Pending<P, R, O> {
+  params: P;
+  options: O;
+  aborted: boolean;
+  resolve(result: R): void;
+  reject(err: unknown): void;
+}
+
+export class FakeClient implements NibPluginClient {
+  text = '';
+  version = 0;
+  open = false;
+  readonly changes: { version: number; changes: TextDocumentContentChangeEvent[] }[] = [];
+  /** didChange problems: versions not increasing, ranges off the text. */
+  readonly errors: string[] = [];
+  readonly completions: Pending<InlineCompletionParams, InlineCompletionList, RequestOptions>[] = [];
+  readonly rewrites: Pending<NibRewriteParams, NibRewriteResult, StreamOptions>[] = [];
+  applyEditHandler: ApplyEditHandler | undefined;
+
+  didOpen(_uri: string, text: string, version: number): Promise<void> {
+    this.text = text;
+    this.version = version;
+    this.open = true;
+    return Promise.resolve();
+  }
+
+  didChange(_uri: string, version: number, changes: TextDocumentContentChangeEvent[]): Promise<void> {
+    if (version <= this.version) this.errors.push(`version ${version} after ${this.version}`);
+    try {
+      this.text = applyContentChanges(this.text, changes);
+    } catch (err) {
+      this.errors.push(String(err));
+    }
+    this.version = version;
+    this.changes.push({ version, changes });
+    return Promise.resolve();
+  }
+
+  didClose(): Promise<void> {
+    this.open = false;
+    return Promise.resolve();
+  }
+
+  inlineCompletion(params: InlineCompletionParams, options: RequestOptions = {}): Promise<InlineCompletionList> {
+    return this.pending(this.completions, params, options);
+  }
+
+  rewrite(params: NibRewriteParams, options: StreamOptions = {}): Promise<NibRewriteResult> {
+    return this.pending(this.rewrites, params, options);
+  }
+
+  setApplyEditHandler(handler: ApplyEditHandler | undefined): void {
+    this.applyEditHandler = handler;
+  }
+
+  /** The latest completion request, answered with `insertText`. */
+  answerCompletion(insertText: string): void {
+    const last = this.completions[this.completions.length - 1];
+    if (!last) throw new Error('no completion request');
+    last.resolve({ items: [{ insertText, range: { start: last.params.position, end: last.params.position } }] });
+  }
+
+  private pending<P, R, O extends RequestOptions>(list: Pending<P, R, O>[], params: P, options: O): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      const entry: Pending<P, R, O> = { params, options, aborted: false, resolve, reject };
+      list.push(entry);
+      options.signal?.addEventListener('abort', () => {
+        entry.aborted = true;
+        reject(new ResponseError(ErrorCode.RequestCancelled, 'cancelled'));
+      });
+    });
+  }
+}
