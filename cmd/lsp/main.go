@@ -49,6 +49,7 @@ commands:
   forward    run a reference file's cases on the GPU and compare
   pull       download a model from the Hugging Face hub into its cache
   tokenize   print T5 token ids for JSON strings read from stdin
+  bench      measure decode speed, latency and memory; print one JSON object
 `
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -69,6 +70,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return pullCommand(ctx, rest, stdout, stderr)
 	case "tokenize":
 		return tokenizeCommand(ctx, rest, stdin, stdout, stderr)
+	case "bench":
+		return benchCommand(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

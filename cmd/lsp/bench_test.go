@@ -1,0 +1,234 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// benchChildrenFromTestBinary makes bench's cold-start children run
+// TestBenchHelperProcess in this test binary, which is not nib.
+func benchChildrenFromTestBinary(t *testing.T) {
+	old := benchChildCommand
+	t.Cleanup(func() { benchChildCommand = old })
+	benchChildCommand = func(ctx context.Context, args []string) (*exec.Cmd, error) {
+		cmd := exec.CommandContext(ctx, os.Args[0], append([]string{"-test.run=^TestBenchHelperProcess$", "--"}, args...)...)
+		cmd.Env = append(os.Environ(), "NIB_BENCH_HELPER_PROCESS=1")
+		return cmd, nil
+	}
+}
+
+// TestBenchHelperProcess is not a test: it is the cold-start child that
+// benchChildrenFromTestBinary starts, running `nib bench` with the
+// arguments after "--" (the idiom of os/exec's own tests).
+func TestBenchHelperProcess(t *testing.T) {
+	if os.Getenv("NIB_BENCH_HELPER_PROCESS") != "1" {
+		return
+	}
+	i := slices.Index(os.Args, "--")
+	err := run(context.Background(), append([]string{"bench"}, os.Args[i+1:]...), os.Stdin, os.Stdout, os.Stderr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "nib:", err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+// runBench runs `nib bench args...` and decodes its stdout, which must be
+// exactly one JSON object.
+func runBench(t *testing.T, args ...string) map[string]any {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), append([]string{"bench"}, args...), nil, &out, &errOut); err != nil {
+		t.Fatalf("bench: %v\nstderr:\n%s", err, errOut.String())
+	}
+	dec := json.NewDecoder(&out)
+	var rep map[string]any
+	if err := dec.Decode(&rep); err != nil {
+		t.Fatalf("stdout is not a JSON object: %v\n%s", err, out.String())
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		t.Fatalf("stdout holds more than one JSON object:\n%s", out.String())
+	}
+	t.Logf("stderr:\n%s", errOut.String())
+	return rep
+}
+
+// positive returns rep[key] and fails unless it is a positive number.
+func positive(t *testing.T, rep map[string]any, key string) float64 {
+	t.Helper()
+	v, ok := rep[key].(float64)
+	if !ok || !(v > 0) {
+		t.Errorf("%s = %#v, want a positive number", key, rep[key])
+	}
+	return v
+}
+
+// TestBench runs every measurement, cold starts included, on the gated
+// fixture with small sizes and checks that the report has every field,
+// with positive numbers that agree with one another.
+func TestBench(t *testing.T) {
+	benchChildrenFromTestBinary(t)
+	args := []string{"--model", filepath.Join(fixtures, "t5-tiny-gated"), "--prompt-tokens", "8", "--new-tokens", "5",
+		"--encoder-tokens", "16", "--batch", "3", "--beam", "2", "--beam-requests", "2", "--runs", "3"}
+	rep := runBench(t, args...)
+
+	for _, key := range []string{"decode_tok_s", "ttft_ms", "encoder_tok_s", "batch_decode_tok_s", "beam_decode_tok_s",
+		"gpu_weight_bytes", "gpu_resident_bytes", "gpu_resident_max_bytes", "kv_cache_bytes", "load_ms", "warm_ms",
+		"cold_start_ms", "cold_start_warm_cache_ms"} {
+		positive(t, rep, key)
+	}
+	if got := fmt.Sprint(rep["command"]); got != fmt.Sprint(append([]any{"nib", "bench"}, toAny(args)...)) {
+		t.Errorf("command = %s", got)
+	}
+	for _, key := range []string{"date", "go_version", "model", "weights_dtype"} {
+		if s, _ := rep[key].(string); s == "" {
+			t.Errorf("%s = %#v, want a string", key, rep[key])
+		}
+	}
+	if rep["model"] != args[1] || rep["random_weights"] != false {
+		t.Errorf("model = %v, random_weights = %v", rep["model"], rep["random_weights"])
+	}
+	cfg, _ := rep["config"].(map[string]any)
+	if cfg["name"] != "t5-tiny-gated" || cfg["d_model"] != 32.0 || cfg["num_decoder_layers"] != 2.0 {
+		t.Errorf("config = %v", cfg)
+	}
+	adapter, _ := rep["adapter"].(map[string]any)
+	if s, _ := adapter["name"].(string); s == "" || adapter["backend"] == "" || adapter["shader_f16"] == nil {
+		t.Errorf("adapter = %v", adapter)
+	}
+	// --f16 defaults to the adapter's shader-f16.
+	if want := map[bool]string{true: "f16", false: "f32"}[adapter["shader_f16"] == true]; rep["weights_dtype"] != want {
+		t.Errorf("weights_dtype = %v on an adapter with shader_f16 %v", rep["weights_dtype"], adapter["shader_f16"])
+	}
+
+	// Memory: everything resident includes the weights and the KV cache.
+	weights, resident, kv := positive(t, rep, "gpu_weight_bytes"), positive(t, rep, "gpu_resident_bytes"), positive(t, rep, "kv_cache_bytes")
+	if resident < weights+kv || positive(t, rep, "gpu_resident_max_bytes") < resident {
+		t.Errorf("resident %v, max %v: want at least weights %v + KV cache %v", resident, rep["gpu_resident_max_bytes"], weights, kv)
+	}
+
+	// Each median is that of three samples.
+	samples, _ := rep["samples"].(map[string]any)
+	for name, field := range map[string]string{"decode": "decode_tok_s", "ttft": "ttft_ms", "encoder": "encoder_tok_s",
+		"batch": "batch_decode_tok_s", "beam": "beam_decode_tok_s"} {
+		s, _ := samples[name].([]any)
+		if len(s) != 3 {
+			t.Errorf("samples[%s] = %v, want 3 values", name, samples[name])
+			continue
+		}
+		vals := []float64{s[0].(float64), s[1].(float64), s[2].(float64)}
+		slices.Sort(vals)
+		if rep[field] != vals[1] {
+			t.Errorf("%s = %v, not the median of %v", field, rep[field], vals)
+		}
+	}
+
+	// Cold starts: both children report, and each whole start is longer
+	// than the parts a child measured itself.
+	detail, _ := rep["cold_start_detail"].([]any)
+	if len(detail) != 2 {
+		t.Fatalf("cold_start_detail = %v, want two children", rep["cold_start_detail"])
+	}
+	for i, key := range []string{"cold_start_ms", "cold_start_warm_cache_ms"} {
+		d, _ := detail[i].(map[string]any)
+		sum := 0.0
+		for _, part := range []string{"open_ms", "load_ms", "warm_ms", "first_token_ms"} {
+			sum += positive(t, d, part)
+		}
+		if total := positive(t, rep, key); total < sum {
+			t.Errorf("%s = %v, less than its child's parts %v (%v)", key, total, sum, d)
+		}
+	}
+	if rep["shader_cache"] != "fresh" || rep["shader_cache_bytes"] == nil {
+		t.Errorf("shader_cache = %v, shader_cache_bytes = %v", rep["shader_cache"], rep["shader_cache_bytes"])
+	}
+}
+
+func toAny(s []string) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
+}
+
+// TestBenchRandomWeights measures a random model of a config file that is
+// not named config.json, with f32 weights forced and two measurements
+// picked: the others are absent from the report.
+func TestBenchRandomWeights(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tiny-relu.json")
+	cfg := `{"vocab_size": 500, "d_model": 48, "d_kv": 12, "d_ff": 80, "num_layers": 3, "num_decoder_layers": 2,
+		"num_heads": 4, "feed_forward_proj": "relu", "tie_word_embeddings": true, "decoder_start_token_id": 0}`
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rep := runBench(t, "--config", path, "--random-weights", "--f16=false", "--only", "decode,ttft",
+		"--prompt-tokens", "5", "--new-tokens", "4", "--runs", "1", "--seed", "9")
+	positive(t, rep, "decode_tok_s")
+	positive(t, rep, "ttft_ms")
+	positive(t, rep, "kv_cache_bytes")
+	positive(t, rep, "load_ms")
+	positive(t, rep, "warm_ms")
+	if rep["model"] != "random" || rep["random_weights"] != true || rep["seed"] != 9.0 || rep["weights_dtype"] != "f32" {
+		t.Errorf("model %v, random_weights %v, seed %v, weights_dtype %v", rep["model"], rep["random_weights"], rep["seed"], rep["weights_dtype"])
+	}
+	c, _ := rep["config"].(map[string]any)
+	if c["name"] != "tiny-relu" || c["path"] != path || c["vocab_size"] != 500.0 || c["tie_word_embeddings"] != true {
+		t.Errorf("config = %v", c)
+	}
+	// All weights f32: 4 bytes per parameter of the config.
+	params := 500*48 + 2*32*4 + // shared (tied), relative biases
+		3*(2*48+4*48*48+2*48*80) + 48 + // encoder layers and final norm
+		2*(3*48+8*48*48+2*48*80) + 48 // decoder layers and final norm
+	if rep["gpu_weight_bytes"] != float64(4*params) {
+		t.Errorf("gpu_weight_bytes = %v, want %d for %d f32 parameters", rep["gpu_weight_bytes"], 4*params, params)
+	}
+	for _, key := range []string{"encoder_tok_s", "batch_decode_tok_s", "beam_decode_tok_s", "cold_start_ms", "cold_start_warm_cache_ms"} {
+		if v, ok := rep[key]; ok {
+			t.Errorf("%s = %v, though not asked for", key, v)
+		}
+	}
+	samples, _ := rep["samples"].(map[string]any)
+	if len(samples) != 2 || samples["decode"] == nil || samples["ttft"] == nil {
+		t.Errorf("samples = %v, want decode and ttft", samples)
+	}
+}
+
+func TestBenchFlagErrors(t *testing.T) {
+	tiny := filepath.Join(fixtures, "t5-tiny-gated")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "give --model"},
+		{[]string{"--model", tiny, "--config", "x.json"}, "not both"},
+		{[]string{"--config", filepath.Join(tiny, "config.json")}, "--random-weights"},
+		{[]string{"--model", tiny, "--new-tokens", "1"}, "at least 2"},
+		{[]string{"--model", tiny, "--runs", "0"}, "must be positive"},
+		{[]string{"--model", tiny, "--only", "decode,speed"}, `"speed"`},
+		{[]string{"--model", tiny, "--shader-cache", "keep"}, "fresh or inherit"},
+		{[]string{"--model", tiny, "extra"}, `"extra"`},
+	} {
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), append([]string{"bench"}, c.args...), nil, &out, &errOut)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("bench %v: error %v, want one saying %s", c.args, err, c.want)
+		}
+		if out.Len() != 0 {
+			t.Errorf("bench %v wrote to stdout: %s", c.args, out.String())
+		}
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"help"}, nil, &out, io.Discard); err != nil || !strings.Contains(out.String(), "bench ") {
+		t.Errorf("help does not list bench (%v):\n%s", err, out.String())
+	}
+}
