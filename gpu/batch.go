@@ -23,6 +23,8 @@ type Batch struct {
 	offset [1]uint32
 	count  int
 	err    error
+	// rec, when set, collects dispatches for a Plan instead of encoding.
+	rec *planRecording
 }
 
 // NewBatch starts an empty batch.
@@ -50,6 +52,10 @@ func (b *Batch) failf(format string, args ...any) {
 
 func (b *Batch) encoder() bool {
 	if b.err != nil {
+		return false
+	}
+	if b.rec != nil {
+		b.failf("copies and reads cannot be recorded in a plan")
 		return false
 	}
 	if b.enc == nil {
@@ -84,7 +90,10 @@ func (b *Batch) endPass() {
 // dispatch records one kernel launch: k specialised by defs, with params as
 // its parameter block, groups workgroups and bufs as bindings 1..n.
 func (b *Batch) dispatch(k *kernels.Kernel, defs kernels.Defines, params []uint32, groups [3]uint32, bufs ...*Tensor) {
-	if !b.encoder() {
+	if b.err != nil {
+		return
+	}
+	if b.rec == nil && !b.encoder() {
 		return
 	}
 	if len(bufs) != len(k.Buffers) || len(bufs) > maxBuffers {
@@ -112,6 +121,11 @@ func (b *Batch) dispatch(k *kernels.Kernel, defs kernels.Defines, params []uint3
 	p, err := b.d.pipeline(k, defs)
 	if err != nil {
 		b.fail(err)
+		return
+	}
+	if b.rec != nil {
+		b.rec.record(p, params, groups, bufs, int(b.d.limits.MinUniformBufferOffsetAlignment))
+		b.count++
 		return
 	}
 	bg, err := b.d.bindGroup(p, bufs)

@@ -8,6 +8,16 @@ import "github.com/nib-editor/nib/kernels"
 // the matrix-vector kernel, which reads each weight once for all rows; more
 // use the tiled matrix multiply.
 func (b *Batch) MatMul(out, x, w *Tensor) {
+	if w == nil || len(w.shape) != 2 {
+		b.failf("matmul: weight %s is not a 2-D matrix", w)
+		return
+	}
+	b.MatMulRows(out, x, w, 0, w.shape[0])
+}
+
+// MatMulRows is MatMul with rows woff..woff+n-1 of w: one matrix may stack
+// several projections (q, k and v; a gated feed-forward's two halves).
+func (b *Batch) MatMulRows(out, x, w *Tensor, woff, n int) {
 	if x == nil || w == nil || out == nil {
 		b.failf("matmul: nil tensor")
 		return
@@ -16,7 +26,11 @@ func (b *Batch) MatMul(out, x, w *Tensor) {
 		b.failf("matmul: weight %s is not a 2-D f32 or f16 matrix", w)
 		return
 	}
-	n, k := w.shape[0], w.shape[1]
+	if woff < 0 || n <= 0 || woff+n > w.shape[0] {
+		b.failf("matmul: rows %d..%d of weight %s", woff, woff+n, w)
+		return
+	}
+	k := w.shape[1]
 	if x.dtype != F32 || x.shape[len(x.shape)-1] != k {
 		b.failf("matmul: input %s does not end in K=%d of weight %s", x, k, w)
 		return
@@ -26,7 +40,7 @@ func (b *Batch) MatMul(out, x, w *Tensor) {
 		b.failf("matmul: output %s is not f32 with %d rows of %d", out, m, n)
 		return
 	}
-	params := []uint32{uint32(m), uint32(n), uint32(k)}
+	params := []uint32{uint32(m), uint32(n), uint32(k), uint32(woff)}
 	if m <= kernels.MatVecMaxRows {
 		// 16-byte loads per weight row: 8 packed f16 or 4 f32 weights each.
 		per := 4

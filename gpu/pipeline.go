@@ -156,17 +156,23 @@ func (d *Device) bindGroup(p *Pipeline, bufs []*Tensor) (*wgpu.BindGroup, error)
 	if bg, ok := d.bindGroups[key]; ok {
 		return bg, nil
 	}
-	entries := make([]wgpu.BindGroupEntry, 0, len(bufs)+1)
-	entries = append(entries, wgpu.BindGroupEntry{Binding: 0, Buffer: d.arena, Size: paramsWindow})
-	for i, t := range bufs {
-		entries = append(entries, wgpu.BindGroupEntry{Binding: uint32(i + 1), Buffer: t.buf.b, Size: t.buf.size})
-	}
-	bg, err := d.dev.CreateBindGroup(&wgpu.BindGroupDescriptor{Label: p.key, Layout: p.layout, Entries: entries})
+	bg, err := d.newBindGroup(p, d.arena, bufs)
 	if err != nil {
 		return nil, err
 	}
 	d.bindGroups[key] = bg
 	return bg, nil
+}
+
+// newBindGroup creates a bind group of p's layout with uniform as the
+// parameter block and bufs as the storage buffers.
+func (d *Device) newBindGroup(p *Pipeline, uniform *wgpu.Buffer, bufs []*Tensor) (*wgpu.BindGroup, error) {
+	entries := make([]wgpu.BindGroupEntry, 0, len(bufs)+1)
+	entries = append(entries, wgpu.BindGroupEntry{Binding: 0, Buffer: uniform, Size: paramsWindow})
+	for i, t := range bufs {
+		entries = append(entries, wgpu.BindGroupEntry{Binding: uint32(i + 1), Buffer: t.buf.b, Size: t.buf.size})
+	}
+	return d.dev.CreateBindGroup(&wgpu.BindGroupDescriptor{Label: p.key, Layout: p.layout, Entries: entries})
 }
 
 // dropBindGroups releases bind groups that refer to buffer id. Guarded by

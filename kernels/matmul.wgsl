@@ -15,6 +15,9 @@ struct Params {
     M: u32,
     N: u32,
     K: u32,
+    // woff is the first row of w used: one matrix may stack several
+    // projections.
+    woff: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -66,17 +69,17 @@ fn load_b(n: u32, k: u32) -> vec4<f32> {
         return vec4<f32>(0.0);
     }
 {{- if eq .W "f16"}}
-    let packed = w[(n * p.K + k) / 4u];
+    let packed = w[((p.woff + n) * p.K + k) / 4u];
     return vec4<f32>(unpack2x16float(packed.x), unpack2x16float(packed.y));
 {{- else}}
-    return w[(n * p.K + k) / 4u];
+    return w[((p.woff + n) * p.K + k) / 4u];
 {{- end}}
 {{- else}}
     var v = vec4<f32>(0.0);
     if (n < p.N) {
         for (var c = 0u; c < 4u; c++) {
             if (k + c < p.K) {
-                v[c] = load_w(n * p.K + k + c);
+                v[c] = load_w((p.woff + n) * p.K + k + c);
             }
         }
     }

@@ -16,6 +16,8 @@ struct Params {
     M: u32,
     N: u32,
     K: u32,
+    // woff is the first row of w used (see matmul.wgsl).
+    woff: u32,
 }
 
 const WG = {{.WG}}u;
@@ -46,6 +48,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let r = t / TPR;
     let lane = t % TPR;
     let n = (wid.x + wid.y * nwg.x) * ROWS + r;
+    let wn = p.woff + n;
     var acc: array<f32, M>;
     if (n < p.N) {
 {{- if and .VEC (eq .W "f16")}}
@@ -53,7 +56,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         let k8 = p.K / 8u;
         let xrow = p.K / 4u;
         for (var i = lane; i < k8; i += TPR) {
-            let packed = w[n * k8 + i];
+            let packed = w[wn * k8 + i];
             let lo = vec4<f32>(unpack2x16float(packed.x), unpack2x16float(packed.y));
             let hi = vec4<f32>(unpack2x16float(packed.z), unpack2x16float(packed.w));
             for (var m = 0u; m < M; m++) {
@@ -64,14 +67,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 {{- else if .VEC}}
         let k4 = p.K / 4u;
         for (var i = lane; i < k4; i += TPR) {
-            let wv = w[n * k4 + i];
+            let wv = w[wn * k4 + i];
             for (var m = 0u; m < M; m++) {
                 acc[m] += dot(wv, x[min(m, p.M - 1u) * k4 + i]);
             }
         }
 {{- else}}
         for (var k = lane; k < p.K; k += TPR) {
-            let wv = load_w(n * p.K + k);
+            let wv = load_w(wn * p.K + k);
             for (var m = 0u; m < M; m++) {
                 acc[m] += wv * x[min(m, p.M - 1u) * p.K + k];
             }

@@ -1,0 +1,75 @@
+package gpu_test
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/nib-editor/nib/gpu"
+	"github.com/nib-editor/nib/kernels"
+)
+
+// TestPlanReplays records a plan of two dependent dispatches once and runs
+// it on new inputs several times, as a decoder runs its step.
+func TestPlanReplays(t *testing.T) {
+	rng := rand.New(rand.NewPCG(61, 62))
+	const m, n, k = 2, 50, 64
+	w := randF32(rng, n*k, 0.5)
+	x := scratch(t, gpu.F32, m, k)
+	h := scratch(t, gpu.F32, m, n)
+	res := scratch(t, gpu.F32, m, n)
+	out := scratch(t, gpu.F32, m, n)
+	wt := upload(t, w, gpu.F32, n, k)
+	pb := dev.NewPlanBatch()
+	pb.FMatVec(h, x, wt, gpu.FusedArgs{Norm: true, Eps: 1e-6})
+	pb.Add(out, h, res)
+	plan, err := pb.Plan()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plan.Close()
+	if plan.Len() != 2 {
+		t.Fatalf("plan has %d dispatches, want 2", plan.Len())
+	}
+	for run := range 3 {
+		xv, rv := randF32(rng, m*k, 2), randF32(rng, m*n, 1)
+		if err := x.WriteF32(xv); err != nil {
+			t.Fatal(err)
+		}
+		if err := res.WriteF32(rv); err != nil {
+			t.Fatal(err)
+		}
+		b := dev.NewBatch()
+		b.Run(plan)
+		if b.Recorded() != 2 {
+			t.Fatalf("run %d recorded %d", run, b.Recorded())
+		}
+		submit(t, b)
+		want := kernels.FMatVecRef(xv, w, kernels.FMatVecArgs{M: m, N: n, K: k, Norm: true, Eps: 1e-6, Res: rv})
+		closeTo(t, download(t, out), want, 2e-4, 2e-4)
+	}
+}
+
+func TestPlanRefuses(t *testing.T) {
+	pb := dev.NewPlanBatch()
+	a, b2 := scratch(t, gpu.F32, 4), scratch(t, gpu.F32, 4)
+	pb.Copy(a, b2)
+	if _, err := pb.Plan(); err == nil {
+		t.Error("a copy was planned")
+	}
+	b := dev.NewBatch()
+	if _, err := b.Plan(); err == nil {
+		t.Error("an ordinary batch made a plan")
+	}
+	pb = dev.NewPlanBatch()
+	pb.Add(a, b2, b2)
+	p, err := pb.Plan()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	pb2 := dev.NewPlanBatch()
+	pb2.Run(p)
+	if _, err := pb2.Plan(); err == nil {
+		t.Error("a plan inside a plan was accepted")
+	}
+}

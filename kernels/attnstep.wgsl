@@ -1,0 +1,149 @@
+// One decoder step of T5 self-attention for B rows, with the KV-cache
+// append fused in. Each row's q, k and v for the new position come stacked
+// in one qkv row ([q | k | v], each heads * dv vectors wide, from one fused
+// projection); the new k and v are written into the caches at position pos
+// (read from state[0], so that the same recorded dispatch serves every
+// step), and the query attends to keys 0..pos: the cached ones before pos,
+// the new one at pos. Scores get T5's relative position bias, no
+// 1/sqrt(d) scaling.
+//
+// One workgroup per (row b, head h), keys in chunks of WG with an online
+// softmax, as attention.wgsl. The cache rows this workgroup writes are never
+// read in the same dispatch (it uses the new k and v from workgroup
+// memory), so no barrier over storage is needed.
+struct Params {
+    heads: u32,
+    dv: u32,
+    // cap is the cache's positions per row; width its row width in
+    // vectors (heads * dv).
+    cap: u32,
+    width: u32,
+    // center is the index of relative position 0 in the bucket table.
+    center: u32,
+    rows: u32,
+}
+
+alias VT = {{if eq .V 4}}vec4<f32>{{else}}f32{{end}};
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> qkv: array<VT>;
+@group(0) @binding(2) var<storage, read_write> kc: array<VT>;
+@group(0) @binding(3) var<storage, read_write> vc: array<VT>;
+@group(0) @binding(4) var<storage, read> bias: array<f32>;
+@group(0) @binding(5) var<storage, read> buckets: array<u32>;
+@group(0) @binding(6) var<storage, read> state: array<u32>;
+@group(0) @binding(7) var<storage, read_write> out: array<VT>;
+
+const WG = {{.WG}}u;
+const MAXDV = {{if eq .V 4}}64u{{else}}256u{{end}};
+const NEG = -3.0e38;
+
+var<workgroup> q_sh: array<VT, MAXDV>;
+var<workgroup> k_sh: array<VT, MAXDV>;
+var<workgroup> v_sh: array<VT, MAXDV>;
+var<workgroup> probs: array<f32, WG>;
+var<workgroup> red: array<f32, WG>;
+var<workgroup> acc_sh: array<VT, WG>;
+
+fn vdot(a: VT, b: VT) -> f32 {
+{{- if eq .V 4}}
+    return dot(a, b);
+{{- else}}
+    return a * b;
+{{- end}}
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let row = wid.x + wid.y * nwg.x;
+    if (row >= p.rows) {
+        return;
+    }
+    let h = row % p.heads;
+    let b = row / p.heads;
+    let pos = state[0];
+    let n = pos + 1u;
+    let src = b * 3u * p.width + h * p.dv;
+    let cbase = b * p.cap * p.width + h * p.dv;
+
+    for (var e = t; e < p.dv; e += WG) {
+        q_sh[e] = qkv[src + e];
+        let kv = qkv[src + p.width + e];
+        let vv = qkv[src + 2u * p.width + e];
+        k_sh[e] = kv;
+        v_sh[e] = vv;
+        kc[cbase + pos * p.width + e] = kv;
+        vc[cbase + pos * p.width + e] = vv;
+    }
+    workgroupBarrier();
+
+    let slices = WG / p.dv;
+    let s = t / p.dv;
+    let e = t % p.dv;
+    var acc = VT(0.0);
+    var m = NEG;
+    var l = 0.0;
+    for (var j0 = 0u; j0 < n; j0 += WG) {
+        let cnt = min(WG, n - j0);
+        var score = NEG;
+        if (t < cnt) {
+            let j = j0 + t;
+            var d = 0.0;
+            if (j == pos) {
+                for (var c = 0u; c < p.dv; c++) {
+                    d += vdot(q_sh[c], k_sh[c]);
+                }
+            } else {
+                let kb = cbase + j * p.width;
+                for (var c = 0u; c < p.dv; c++) {
+                    d += vdot(q_sh[c], kc[kb + c]);
+                }
+            }
+            // Key j sits at relative position j - pos <= 0.
+            score = d + bias[buckets[p.center + j - pos] * p.heads + h];
+        }
+        red[t] = score;
+        workgroupBarrier();
+        for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
+            if (t < stride) {
+                red[t] = max(red[t], red[t + stride]);
+            }
+            workgroupBarrier();
+        }
+        let m_new = max(m, red[0]);
+        let scale = exp(m - m_new);
+        m = m_new;
+        probs[t] = select(0.0, exp(score - m_new), t < cnt);
+        workgroupBarrier();
+        if (s < slices) {
+            acc *= scale;
+            l *= scale;
+            for (var jj = s; jj < cnt; jj += slices) {
+                let pj = probs[jj];
+                l += pj;
+                let j = j0 + jj;
+                if (j == pos) {
+                    acc += pj * v_sh[e];
+                } else {
+                    acc += pj * vc[cbase + j * p.width + e];
+                }
+            }
+        }
+    }
+
+    acc_sh[t] = acc;
+    if (e == 0u && s < slices) {
+        red[s] = l;
+    }
+    workgroupBarrier();
+    let obase = b * p.width + h * p.dv;
+    for (var o = t; o < p.dv; o += WG) {
+        var total = VT(0.0);
+        var sum = 0.0;
+        for (var r = 0u; r < slices; r++) {
+            total += acc_sh[r * p.dv + o];
+            sum += red[r];
+        }
+        out[obase + o] = total / sum;
+    }
+}

@@ -1,0 +1,183 @@
+// The decode-step projection with what surrounds it fused in, so that a
+// transformer sub-layer is one dispatch:
+//
+//   out[m, n] = act(s[m] * (x[m] . w[woff + n]))          plain (ACT optional)
+//   out[m, n] = act(s[m] * (x[m] . w[woff + n]))
+//               * (s[m] * (x[m] . w[woff + N + n]))        GATE
+//   out[m, n] += res[m, n]                                 RES
+//
+// for rows m < p.M of x and outputs n < N. s[m] is 1, or with NORM the RMS
+// normalisation of row m, 1/sqrt(mean(x[m]^2) + eps): T5's layer norm with
+// its weight folded into w's columns at load time, so normalising x is a
+// scale of each dot product. Each workgroup computes the squares of the few
+// rows itself; they are small (d_model floats) and in cache.
+//
+// GATE reads two weight rows per output, gate and up (wi_0 and wi_1 stacked
+// into one [2N, K] matrix): the gated feed-forward of T5 v1.1 and FLAN-T5.
+// woff lets one matrix hold several projections (q, k and v stacked).
+//
+// The layout of the work is matvec.wgsl's: TPR invocations share a weight
+// row, 16-byte loads (VEC) or single elements, partial sums in workgroup
+// memory. M is the row capacity (1, 2, 4 or 8); rows p.M.. re-read the last
+// row and are not written.
+struct Params {
+    M: u32,
+    N: u32,
+    K: u32,
+    woff: u32,
+    eps: f32,
+}
+
+const WG = {{.WG}}u;
+const TPR = {{.TPR}}u;
+const ROWS = WG / TPR;
+const M = {{.M}}u;
+const G = {{if .GATE}}2u{{else}}1u{{end}};
+const PARTIALS = WG * M * G;
+
+@group(0) @binding(0) var<uniform> p: Params;
+{{- if .VEC}}
+@group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> w: array<vec4<{{if eq .W "f16"}}u32{{else}}f32{{end}}>>;
+{{- else}}
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> w: array<{{template "w_elem" .}}>;
+{{- end}}
+@group(0) @binding(3) var<storage, read> res: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+
+var<workgroup> partial: array<f32, PARTIALS>;
+var<workgroup> scale: array<f32, M>;
+
+{{- if not .VEC}}
+{{template "load_w" .}}
+{{- end}}
+{{template "activations" .}}
+
+fn act(v: f32) -> f32 {
+{{- if eq .ACT "relu"}}
+    return relu(v);
+{{- else if eq .ACT "gelu_new"}}
+    return gelu_new(v);
+{{- else}}
+    return v;
+{{- end}}
+}
+
+// dot_row adds x[m] . w[row] for every m into acc, over this invocation's
+// share of K.
+fn dot_row(row: u32, lane: u32, acc: ptr<function, array<f32, M>>) {
+{{- if and .VEC (eq .W "f16")}}
+    let k8 = p.K / 8u;
+    let xrow = p.K / 4u;
+    for (var i = lane; i < k8; i += TPR) {
+        let packed = w[row * k8 + i];
+        let lo = vec4<f32>(unpack2x16float(packed.x), unpack2x16float(packed.y));
+        let hi = vec4<f32>(unpack2x16float(packed.z), unpack2x16float(packed.w));
+        for (var m = 0u; m < M; m++) {
+            let mm = min(m, p.M - 1u);
+            (*acc)[m] += dot(lo, x[mm * xrow + 2u * i]) + dot(hi, x[mm * xrow + 2u * i + 1u]);
+        }
+    }
+{{- else if .VEC}}
+    let k4 = p.K / 4u;
+    for (var i = lane; i < k4; i += TPR) {
+        let wv = w[row * k4 + i];
+        for (var m = 0u; m < M; m++) {
+            (*acc)[m] += dot(wv, x[min(m, p.M - 1u) * k4 + i]);
+        }
+    }
+{{- else}}
+    for (var k = lane; k < p.K; k += TPR) {
+        let wv = load_w(row * p.K + k);
+        for (var m = 0u; m < M; m++) {
+            (*acc)[m] += wv * x[min(m, p.M - 1u) * p.K + k];
+        }
+    }
+{{- end}}
+}
+
+@compute @workgroup_size({{.WG}})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) t: u32) {
+    let r = t / TPR;
+    let lane = t % TPR;
+    let n = (wid.x + wid.y * nwg.x) * ROWS + r;
+
+{{- if .NORM}}
+    // Sum of squares of each row of x, by all invocations.
+    var sq: array<f32, M>;
+{{- if .VEC}}
+    let k4 = p.K / 4u;
+    for (var i = t; i < k4; i += WG) {
+        for (var m = 0u; m < M; m++) {
+            let v = x[min(m, p.M - 1u) * k4 + i];
+            sq[m] += dot(v, v);
+        }
+    }
+{{- else}}
+    for (var k = t; k < p.K; k += WG) {
+        for (var m = 0u; m < M; m++) {
+            let v = x[min(m, p.M - 1u) * p.K + k];
+            sq[m] += v * v;
+        }
+    }
+{{- end}}
+    for (var m = 0u; m < M; m++) {
+        partial[m * WG + t] = sq[m];
+    }
+    workgroupBarrier();
+    if (t < M) {
+        var s = 0.0;
+        for (var j = 0u; j < WG; j++) {
+            s += partial[t * WG + j];
+        }
+        scale[t] = inverseSqrt(s / f32(p.K) + p.eps);
+    }
+    workgroupBarrier();
+{{- else}}
+    if (t < M) {
+        scale[t] = 1.0;
+    }
+    workgroupBarrier();
+{{- end}}
+
+    var acc: array<f32, M>;
+{{- if .GATE}}
+    var up: array<f32, M>;
+{{- end}}
+    if (n < p.N) {
+        dot_row(p.woff + n, lane, &acc);
+{{- if .GATE}}
+        dot_row(p.woff + p.N + n, lane, &up);
+{{- end}}
+    }
+    for (var m = 0u; m < M; m++) {
+        partial[m * WG + t] = acc[m];
+{{- if .GATE}}
+        partial[(M + m) * WG + t] = up[m];
+{{- end}}
+    }
+    workgroupBarrier();
+    // Invocation lane < M of each weight row finishes x row lane.
+    if (lane < p.M && n < p.N) {
+        let base = lane * WG + r * TPR;
+        var s = 0.0;
+        for (var j = 0u; j < TPR; j++) {
+            s += partial[base + j];
+        }
+        var v = act(scale[lane] * s);
+{{- if .GATE}}
+        var u = 0.0;
+        for (var j = 0u; j < TPR; j++) {
+            u += partial[M * WG + base + j];
+        }
+        v *= scale[lane] * u;
+{{- end}}
+        let o = lane * p.N + n;
+{{- if .RES}}
+        v += res[o];
+{{- end}}
+        out[o] = v;
+    }
+}
