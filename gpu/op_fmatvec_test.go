@@ -66,7 +66,9 @@ func TestFMatVecRejects(t *testing.T) {
 	x := scratch(t, gpu.F32, 2, 8)
 	w := scratch(t, gpu.F32, 10, 8)
 	for name, rec := range map[string]func(b *gpu.Batch){
-		"too many rows":  func(b *gpu.Batch) { b.FMatVec(scratch(t, gpu.F32, 9, 10), scratch(t, gpu.F32, 9, 8), w, gpu.FusedArgs{}) },
+		"too many rows": func(b *gpu.Batch) {
+			b.FMatVec(scratch(t, gpu.F32, 9, 10), scratch(t, gpu.F32, 9, 8), w, gpu.FusedArgs{})
+		},
 		"rows beyond w":  func(b *gpu.Batch) { b.FMatVec(scratch(t, gpu.F32, 2, 6), x, w, gpu.FusedArgs{WOff: 5, N: 6}) },
 		"gate beyond w":  func(b *gpu.Batch) { b.FMatVec(scratch(t, gpu.F32, 2, 6), x, w, gpu.FusedArgs{N: 6, Gate: true}) },
 		"bad activation": func(b *gpu.Batch) { b.FMatVec(scratch(t, gpu.F32, 2, 10), x, w, gpu.FusedArgs{Act: "swish"}) },
