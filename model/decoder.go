@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"slices"
 
 	"github.com/nib-editor/nib/gpu"
 )
@@ -16,18 +15,33 @@ import (
 // reads the encoder output of one encoded input, and several rows (beams,
 // alternatives) may share one. A Decoder is used by one goroutine at a
 // time.
+//
+// A step is a gpu.Plan recorded once for the decoder's rows: the embedding,
+// eight fused dispatches per layer (norm and stacked q/k/v projection;
+// attention with the KV append; output projection and residual; norm and
+// cross-attention query; cross-attention; its output and residual; norm and
+// the (gated) feed-forward input; its output and residual) and the final
+// norm with the lm_head. Only the token ids and the position change from
+// one step to the next, and they live in GPU buffers the plan reads, so a
+// step records the plan with no lookups and submits one command buffer.
 type Decoder struct {
 	m        *Model
 	enc      *Encoded
 	capacity int
 	pos      int
 	encRows  []uint32      // per row, the encoded input it reads
-	rowMap   *gpu.Tensor   // encRows on the GPU
 	selfK    []*gpu.Tensor // per layer [rows, capacity, inner]
 	selfV    []*gpu.Tensor
-	ids      *gpu.Tensor // U32 [rows, 1]: the tokens fed at a step
-	topIDs   *gpu.Tensor // U32 [rows, k]
-	topLP    *gpu.Tensor // F32 [rows, k]
+	buckets  *gpu.Tensor // relative-position buckets for capacity positions
+	state    *gpu.Tensor // U32 [4]: the position of the step
+	// Per-row tensors, remade when the rows change.
+	rowMap                                *gpu.Tensor // encRows on the GPU
+	ids                                   *gpu.Tensor // U32 [rows, 1]: the tokens fed at a step
+	act                                   []*gpu.Tensor
+	h, h2, h3, qkv, o, cq, co, ff, logits *gpu.Tensor
+	plan                                  *gpu.Plan
+	topIDs                                *gpu.Tensor // U32 [rows, k]
+	topLP                                 *gpu.Tensor // F32 [rows, k]
 }
 
 // Candidates are one row's most likely next tokens, best first, with their
@@ -46,19 +60,27 @@ func (m *Model) NewDecoder(enc *Encoded, capacity int) (*Decoder, error) {
 	if enc == nil || enc.m != m {
 		return nil, fmt.Errorf("model: decoder over an encoder output of another model")
 	}
+	c := m.cfg
 	enc.Retain()
 	d := &Decoder{m: m, enc: enc, capacity: capacity}
+	var err error
+	if d.buckets, err = m.dev.UploadU32(BucketTable(capacity, false, c.NumBuckets, c.MaxDistance), 2*capacity-1); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("model: decoder: %w", err)
+	}
+	if d.state, err = m.dev.UploadU32(make([]uint32, 4), 4); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("model: decoder: %w", err)
+	}
 	rows := make([]uint32, enc.batch)
 	for i := range rows {
 		rows[i] = uint32(i)
 	}
-	if err := d.setRows(rows); err != nil {
+	if d.selfK, d.selfV, err = d.kvTensors(len(rows)); err != nil {
 		d.Close()
 		return nil, err
 	}
-	var err error
-	d.selfK, d.selfV, err = d.kvTensors(len(rows))
-	if err != nil {
+	if err := d.setRows(rows); err != nil {
 		d.Close()
 		return nil, err
 	}
@@ -82,25 +104,90 @@ func (d *Decoder) kvTensors(rows int) (k, v []*gpu.Tensor, err error) {
 	return k, v, nil
 }
 
-// setRows replaces the row-to-input map and the per-row tensors sized by
-// it.
+// setRows replaces the row-to-input map and everything sized by the rows:
+// the step's activations and its plan, over the current KV tensors.
 func (d *Decoder) setRows(rows []uint32) error {
-	rowMap, err := d.m.dev.UploadU32(rows, len(rows))
+	m, c := d.m, d.m.cfg
+	d.releaseRows()
+	d.encRows = rows
+	n := len(rows)
+	var err error
+	alloc := func(dtype gpu.DType, shape ...int) *gpu.Tensor {
+		if err != nil {
+			return nil
+		}
+		var t *gpu.Tensor
+		t, err = m.dev.NewTensor(dtype, shape...)
+		if err == nil {
+			d.act = append(d.act, t)
+		}
+		return t
+	}
+	d.rowMap, err = m.dev.UploadU32(rows, n)
+	if err == nil {
+		d.act = append(d.act, d.rowMap)
+	}
+	d.ids = alloc(gpu.U32, n, 1)
+	ff := c.DFF
+	d.h, d.h2, d.h3 = alloc(gpu.F32, n, c.DModel), alloc(gpu.F32, n, c.DModel), alloc(gpu.F32, n, c.DModel)
+	d.qkv = alloc(gpu.F32, n, 3*c.Inner())
+	d.o = alloc(gpu.F32, n, c.Inner())
+	d.cq, d.co = alloc(gpu.F32, n, 1, c.Inner()), alloc(gpu.F32, n, 1, c.Inner())
+	d.ff = alloc(gpu.F32, n, ff)
+	d.logits = alloc(gpu.F32, n, c.VocabSize)
 	if err != nil {
 		return fmt.Errorf("model: decoder rows: %w", err)
 	}
-	ids, err := d.m.dev.NewTensor(gpu.U32, len(rows), 1)
-	if err != nil {
-		rowMap.Close()
-		return fmt.Errorf("model: decoder rows: %w", err)
+	if n > maxStepRows {
+		// More rows than the fused kernels take: steps go through the
+		// teacher-forcing path (see Step).
+		return nil
 	}
-	d.rowMap.Close()
-	d.ids.Close()
+	d.plan, err = d.recordPlan()
+	if err != nil {
+		return fmt.Errorf("model: decoder step: %w", err)
+	}
+	return nil
+}
+
+// maxStepRows is the most rows a planned step takes: the fused kernels
+// handle up to 8 rows in one pass over the weights.
+const maxStepRows = 8
+
+// recordPlan records the decoder step over the current rows.
+func (d *Decoder) recordPlan() (*gpu.Plan, error) {
+	m, c := d.m, d.m.cfg
+	eps := float32(c.LayerNormEps)
+	b := m.dev.NewPlanBatch()
+	b.Embedding(d.h, m.w.Shared, d.ids)
+	for i, l := range m.w.Dec {
+		f := m.dec[i]
+		b.FMatVec(d.qkv, d.h, f.QKV, gpu.FusedArgs{Norm: true, Eps: eps})
+		b.AttnStep(d.o, d.qkv, d.selfK[i], d.selfV[i], gpu.AttnStepArgs{
+			Heads: c.NumHeads, HeadDim: c.DKV, Bias: m.w.DecRelBias, Buckets: d.buckets, State: d.state,
+		})
+		b.FMatVec(d.h2, d.o, l.Self.O, gpu.FusedArgs{Res: d.h})
+		b.FMatVec(d.cq, d.h2, f.CrossQ, gpu.FusedArgs{Norm: true, Eps: eps})
+		b.Attention(d.co, d.cq, d.enc.crossK[i], d.enc.crossV[i], gpu.AttentionArgs{
+			Heads: c.NumHeads, HeadDim: c.DKV, Mask: gpu.Mask{KeyLens: d.enc.keyLens}, KVRows: d.rowMap,
+		})
+		b.FMatVec(d.h3, d.co, l.Cross.O, gpu.FusedArgs{Res: d.h2})
+		b.FMatVec(d.ff, d.h3, f.FFNIn, gpu.FusedArgs{Norm: true, Eps: eps, Gate: c.Gated, Act: c.Activation})
+		b.FMatVec(d.h, d.ff, l.FFN.Wo, gpu.FusedArgs{Res: d.h3})
+	}
+	b.FMatVec(d.logits, d.h, m.lmHead, gpu.FusedArgs{Norm: true, Eps: eps})
+	return b.Plan()
+}
+
+// releaseRows releases the per-row tensors and the plan.
+func (d *Decoder) releaseRows() {
+	d.plan.Close()
+	d.plan = nil
+	closeAll(d.act)
+	d.act = nil
 	d.topIDs.Close()
 	d.topLP.Close()
-	d.rowMap, d.ids, d.topIDs, d.topLP = rowMap, ids, nil, nil
-	d.encRows = rows
-	return nil
+	d.topIDs, d.topLP = nil, nil
 }
 
 // Rows returns the number of rows.
@@ -115,8 +202,8 @@ func (d *Decoder) Capacity() int { return d.capacity }
 // Bytes returns the GPU memory held by the KV cache.
 func (d *Decoder) Bytes() int64 {
 	var n uint64
-	for _, t := range append(slices.Clone(d.selfK), d.selfV...) {
-		n += t.Bytes()
+	for i := range d.selfK {
+		n += d.selfK[i].Bytes() + d.selfV[i].Bytes()
 	}
 	return int64(n)
 }
@@ -127,13 +214,13 @@ func (d *Decoder) Encoded() *Encoded { return d.enc }
 // Close releases the KV cache and the decoder's reference to its encoder
 // output.
 func (d *Decoder) Close() {
+	d.releaseRows()
 	closeAll(d.selfK)
 	closeAll(d.selfV)
 	d.selfK, d.selfV = nil, nil
-	for _, t := range []*gpu.Tensor{d.rowMap, d.ids, d.topIDs, d.topLP} {
-		t.Close()
-	}
-	d.rowMap, d.ids, d.topIDs, d.topLP = nil, nil, nil, nil
+	d.buckets.Close()
+	d.state.Close()
+	d.buckets, d.state = nil, nil
 	if d.enc != nil {
 		d.enc.Close()
 		d.enc = nil
@@ -148,7 +235,9 @@ func closeAll(ts []*gpu.Tensor) {
 
 // record records the decoder over t new tokens per row (ids, U32
 // [rows, t]) at positions pos..pos+t-1, appending to the KV cache, and
-// returns the logits [rows, t, vocab].
+// returns the logits [rows, t, vocab]. It is the teacher-forcing path (and
+// the step's, beyond maxStepRows rows): unfused kernels, the tiled matrix
+// multiply for many rows.
 func (d *Decoder) record(b *gpu.Batch, s *scratch, ids *gpu.Tensor, t int) (*gpu.Tensor, error) {
 	m, c := d.m, d.m.cfg
 	rows := d.Rows()
@@ -156,53 +245,80 @@ func (d *Decoder) record(b *gpu.Batch, s *scratch, ids *gpu.Tensor, t int) (*gpu
 		return nil, fmt.Errorf("model: decoder: %d positions exceed the capacity of %d", d.pos+t, d.capacity)
 	}
 	keys := d.pos + t
-	table, err := m.table(false, keys)
-	if err != nil {
-		return nil, err
-	}
-	inner := c.Inner()
+	inner, ff := c.Inner(), c.DFF
 	h := s.get(gpu.F32, rows, t, c.DModel)
 	if h != nil {
 		b.Embedding(h, m.w.Shared, ids)
+	}
+	// proj records x (normalised) times rows woff..woff+n of w.
+	proj := func(x, w *gpu.Tensor, woff, n int) *gpu.Tensor {
+		out := s.get(gpu.F32, rows, t, n)
+		if out != nil {
+			b.MatMulRows(out, x, w, woff, n)
+		}
+		return out
 	}
 	for i, l := range m.w.Dec {
 		if s.err != nil {
 			break
 		}
-		x := m.norm(b, s, h, l.SelfNorm)
-		k := s.get(gpu.F32, rows, t, inner)
-		v := s.get(gpu.F32, rows, t, inner)
+		f := m.dec[i]
+		x := m.norm(b, s, h, m.ones)
+		q, k, v := proj(x, f.QKV, 0, inner), proj(x, f.QKV, inner, inner), proj(x, f.QKV, 2*inner, inner)
+		o := s.get(gpu.F32, rows, t, inner)
 		if s.err != nil {
 			break
 		}
-		b.MatMul(k, x, l.Self.K)
-		b.MatMul(v, x, l.Self.V)
 		for r := range rows {
 			b.CopyRange(d.selfK[i], (r*d.capacity+d.pos)*inner, k, r*t*inner, t*inner)
 			b.CopyRange(d.selfV[i], (r*d.capacity+d.pos)*inner, v, r*t*inner, t*inner)
 		}
-		self := gpu.AttentionArgs{Keys: keys, Bias: m.w.DecRelBias, Buckets: table, Mask: gpu.Mask{Causal: true}}
-		h = residual(b, s, h, m.attention(b, s, x, l.Self, d.selfK[i], d.selfV[i], self))
+		b.Attention(o, q, d.selfK[i], d.selfV[i], gpu.AttentionArgs{
+			Heads: c.NumHeads, HeadDim: c.DKV, Keys: keys, Bias: m.w.DecRelBias, Buckets: d.buckets, Mask: gpu.Mask{Causal: true},
+		})
+		h = residual(b, s, h, proj(o, l.Self.O, 0, c.DModel))
+		x = m.norm(b, s, h, m.ones)
+		cq := proj(x, f.CrossQ, 0, inner)
+		co := s.get(gpu.F32, rows, t, inner)
 		if s.err != nil {
 			break
 		}
-		cross := gpu.AttentionArgs{Mask: gpu.Mask{KeyLens: d.enc.keyLens}, KVRows: d.rowMap}
-		h = residual(b, s, h, m.attention(b, s, m.norm(b, s, h, l.CrossNorm), l.Cross, d.enc.crossK[i], d.enc.crossV[i], cross))
-		if s.err != nil {
-			break
+		b.Attention(co, cq, d.enc.crossK[i], d.enc.crossV[i], gpu.AttentionArgs{
+			Heads: c.NumHeads, HeadDim: c.DKV, Mask: gpu.Mask{KeyLens: d.enc.keyLens}, KVRows: d.rowMap,
+		})
+		h = residual(b, s, h, proj(co, l.Cross.O, 0, c.DModel))
+		x = m.norm(b, s, h, m.ones)
+		hidden := s.get(gpu.F32, rows, t, ff)
+		if c.Gated {
+			gate, up := proj(x, f.FFNIn, 0, ff), proj(x, f.FFNIn, ff, ff)
+			if s.err != nil {
+				break
+			}
+			if c.Activation == "gelu_new" {
+				b.GatedGelu(hidden, gate, up)
+			} else {
+				b.GatedRelu(hidden, gate, up)
+			}
+		} else {
+			pre := proj(x, f.FFNIn, 0, ff)
+			if s.err != nil {
+				break
+			}
+			if c.Activation == "gelu_new" {
+				b.GeluNew(hidden, pre)
+			} else {
+				b.ReLU(hidden, pre)
+			}
 		}
-		h = residual(b, s, h, m.ffn(b, s, m.norm(b, s, h, l.FFNNorm), l.FFN))
+		h = residual(b, s, h, proj(hidden, l.FFN.Wo, 0, c.DModel))
 	}
-	x := (*gpu.Tensor)(nil)
+	var logits *gpu.Tensor
 	if s.err == nil {
-		// The final norm's weight carries the tied-embedding scale.
-		x = m.norm(b, s, h, m.w.DecFinal)
+		logits = proj(m.norm(b, s, h, m.ones), m.lmHead, 0, c.VocabSize)
 	}
-	logits := s.get(gpu.F32, rows, t, c.VocabSize)
 	if s.err != nil {
 		return nil, s.err
 	}
-	b.MatMul(logits, x, m.w.LMHead)
 	return logits, nil
 }
 
@@ -255,6 +371,60 @@ func (d *Decoder) Logits(tokens [][]int) ([]float32, error) {
 	return logits.ReadF32()
 }
 
+// prepareStep checks a step's tokens and writes them and the position to
+// the GPU.
+func (d *Decoder) prepareStep(tokens []int, k int) error {
+	c := d.m.cfg
+	rows := d.Rows()
+	if len(tokens) != rows {
+		return fmt.Errorf("model: decoder step: %d tokens for %d rows", len(tokens), rows)
+	}
+	if k < 1 || k > c.VocabSize {
+		return fmt.Errorf("model: decoder step: k=%d outside [1, %d]", k, c.VocabSize)
+	}
+	if d.pos >= d.capacity {
+		return fmt.Errorf("model: decoder: position %d exceeds the capacity of %d", d.pos, d.capacity)
+	}
+	if err := checkIDs(tokens, c.VocabSize); err != nil {
+		return fmt.Errorf("model: decoder step: %w", err)
+	}
+	if err := d.topTensors(k); err != nil {
+		return err
+	}
+	return d.ids.WriteU32(toU32(tokens))
+}
+
+// topTensors makes the top-k outputs for k candidates per row.
+func (d *Decoder) topTensors(k int) error {
+	if d.topIDs != nil && d.topIDs.Shape()[1] == k {
+		return nil
+	}
+	d.topIDs.Close()
+	d.topLP.Close()
+	d.topIDs, d.topLP = nil, nil
+	var err error
+	if d.topIDs, err = d.m.dev.NewTensor(gpu.U32, d.Rows(), k); err != nil {
+		return err
+	}
+	if d.topLP, err = d.m.dev.NewTensor(gpu.F32, d.Rows(), k); err != nil {
+		return err
+	}
+	return nil
+}
+
+// recordStep records one step at d.pos into b and returns the logits: the
+// plan, or the teacher-forcing path for more rows than it takes.
+func (d *Decoder) recordStep(b *gpu.Batch, s *scratch) (*gpu.Tensor, error) {
+	if d.plan == nil {
+		return d.record(b, s, d.ids, 1)
+	}
+	if err := d.state.WriteU32([]uint32{uint32(d.pos), 0, 0, 0}); err != nil {
+		return nil, err
+	}
+	b.Run(d.plan)
+	return d.logits, nil
+}
+
 // Step feeds one token per row at the next position and returns, per row,
 // the k most likely next tokens, best first. The choice is made on the
 // GPU: only k ids and log-probabilities per row come back. Ties go to the
@@ -263,36 +433,13 @@ func (d *Decoder) Step(ctx context.Context, tokens []int, k int) ([]Candidates, 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	m, c := d.m, d.m.cfg
-	rows := d.Rows()
-	if len(tokens) != rows {
-		return nil, fmt.Errorf("model: decoder step: %d tokens for %d rows", len(tokens), rows)
-	}
-	if k < 1 || k > c.VocabSize {
-		return nil, fmt.Errorf("model: decoder step: k=%d outside [1, %d]", k, c.VocabSize)
-	}
-	if err := checkIDs(tokens, c.VocabSize); err != nil {
-		return nil, fmt.Errorf("model: decoder step: %w", err)
-	}
-	if d.topIDs == nil || d.topIDs.Shape()[1] != k {
-		d.topIDs.Close()
-		d.topLP.Close()
-		d.topIDs, d.topLP = nil, nil
-		var err error
-		if d.topIDs, err = m.dev.NewTensor(gpu.U32, rows, k); err != nil {
-			return nil, err
-		}
-		if d.topLP, err = m.dev.NewTensor(gpu.F32, rows, k); err != nil {
-			return nil, err
-		}
-	}
-	if err := d.ids.WriteU32(toU32(tokens)); err != nil {
+	if err := d.prepareStep(tokens, k); err != nil {
 		return nil, err
 	}
-	s := &scratch{dev: m.dev}
+	s := &scratch{dev: d.m.dev}
 	defer s.release()
-	b := m.dev.NewBatch()
-	logits, err := d.record(b, s, d.ids, 1)
+	b := d.m.dev.NewBatch()
+	logits, err := d.recordStep(b, s)
 	if err != nil {
 		b.Discard()
 		return nil, err
@@ -311,6 +458,7 @@ func (d *Decoder) Step(ctx context.Context, tokens []int, k int) ([]Candidates, 
 	if err != nil {
 		return nil, err
 	}
+	rows := d.Rows()
 	out := make([]Candidates, rows)
 	for r := range out {
 		out[r].IDs = make([]int, k)
@@ -366,14 +514,13 @@ func (d *Decoder) Keep(rows []int) error {
 	for i, r := range rows {
 		encRows[i] = d.encRows[r]
 	}
+	oldK, oldV := d.selfK, d.selfV
+	d.selfK, d.selfV = k, v
 	if err := d.setRows(encRows); err != nil {
-		closeAll(k)
-		closeAll(v)
 		return err
 	}
-	closeAll(d.selfK)
-	closeAll(d.selfV)
-	d.selfK, d.selfV = k, v
+	closeAll(oldK)
+	closeAll(oldV)
 	return nil
 }
 

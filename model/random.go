@@ -34,43 +34,37 @@ func LoadRandom(dev *gpu.Device, cfg *Config, opts Options, seed uint64) (*Model
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("model: random weights: %w", err)
 	}
-	var total, done int64
-	for _, spec := range cfg.Weights() {
-		total += 4 * int64(elements(spec.Shape))
+	src := &randomSource{cfg: cfg, g: &randomGen{seed: seed}, index: map[string]uint64{}}
+	for i, spec := range cfg.Weights() {
+		src.index[spec.Name] = uint64(i)
 	}
-	g := randomGen{seed: seed}
-	var uploaded []*gpu.Tensor
-	index := uint64(0)
-	w, err := loadWeights(cfg, func(name string, shape []int, kind weightKind) (*gpu.Tensor, error) {
-		dtype, scale := opts.storage(cfg, name, kind)
-		mean, std := randomMoments(cfg, name, shape, kind)
-		n := elements(shape)
-		var t *gpu.Tensor
-		var err error
-		if dtype == gpu.F16 {
-			t, err = dev.UploadF16(g.f16(index, n, mean*float64(scale), std*float64(scale)), shape...)
-		} else {
-			t, err = dev.UploadF32(g.f32(index, n, mean*float64(scale), std*float64(scale)), dtype, shape...)
-		}
-		index++
-		if err != nil {
-			return nil, fmt.Errorf("model: random weights: upload %s: %w", name, err)
-		}
-		uploaded = append(uploaded, t)
-		if opts.Progress != nil {
-			done += 4 * int64(n)
-			opts.Progress(done, total)
-		}
-		return t, nil
-	})
-	if err != nil {
-		for _, t := range uploaded {
-			t.Close()
-		}
-		return nil, err
-	}
-	return &Model{cfg: cfg, dev: dev, w: w}, nil
+	return assemble(dev, cfg, opts, src)
 }
+
+// randomSource makes the weights of LoadRandom: tensor i of cfg.Weights()
+// from the generator's stream i, so each tensor is the same however often
+// and in whatever order it is asked for.
+type randomSource struct {
+	cfg   *Config
+	g     *randomGen
+	index map[string]uint64
+}
+
+func (s *randomSource) upload(dev *gpu.Device, name string, shape []int, kind weightKind, dtype gpu.DType, scale float32) (*gpu.Tensor, error) {
+	mean, std := randomMoments(s.cfg, name, shape, kind)
+	n := elements(shape)
+	if dtype == gpu.F16 {
+		return dev.UploadF16(s.g.f16(s.index[name], n, mean*float64(scale), std*float64(scale)), shape...)
+	}
+	return dev.UploadF32(s.g.f32(s.index[name], n, mean*float64(scale), std*float64(scale)), dtype, shape...)
+}
+
+func (s *randomSource) float32s(name string, shape []int, kind weightKind) ([]float32, error) {
+	mean, std := randomMoments(s.cfg, name, shape, kind)
+	return append([]float32(nil), s.g.f32(s.index[name], elements(shape), mean, std)...), nil
+}
+
+func (s *randomSource) bytes(_ string, shape []int) int64 { return 4 * int64(elements(shape)) }
 
 // ParseConfigFile reads and validates a config.json file of any name (see
 // LoadConfig for one in a model folder).

@@ -3,7 +3,6 @@ package model
 import (
 	"context"
 	"fmt"
-	"math"
 	"unsafe"
 
 	"github.com/nib-editor/nib/gpu"
@@ -27,7 +26,15 @@ type Options struct {
 type Model struct {
 	cfg *Config
 	dev *gpu.Device
-	w   *weights[*gpu.Tensor]
+	// w holds the weights uploaded as the checkpoint has them; the
+	// decoder's norms, q/k/v, cross q, feed-forward inputs and the lm_head
+	// are nil there and live rearranged in dec and lmHead (see assemble).
+	w      *weights[*gpu.Tensor]
+	dec    []decoderFast
+	lmHead *gpu.Tensor
+	// ones is a d_model vector of ones: the decoder's norm weights, folded
+	// away, for its teacher-forced path.
+	ones *gpu.Tensor
 
 	// Bucket tables, centred, for sequences of up to encN and decN
 	// positions; rebuilt larger when a longer sequence comes.
@@ -35,46 +42,33 @@ type Model struct {
 	encN, decN         int
 }
 
-// Load uploads ck's weights to dev.
+// Load uploads ck's weights to dev, rearranging the decoder's for its steps
+// (see assemble).
 func Load(dev *gpu.Device, ck *Checkpoint, opts Options) (*Model, error) {
-	cfg := ck.Config
-	var uploaded []*gpu.Tensor
-	var total, done int64
-	for _, spec := range cfg.Weights() {
-		n := int64(1)
-		for _, d := range spec.Shape {
-			n *= int64(d)
-		}
-		if t, err := ck.tensor(spec.Name, spec.Shape); err == nil {
-			total += n * int64(t.DType.Size())
-		}
-	}
-	w, err := loadWeights(cfg, func(name string, shape []int, kind weightKind) (*gpu.Tensor, error) {
-		t, err := ck.tensor(name, shape)
-		if err != nil {
-			return nil, err
-		}
-		if opts.Progress != nil {
-			defer func() {
-				done += int64(len(t.Data))
-				opts.Progress(done, total)
-			}()
-		}
-		dtype, scale := opts.storage(cfg, name, kind)
-		g, err := upload(dev, t, dtype, scale)
-		if err != nil {
-			return nil, fmt.Errorf("model: upload %s: %w", name, err)
-		}
-		uploaded = append(uploaded, g)
-		return g, nil
-	})
+	return assemble(dev, ck.Config, opts, checkpointSource{ck})
+}
+
+// checkpointSource reads weights from a checkpoint.
+type checkpointSource struct{ ck *Checkpoint }
+
+func (s checkpointSource) upload(dev *gpu.Device, name string, shape []int, _ weightKind, dtype gpu.DType, scale float32) (*gpu.Tensor, error) {
+	t, err := s.ck.tensor(name, shape)
 	if err != nil {
-		for _, t := range uploaded {
-			t.Close()
-		}
 		return nil, err
 	}
-	return &Model{cfg: cfg, dev: dev, w: w}, nil
+	return upload(dev, t, dtype, scale)
+}
+
+func (s checkpointSource) float32s(name string, shape []int, _ weightKind) ([]float32, error) {
+	return s.ck.float32s(name, shape)
+}
+
+func (s checkpointSource) bytes(name string, shape []int) int64 {
+	t, err := s.ck.tensor(name, shape)
+	if err != nil {
+		return 0
+	}
+	return int64(len(t.Data))
 }
 
 // storage returns how a model loaded with o stores the tensor name of
@@ -85,14 +79,7 @@ func (o Options) storage(cfg *Config, name string, kind weightKind) (gpu.DType, 
 	if o.F16 && (kind == kindLinear || kind == kindEmbedding) {
 		dtype = gpu.F16
 	}
-	scale := float32(1)
-	if name == "decoder.final_layer_norm.weight" && cfg.TieWordEmbeddings {
-		// transformers scales the decoder output by d_model^-0.5
-		// before the tied projection; folding it into the last norm's
-		// weight saves a dispatch per step.
-		scale = float32(math.Pow(float64(cfg.DModel), -0.5))
-	}
-	return dtype, scale
+	return dtype, 1
 }
 
 // upload copies a checkpoint tensor to the GPU as dtype, multiplied by
@@ -201,7 +188,7 @@ func (m *Model) eachTensor(fn func(t *gpu.Tensor)) {
 		}
 	}
 	w := m.w
-	for _, t := range []*gpu.Tensor{w.Shared, w.LMHead, w.EncRelBias, w.DecRelBias, w.EncFinal, w.DecFinal} {
+	for _, t := range []*gpu.Tensor{w.Shared, w.LMHead, w.EncRelBias, w.DecRelBias, w.EncFinal, w.DecFinal, m.lmHead, m.ones} {
 		closeT(t)
 	}
 	closeAttn := func(a attnWeights[*gpu.Tensor]) { closeT(a.Q); closeT(a.K); closeT(a.V); closeT(a.O) }
@@ -211,6 +198,11 @@ func (m *Model) eachTensor(fn func(t *gpu.Tensor)) {
 		closeT(l.FFNNorm)
 		closeAttn(l.Self)
 		closeFFN(l.FFN)
+	}
+	for _, l := range m.dec {
+		closeT(l.QKV)
+		closeT(l.CrossQ)
+		closeT(l.FFNIn)
 	}
 	for _, l := range w.Dec {
 		closeT(l.SelfNorm)
