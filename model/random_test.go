@@ -247,3 +247,71 @@ func TestParseConfigFile(t *testing.T) {
 		t.Error("d_model -1 parsed")
 	}
 }
+
+// TestWriteRandomCheckpoint: Load of the checkpoint WriteRandomCheckpoint
+// writes computes what LoadRandom's model computes, sharded or not, tied
+// or not, in f32 and f16. The two differ at most by f32 rounding where a
+// tied model's output scale is applied (1e-5 relative).
+func TestWriteRandomCheckpoint(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		tied       bool
+		shardBytes int64
+	}{
+		{"untied, one file", false, 0},
+		{"tied, shards of 64 KiB", true, 64 << 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := randomConfig(t, 2, 3, tc.tied)
+			dir := t.TempDir()
+			n, err := model.WriteRandomCheckpoint(dir, cfg, 5, tc.shardBytes)
+			if err != nil {
+				t.Fatal(err)
+			}
+			params := 0
+			for _, s := range cfg.Weights() {
+				p := 1
+				for _, d := range s.Shape {
+					p *= d
+				}
+				params += p
+			}
+			if n != 4*int64(params) {
+				t.Errorf("wrote %d bytes of tensors, want %d for %d f32 parameters", n, 4*params, params)
+			}
+			_, indexErr := os.Stat(filepath.Join(dir, "model.safetensors.index.json"))
+			shards, _ := filepath.Glob(filepath.Join(dir, "model-*-of-*.safetensors"))
+			if sharded := tc.shardBytes > 0; sharded != (indexErr == nil) || sharded != (len(shards) > 1) {
+				t.Errorf("index: %v, %d shard files, for shards of %d bytes", indexErr, len(shards), tc.shardBytes)
+			}
+			ck, err := model.OpenCheckpoint(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ck.Close()
+			if *ck.Config != *cfg {
+				t.Errorf("config.json gives %+v, want %+v", *ck.Config, *cfg)
+			}
+			for _, f16 := range []bool{false, true} {
+				loaded, err := model.Load(dev, ck, model.Options{F16: f16})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := runRandom(t, loaded)
+				loaded.Close()
+				random, err := model.LoadRandom(dev, cfg, model.Options{F16: f16}, 5)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := runRandom(t, random)
+				random.Close()
+				if e := relErr(t, got.hidden, want.hidden); e > 1e-5 {
+					t.Errorf("f16=%v: encoder outputs differ by %.2e", f16, e)
+				}
+				if e := relErr(t, got.logits, want.logits); e > 1e-5 {
+					t.Errorf("f16=%v: logits differ by %.2e", f16, e)
+				}
+			}
+		})
+	}
+}
