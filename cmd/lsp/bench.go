@@ -63,15 +63,21 @@ package main
 //     new_tokens positions.
 //   - cold_start_ms: process start to first token: the nib binary runs
 //     itself (os.Executable) as a child that opens the device, loads the
-//     model (weights in the page cache: the parent just read them), runs
+//     checkpoint (in the page cache: the parent just read it), runs
 //     model.Warm as the daemon does before it serves, then encodes the
 //     prompt and takes the first Step; measured in the parent from just
 //     before starting the child until the child's report arrives on its
-//     stdout. cold_start_warm_cache_ms: a second child, the same way,
-//     once the first has filled the driver's shader cache.
-//     cold_start_detail: each child's own open_ms, load_ms, warm_ms and
-//     first_token_ms; shader_cache: "fresh" or "inherit" (--shader-cache),
-//     shader_cache_bytes: what the first child left in a fresh cache.
+//     stdout. With --random-weights the parent first writes its random
+//     weights as an f32 checkpoint (model.WriteRandomCheckpoint, the
+//     dtype of FLAN-T5's checkpoints on the hub) into a temporary folder
+//     for the children, cold_start_checkpoint_bytes big, so that they
+//     time the daemon's load path rather than the generator.
+//     cold_start_warm_cache_ms: a second child, the same way, once the
+//     first has filled the driver's shader cache. cold_start_detail: each
+//     child's own open_ms, load_ms, warm_ms and first_token_ms;
+//     shader_cache: "fresh" or "inherit" (--shader-cache);
+//     shader_cache_bytes: what the first child left in a fresh cache (0
+//     means the driver keeps none there, and the two times should agree).
 //   - samples: every timed value of each measurement, in its unit.
 //
 // What persists between processes is the GPU driver's on-disk shader
@@ -279,6 +285,8 @@ type benchReport struct {
 	ShaderCache          string      `json:"shader_cache,omitempty"`
 	ShaderCacheBytes     *int64      `json:"shader_cache_bytes,omitempty"`
 
+	ColdStartCheckpointBytes int64 `json:"cold_start_checkpoint_bytes,omitempty"`
+
 	Samples map[string][]float64 `json:"samples"`
 }
 
@@ -364,16 +372,27 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		modelClosed = true
 		dev.Close()
 		devClosed = true
-		childArgs := []string{"--adapter", strconv.Itoa(info.Index), "--f16=" + strconv.FormatBool(f.F16),
-			"--prompt-tokens", strconv.Itoa(f.PromptTokens), "--seed", strconv.FormatUint(f.Seed, 10)}
+		dir := src.dir
 		if f.RandomWeights {
-			childArgs = append(childArgs, "--random-weights")
+			// The children load a checkpoint, as the daemon does: the
+			// random weights written to a temporary folder (in the page
+			// cache once written).
+			tmp, err := os.MkdirTemp("", "nib-bench-checkpoint-")
+			if err != nil {
+				return fmt.Errorf("bench: cold start: %w", err)
+			}
+			defer os.RemoveAll(tmp)
+			start := time.Now()
+			n, err := model.WriteRandomCheckpoint(tmp, rep.Config.Config, f.Seed, 0)
+			if err != nil {
+				return err
+			}
+			rep.ColdStartCheckpointBytes = n
+			logf("random weights written as a checkpoint of %d bytes in %.0f ms", n, ms(time.Since(start)))
+			dir = tmp
 		}
-		if src.dir != "" {
-			childArgs = append(childArgs, "--model", src.dir)
-		} else {
-			childArgs = append(childArgs, "--config", src.config.Path)
-		}
+		childArgs := []string{"--adapter", strconv.Itoa(info.Index), "--f16=" + strconv.FormatBool(f.F16),
+			"--prompt-tokens", strconv.Itoa(f.PromptTokens), "--seed", strconv.FormatUint(f.Seed, 10), "--model", dir}
 		if err := coldStarts(ctx, childArgs, f.ShaderCache, rep, stderr, logf); err != nil {
 			return err
 		}
@@ -707,6 +726,12 @@ func coldStarts(ctx context.Context, args []string, shaderCache string, rep *ben
 		}
 		defer os.RemoveAll(dir)
 		cacheDir = dir
+		// NVIDIA's driver writes only into a folder that exists.
+		for _, sub := range []string{"mesa", "nvidia"} {
+			if err := os.Mkdir(filepath.Join(dir, sub), 0o700); err != nil {
+				return fmt.Errorf("bench: cold start: %w", err)
+			}
+		}
 		env = []string{
 			"MESA_SHADER_CACHE_DIR=" + filepath.Join(dir, "mesa"),
 			"__GL_SHADER_DISK_CACHE=1",

@@ -12,6 +12,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/nib-editor/nib/cache"
+	"github.com/nib-editor/nib/gpu"
+	"github.com/nib-editor/nib/model"
 )
 
 // benchChildrenFromTestBinary makes bench's cold-start children run
@@ -72,12 +76,29 @@ func positive(t *testing.T, rep map[string]any, key string) float64 {
 	return v
 }
 
-// TestBench runs every measurement, cold starts included, on the gated
-// fixture with small sizes and checks that the report has every field,
-// with positive numbers that agree with one another.
+// tinyConfig writes a small config.json under a name of its own (a
+// relu, tied T5 with more encoder than decoder layers) and returns its path
+// and the number of parameters it implies.
+func tinyConfig(t *testing.T) (string, int) {
+	path := filepath.Join(t.TempDir(), "tiny-relu.json")
+	cfg := `{"vocab_size": 500, "d_model": 48, "d_kv": 12, "d_ff": 80, "num_layers": 3, "num_decoder_layers": 2,
+		"num_heads": 4, "feed_forward_proj": "relu", "tie_word_embeddings": true, "decoder_start_token_id": 0}`
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	params := 500*48 + 2*32*4 + // shared (tied), relative biases
+		3*(2*48+4*48*48+2*48*80) + 48 + // encoder layers and final norm
+		2*(3*48+8*48*48+2*48*80) + 48 // decoder layers and final norm
+	return path, params
+}
+
+// TestBench runs every measurement, cold starts included, on a random
+// model of a tiny config with small sizes, and checks that the report has
+// every field, with positive numbers that agree with one another.
 func TestBench(t *testing.T) {
 	benchChildrenFromTestBinary(t)
-	args := []string{"--model", filepath.Join(fixtures, "t5-tiny-gated"), "--prompt-tokens", "8", "--new-tokens", "5",
+	path, params := tinyConfig(t)
+	args := []string{"--config", path, "--random-weights", "--seed", "9", "--prompt-tokens", "8", "--new-tokens", "5",
 		"--encoder-tokens", "16", "--batch", "3", "--beam", "2", "--beam-requests", "2", "--runs", "3"}
 	rep := runBench(t, args...)
 
@@ -94,12 +115,12 @@ func TestBench(t *testing.T) {
 			t.Errorf("%s = %#v, want a string", key, rep[key])
 		}
 	}
-	if rep["model"] != args[1] || rep["random_weights"] != false {
-		t.Errorf("model = %v, random_weights = %v", rep["model"], rep["random_weights"])
+	if rep["model"] != "random" || rep["random_weights"] != true || rep["seed"] != 9.0 {
+		t.Errorf("model %v, random_weights %v, seed %v", rep["model"], rep["random_weights"], rep["seed"])
 	}
-	cfg, _ := rep["config"].(map[string]any)
-	if cfg["name"] != "t5-tiny-gated" || cfg["d_model"] != 32.0 || cfg["num_decoder_layers"] != 2.0 {
-		t.Errorf("config = %v", cfg)
+	c, _ := rep["config"].(map[string]any)
+	if c["name"] != "tiny-relu" || c["path"] != path || c["vocab_size"] != 500.0 || c["tie_word_embeddings"] != true {
+		t.Errorf("config = %v", c)
 	}
 	adapter, _ := rep["adapter"].(map[string]any)
 	if s, _ := adapter["name"].(string); s == "" || adapter["backend"] == "" || adapter["shader_f16"] == nil {
@@ -132,8 +153,12 @@ func TestBench(t *testing.T) {
 		}
 	}
 
-	// Cold starts: both children report, and each whole start is longer
-	// than the parts a child measured itself.
+	// Cold starts: the children loaded the random weights from a
+	// checkpoint of 4 bytes per parameter; both report, and each whole
+	// start is longer than the parts a child measured itself.
+	if rep["cold_start_checkpoint_bytes"] != float64(4*params) {
+		t.Errorf("cold_start_checkpoint_bytes = %v, want %d for %d parameters", rep["cold_start_checkpoint_bytes"], 4*params, params)
+	}
 	detail, _ := rep["cold_start_detail"].([]any)
 	if len(detail) != 2 {
 		t.Fatalf("cold_start_detail = %v, want two children", rep["cold_start_detail"])
@@ -161,38 +186,50 @@ func toAny(s []string) []any {
 	return out
 }
 
-// TestBenchRandomWeights measures a random model of a config file that is
-// not named config.json, with f32 weights forced and two measurements
-// picked: the others are absent from the report.
-func TestBenchRandomWeights(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "tiny-relu.json")
-	cfg := `{"vocab_size": 500, "d_model": 48, "d_kv": 12, "d_ff": 80, "num_layers": 3, "num_decoder_layers": 2,
-		"num_heads": 4, "feed_forward_proj": "relu", "tie_word_embeddings": true, "decoder_start_token_id": 0}`
-	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	rep := runBench(t, "--config", path, "--random-weights", "--f16=false", "--only", "decode,ttft",
-		"--prompt-tokens", "5", "--new-tokens", "4", "--runs", "1", "--seed", "9")
+// TestBenchModel measures a checkpoint folder with f32 weights forced and
+// two measurements picked: the others are absent from the report, and the
+// weight bytes are those of the model Load makes.
+func TestBenchModel(t *testing.T) {
+	dir := filepath.Join(fixtures, "t5-tiny-gated")
+	rep := runBench(t, "--model", dir, "--f16=false", "--only", "ttft,decode",
+		"--prompt-tokens", "5", "--new-tokens", "3", "--runs", "1")
 	positive(t, rep, "decode_tok_s")
 	positive(t, rep, "ttft_ms")
 	positive(t, rep, "kv_cache_bytes")
 	positive(t, rep, "load_ms")
 	positive(t, rep, "warm_ms")
-	if rep["model"] != "random" || rep["random_weights"] != true || rep["seed"] != 9.0 || rep["weights_dtype"] != "f32" {
-		t.Errorf("model %v, random_weights %v, seed %v, weights_dtype %v", rep["model"], rep["random_weights"], rep["seed"], rep["weights_dtype"])
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep["model"] != dir || rep["model_dir"] != abs || rep["random_weights"] != false || rep["weights_dtype"] != "f32" {
+		t.Errorf("model %v, model_dir %v, random_weights %v, weights_dtype %v", rep["model"], rep["model_dir"], rep["random_weights"], rep["weights_dtype"])
 	}
 	c, _ := rep["config"].(map[string]any)
-	if c["name"] != "tiny-relu" || c["path"] != path || c["vocab_size"] != 500.0 || c["tie_word_embeddings"] != true {
+	if c["name"] != "t5-tiny-gated" || c["d_model"] != 32.0 || c["feed_forward_proj"] != "gated-gelu" {
 		t.Errorf("config = %v", c)
 	}
-	// All weights f32: 4 bytes per parameter of the config.
-	params := 500*48 + 2*32*4 + // shared (tied), relative biases
-		3*(2*48+4*48*48+2*48*80) + 48 + // encoder layers and final norm
-		2*(3*48+8*48*48+2*48*80) + 48 // decoder layers and final norm
-	if rep["gpu_weight_bytes"] != float64(4*params) {
-		t.Errorf("gpu_weight_bytes = %v, want %d for %d f32 parameters", rep["gpu_weight_bytes"], 4*params, params)
+
+	dev, err := gpu.Open(gpu.Options{Pipelines: cache.NewPipelines()})
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, key := range []string{"encoder_tok_s", "batch_decode_tok_s", "beam_decode_tok_s", "cold_start_ms", "cold_start_warm_cache_ms"} {
+	defer dev.Close()
+	ck, err := model.OpenCheckpoint(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ck.Close()
+	m, err := model.Load(dev, ck, model.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if rep["gpu_weight_bytes"] != float64(m.WeightBytes()) {
+		t.Errorf("gpu_weight_bytes = %v, the f32 model holds %d", rep["gpu_weight_bytes"], m.WeightBytes())
+	}
+
+	for _, key := range []string{"encoder_tok_s", "batch_decode_tok_s", "beam_decode_tok_s", "cold_start_ms", "cold_start_warm_cache_ms", "cold_start_detail"} {
 		if v, ok := rep[key]; ok {
 			t.Errorf("%s = %v, though not asked for", key, v)
 		}
