@@ -35,9 +35,9 @@ export function changesForOperation(root: Root, op: Operation, schema: TextSchem
     case 'remove_text':
       return textChange(root, op.path, op.offset, op.type === 'insert_text' ? op.text : '', op.type === 'remove_text' ? op.text.length : 0, schema);
     case 'insert_node':
-      return insertNode(root, op.path, op.node, schema);
+      return insertNode(root, op.path, op.node as Descendant, schema);
     case 'remove_node':
-      return removeNode(root, op.path, op.node, schema);
+      return removeNode(root, op.path, op.node as Descendant, schema);
     case 'split_node':
       return splitNode(root, op.path, op.position, schema);
     case 'merge_node':

@@ -29,7 +29,7 @@ export function DiffView({ before, after }: { before: string; after: string }): 
  * alternative stream in, then preview each alternative as a diff of the
  * selected text and accept one (click, or keys 1-9). Escape cancels.
  */
-export function RewritePanel({ editor }: { editor: ReactEditor & NibEditor }): JSX.Element | null {
+export function RewritePanel({ editor }: { editor: Editor & ReactEditor & NibEditor }): JSX.Element | null {
   const { rewrite } = useNibState(editor);
   const panel = useRef<HTMLDivElement>(null);
   const phase = rewrite?.phase;
@@ -84,7 +84,7 @@ export function RewritePanel({ editor }: { editor: ReactEditor & NibEditor }): J
   );
 }
 
-function InstructionChooser({ editor }: { editor: Editor & NibEditor }): JSX.Element {
+function InstructionChooser({ editor }: { editor: NibEditor }): JSX.Element {
   const [custom, setCustom] = useState('');
   return (
     <div className="nib-instructions">

@@ -1,6 +1,7 @@
 import { useCallback, useSyncExternalStore, type CompositionEvent, type FocusEvent, type KeyboardEvent } from 'react';
-import { Editor, Range, Text, type BaseRange, type NodeEntry } from 'slate';
-import { handleNibKeyDown } from '../slate/keys';
+import { Editor, Range, Text, Transforms, type BaseRange, type NodeEntry } from 'slate';
+import { ReactEditor } from 'slate-react';
+import { handleNibKeyDown, isRewriteShortcut } from '../slate/keys';
 import type { NibState } from '../slate/types';
 import type { NibEditor } from '../slate/with-nib';
 
@@ -18,11 +19,11 @@ export const rewriteTargetMark = 'nibRewriteTarget';
  * under rewrite. Each handler returns without preventing default, so Slate
  * still handles composition itself.
  */
-export function useNibEditable(editor: Editor & NibEditor) {
+export function useNibEditable(editor: Editor & ReactEditor & NibEditor) {
   const state = useNibState(editor);
   const rewriting = state.rewrite !== null;
   const onKeyDown = useCallback((event: KeyboardEvent) => {
-    handleNibKeyDown(editor, {
+    const keys = {
       key: event.key,
       ctrlKey: event.ctrlKey,
       metaKey: event.metaKey,
@@ -30,7 +31,9 @@ export function useNibEditable(editor: Editor & NibEditor) {
       altKey: event.altKey,
       isComposing: event.nativeEvent.isComposing,
       preventDefault: () => event.preventDefault(),
-    });
+    };
+    if (isRewriteShortcut(keys)) syncSelectionFromDom(editor);
+    handleNibKeyDown(editor, keys);
   }, [editor]);
   const onCompositionStart = useCallback((_event: CompositionEvent) => editor.nib.setComposing(true), [editor]);
   const onCompositionEnd = useCallback((_event: CompositionEvent) => editor.nib.setComposing(false), [editor]);
@@ -46,4 +49,16 @@ export function useNibEditable(editor: Editor & NibEditor) {
     [editor, rewriting],
   );
   return { onKeyDown, onCompositionStart, onCompositionEnd, onBlur, decorate };
+}
+
+/**
+ * Copies the browser's selection into Slate now. slate-react throttles its
+ * selectionchange handling, so a shortcut pressed right after selecting
+ * with Shift+arrows would otherwise see the old, collapsed selection.
+ */
+export function syncSelectionFromDom(editor: Editor & ReactEditor): void {
+  const domSelection = typeof window === 'undefined' ? null : window.getSelection();
+  if (!domSelection || domSelection.rangeCount === 0) return;
+  const range = ReactEditor.toSlateRange(editor, domSelection, { exactMatch: false, suppressThrow: true });
+  if (range && !(editor.selection && Range.equals(range, editor.selection))) Transforms.select(editor, range);
 }

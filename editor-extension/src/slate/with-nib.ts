@@ -185,7 +185,7 @@ export function withNib<T extends Editor>(editor: T, client: NibPluginClient, op
   e.getFragment = () => stripGhosts(getFragment());
   e.insertFragment = (fragment, fragmentOptions) => {
     completion.dismiss();
-    insertFragment(stripGhosts(fragment), fragmentOptions);
+    insertFragment(stripGhosts(fragment as Descendant[]), fragmentOptions);
   };
   if (HistoryEditor.isHistoryEditor(e)) {
     const { undo, redo } = e;

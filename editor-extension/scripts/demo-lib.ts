@@ -1,0 +1,104 @@
+// Starts the demo: the daemon (real or fake), the WebSocket bridge and the
+// Vite server, wired together. Used by scripts/demo.ts and the browser tests.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createServer } from 'vite';
+import type { NibSettings } from '../src/protocol';
+import { startBridge } from '../src/node/bridge';
+import { startNib } from '../src/node/daemon';
+
+export const extensionRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const repoRoot = resolve(extensionRoot, '..');
+export const defaultModel = resolve(repoRoot, '../shared/fixtures/t5-tiny-gated');
+
+export type ServerKind = 'real' | 'fake';
+
+export interface DemoOptions {
+  model: string;
+  server: ServerKind;
+  /** Vite's port; 0 picks a free one. */
+  port: number;
+  /** The bridge's port; 0 picks a free one. */
+  bridgePort: number;
+  settings?: NibSettings;
+  log: (line: string) => void;
+  /** Called if the daemon exits while the demo runs. */
+  onDaemonExit?: (code: number | string) => void;
+}
+
+export interface RunningDemo {
+  /** The page to open: the bridge address and token ride in the fragment. */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** The daemon's command line: the fake under tsx, or the nib binary from
+ * $NIB_BINARY, else built from the repository with `go build`. */
+export function daemonCommand(server: ServerKind, log: (line: string) => void): { command: string; args: string[] } {
+  if (server === 'fake') {
+    // tsx by absolute URL: the daemon runs from the repository root, where
+    // a bare `--import tsx` would not find this package's node_modules.
+    return { command: process.execPath, args: ['--import', import.meta.resolve('tsx'), join(extensionRoot, 'test/fake-server/main.ts')] };
+  }
+  const fromEnv = process.env.NIB_BINARY;
+  if (fromEnv) {
+    if (!existsSync(fromEnv)) throw new Error(`NIB_BINARY=${fromEnv} does not exist`);
+    return { command: fromEnv, args: [] };
+  }
+  const output = join(extensionRoot, 'dist', 'nib');
+  mkdirSync(dirname(output), { recursive: true });
+  log(`building the daemon: go build -o ${output} ./cmd/lsp`);
+  const build = spawnSync('go', ['build', '-o', output, './cmd/lsp'], { cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (build.error) throw new Error(`cannot run go: ${build.error.message} (set NIB_BINARY to a built nib instead)`);
+  if (build.status !== 0) throw new Error(`go build failed with status ${build.status}`);
+  return { command: output, args: [] };
+}
+
+export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
+  const { log } = options;
+  const { command, args } = daemonCommand(options.server, log);
+  const daemon = startNib({
+    command,
+    args,
+    model: options.model,
+    cwd: repoRoot,
+    onStderr: (chunk) => {
+      for (const line of chunk.split('\n')) if (line.trim() !== '') log(`[nib] ${line}`);
+    },
+  });
+  let closing = false;
+  void daemon.exited.then((code) => {
+    if (!closing) options.onDaemonExit?.(code);
+  });
+  const cleanups: (() => Promise<unknown>)[] = [() => daemon.stop()];
+  const close = async () => {
+    closing = true;
+    for (const cleanup of cleanups.reverse()) await cleanup().catch((err: unknown) => log(`demo: ${String(err)}`));
+  };
+  try {
+    const init = await daemon.client.initialize({ clientName: 'nib-demo-bridge', ...(options.settings ? { settings: options.settings } : {}) });
+    log(`daemon: ${init.serverInfo?.name ?? '?'} ${init.serverInfo?.version ?? ''} (${options.server})`);
+    const vite = await createServer({
+      configFile: join(extensionRoot, 'vite.config.ts'),
+      server: { port: options.port, strictPort: options.port !== 0, host: '127.0.0.1' },
+    });
+    cleanups.push(() => vite.close());
+    await vite.listen();
+    const vitePort = (vite.httpServer?.address() as AddressInfo).port;
+    const bridge = await startBridge({
+      client: daemon.client,
+      port: options.bridgePort,
+      allowedOrigins: [`http://127.0.0.1:${vitePort}`, `http://localhost:${vitePort}`],
+      log,
+    });
+    cleanups.push(() => bridge.close());
+    const fragment = new URLSearchParams({ bridge: bridge.url, token: bridge.token });
+    return { url: `http://127.0.0.1:${vitePort}/#${fragment.toString()}`, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}

@@ -1,0 +1,88 @@
+// Starts `scripts/demo.ts` as a process and Chromium through playwright-core.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { extensionRoot } from '../../scripts/demo-lib';
+
+/** Which daemon the demo runs: NIB_E2E_SERVER=fake (the default while the
+ * daemon is being built) or real. */
+export const serverKind = process.env.NIB_E2E_SERVER === 'real' ? 'real' : 'fake';
+
+export const resultsDir = join(extensionRoot, 'test-results', serverKind);
+
+export interface DemoProcess {
+  url: string;
+  log: () => string;
+  stop(): Promise<void>;
+}
+
+/** Runs the demo exactly as `npm run demo` does and reads its URL. */
+export async function startDemoProcess(): Promise<DemoProcess> {
+  const args = ['--import', import.meta.resolve('tsx'), join(extensionRoot, 'scripts/demo.ts'), '--server', serverKind, '--port', '0'];
+  if (process.env.NIB_E2E_MODEL) args.push('--model', process.env.NIB_E2E_MODEL);
+  if (process.env.NIB_E2E_SETTINGS) args.push('--settings', process.env.NIB_E2E_SETTINGS);
+  const child: ChildProcess = spawn(process.execPath, args, { cwd: extensionRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /nib demo ready: (\S+)/.exec(out);
+      if (match) resolve(match[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`demo exited with ${code} before it was ready:\n${log}`)));
+  });
+  return {
+    url,
+    log: () => log,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+      }),
+  };
+}
+
+export interface Browser {
+  context: BrowserContext;
+  close(): Promise<void>;
+}
+
+/** Debian's Chromium with a fresh profile; no browser download involved. */
+export async function launchBrowser(): Promise<Browser> {
+  const profile = mkdtempSync(join(tmpdir(), 'nib-e2e-profile-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    headless: true,
+    viewport: { width: 1000, height: 760 },
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  return {
+    context,
+    close: async () => {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(resultsDir, { recursive: true });
+  const path = join(resultsDir, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}

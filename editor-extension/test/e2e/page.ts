@@ -1,0 +1,79 @@
+// Reading the demo page's state from its DOM, the way a user sees it.
+import type { Locator, Page } from 'playwright-core';
+
+export const editor = (page: Page): Locator => page.locator('[data-testid=editor]');
+export const paragraph = (page: Page, index: number): Locator => editor(page).locator(':scope > [data-slate-node=element]').nth(index);
+export const ghost = (page: Page): Locator => page.locator('[data-nib-ghost]');
+
+/** The editor's lines as rendered, leaving the ghost out: the text leaves
+ * (data-slate-string) of each paragraph, outside any ghost element. */
+export function editorLines(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const root = document.querySelector('[data-testid=editor]')!;
+    return [...root.querySelectorAll(':scope > [data-slate-node=element]')].map((p) =>
+      [...p.querySelectorAll('[data-slate-string]')]
+        .filter((leaf) => !leaf.closest('[data-nib-ghost]'))
+        .map((leaf) => leaf.textContent ?? '')
+        .join(''),
+    );
+  });
+}
+
+/** The suggestion shown in the ghost, without Slate's zero-width spacer. */
+export function ghostText(page: Page): Promise<string | null> {
+  return page.evaluate(() => {
+    const element = document.querySelector('[data-nib-ghost]');
+    if (!element) return null;
+    const copy = element.cloneNode(true) as Element;
+    copy.querySelectorAll('[data-slate-spacer]').forEach((s) => s.remove());
+    return (copy.textContent ?? '').replace(/\uFEFF/g, '');
+  });
+}
+
+/** Whether the caret sits at the end of the text leaf right before the ghost. */
+export function caretBeforeGhost(page: Page): Promise<boolean> {
+  return page.evaluate(() => {
+    const element = document.querySelector('[data-nib-ghost]');
+    const selection = document.getSelection();
+    if (!element || !selection || !selection.isCollapsed || !selection.anchorNode) return false;
+    const leaf = selection.anchorNode.parentElement?.closest('[data-slate-leaf]');
+    const before = element.previousElementSibling;
+    const atEnd = selection.anchorOffset === (selection.anchorNode.textContent ?? '').length;
+    return !!leaf && !!before && before.contains(leaf) && atEnd;
+  });
+}
+
+export async function savedText(page: Page): Promise<string> {
+  return (await page.locator('[data-testid=saved]').textContent()) ?? '';
+}
+
+export async function errorMessages(page: Page): Promise<string[]> {
+  return page.locator('[data-testid=messages] li[data-level=error]').allTextContents();
+}
+
+/** Opens the demo and waits for the model. */
+export async function openDemo(page: Page, url: string, timeoutMs = 60_000): Promise<void> {
+  await page.goto(url);
+  await page.locator('[data-testid=status][data-model-state=ready]').waitFor({ timeout: timeoutMs });
+}
+
+/** Puts the caret at the end of paragraph `index`. */
+export async function caretAtEnd(page: Page, index: number): Promise<void> {
+  await paragraph(page, index).click();
+  await page.keyboard.press('End');
+}
+
+/** Selects the whole of paragraph `index` with the keyboard. */
+export async function selectParagraph(page: Page, index: number): Promise<void> {
+  await paragraph(page, index).click();
+  await page.keyboard.press('Home');
+  await page.keyboard.press('Shift+End');
+}
+
+export async function waitForGhost(page: Page, timeoutMs = 20_000): Promise<string> {
+  await page.waitForFunction(() => {
+    const element = document.querySelector('[data-nib-ghost]');
+    return !!element && (element.textContent ?? '').replace(/\uFEFF/g, '').trim() !== '';
+  }, undefined, { timeout: timeoutMs });
+  return (await ghostText(page)) ?? '';
+}

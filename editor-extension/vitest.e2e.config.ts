@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+// Browser tests: the demo (daemon, bridge, Vite) in a real Chromium. One
+// file at a time: they share one demo process and one browser.
+export default defineConfig({
+  test: {
+    include: ['test/e2e/**/*.test.ts'],
+    environment: 'node',
+    fileParallelism: false,
+    testTimeout: 60_000,
+    // Building the real daemon with `go build` can take a while.
+    hookTimeout: 300_000,
+  },
+});
