@@ -5,7 +5,7 @@
 // as a screenshot under test-results/<server>/.
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { launchBrowser, screenshot, serverKind, startDemoProcess, type Browser, type DemoProcess } from './harness';
+import { answerTimeoutMs, launchBrowser, screenshot, serverKind, startDemoProcess, type Browser, type DemoProcess } from './harness';
 import {
   caretAtEnd,
   caretBeforeGhost,
@@ -57,7 +57,7 @@ describe(`demo with the ${serverKind} daemon`, () => {
     const initial = await editorLines(page);
     await caretAtEnd(page, 3);
     await page.keyboard.type(' The weather today', { delay: 25 });
-    const suggestion = await waitForGhost(page);
+    const suggestion = await waitForGhost(page, answerTimeoutMs);
 
     const lines = await editorLines(page);
     expect(lines[3]).toBe('Write here: The weather today');
@@ -81,14 +81,14 @@ describe(`demo with the ${serverKind} daemon`, () => {
   it('Escape dismisses the ghost, and Ctrl+Right takes one word of it', async () => {
     await caretAtEnd(page, 3);
     await page.keyboard.type(' Hello', { delay: 25 });
-    await waitForGhost(page);
+    await waitForGhost(page, answerTimeoutMs);
     await page.keyboard.press('Escape');
     await ghost(page).waitFor({ state: 'detached' });
     expect((await editorLines(page))[3]).toBe('Write here: Hello');
     await screenshot(page, '3-dismissed');
 
     await page.keyboard.type(' again', { delay: 25 });
-    const suggestion = await waitForGhost(page);
+    const suggestion = await waitForGhost(page, answerTimeoutMs);
     const word = /^\s*\S+/u.exec(suggestion)![0];
     await page.keyboard.press('Control+ArrowRight');
     await expect.poll(async () => (await editorLines(page))[3]).toBe(`Write here: Hello again${word}`);
@@ -111,7 +111,7 @@ describe(`demo with the ${serverKind} daemon`, () => {
     await screenshot(page, '5-rewrite-choose');
 
     await page.locator('[data-testid=nib-instruction-grammar]').click();
-    await panel.and(page.locator('[data-phase=preview]')).waitFor({ timeout: 30_000 });
+    await panel.and(page.locator('[data-phase=preview]')).waitFor({ timeout: answerTimeoutMs });
     const alternatives = page.locator('[data-testid=nib-alternative]');
     expect(await alternatives.count()).toBeGreaterThanOrEqual(1);
     const first = (await alternatives.first().getAttribute('data-text')) ?? '';
@@ -148,7 +148,7 @@ describe(`demo with the ${serverKind} daemon`, () => {
     await expect.poll(() => panel.getAttribute('data-phase')).toBe('choosing');
     await page.locator('[data-testid=nib-instruction-input]').fill('Make it sound cheerful');
     await page.keyboard.press('Enter');
-    await panel.and(page.locator('[data-phase=preview]')).waitFor({ timeout: 30_000 });
+    await panel.and(page.locator('[data-phase=preview]')).waitFor({ timeout: answerTimeoutMs });
     expect(await page.locator('[data-testid=nib-alternative]').count()).toBeGreaterThanOrEqual(1);
     await screenshot(page, '9-rewrite-typed-instruction');
     await page.keyboard.press('Escape');

@@ -1,6 +1,6 @@
 // Starts `scripts/demo.ts` as a process and Chromium through playwright-core.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -12,6 +12,15 @@ export const serverKind = process.env.NIB_E2E_SERVER === 'real' ? 'real' : 'fake
 
 export const resultsDir = join(extensionRoot, 'test-results', serverKind);
 
+/** Settings for the daemon under test. The fixture model's output is noise
+ * that runs to the token limit, and lavapipe is slow: short limits keep a
+ * browser test within seconds while still streaming several tokens. */
+export const daemonSettings = process.env.NIB_E2E_SETTINGS ?? JSON.stringify({ completion: { maxTokens: 8 }, rewrite: { maxTokens: 16 } });
+
+/** How long to wait for a model answer: the real daemon on a software GPU
+ * takes seconds, the fake milliseconds. */
+export const answerTimeoutMs = serverKind === 'real' ? 90_000 : 10_000;
+
 export interface DemoProcess {
   url: string;
   log: () => string;
@@ -22,7 +31,7 @@ export interface DemoProcess {
 export async function startDemoProcess(): Promise<DemoProcess> {
   const args = ['--import', import.meta.resolve('tsx'), join(extensionRoot, 'scripts/demo.ts'), '--server', serverKind, '--port', '0'];
   if (process.env.NIB_E2E_MODEL) args.push('--model', process.env.NIB_E2E_MODEL);
-  if (process.env.NIB_E2E_SETTINGS) args.push('--settings', process.env.NIB_E2E_SETTINGS);
+  args.push('--settings', daemonSettings);
   const child: ChildProcess = spawn(process.execPath, args, { cwd: extensionRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString()));
@@ -38,13 +47,17 @@ export async function startDemoProcess(): Promise<DemoProcess> {
   return {
     url,
     log: () => log,
-    stop: () =>
-      new Promise<void>((resolve) => {
+    stop: async () => {
+      await new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
         setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
-      }),
+      });
+      // The demo's log (daemon and bridge) is an artifact like the screenshots.
+      mkdirSync(resultsDir, { recursive: true });
+      writeFileSync(join(resultsDir, 'demo.log'), log);
+    },
   };
 }
 
