@@ -126,6 +126,14 @@ func Decode(s Stepper, start int, reqs []Request) []Result {
 			return res
 		}
 	}
+	if runner, ok := s.(GreedyRunner); ok && allGreedy(active) {
+		rows := make([]int, len(active))
+		for i := range rows {
+			rows[i] = i
+		}
+		decodeAhead(runner, start, active, rows)
+		return res
+	}
 	for {
 		k := 0
 		for _, j := range active {
@@ -177,6 +185,16 @@ func Decode(s Stepper, start int, reqs []Request) []Result {
 		}
 		active = next
 	}
+}
+
+// allGreedy reports whether every job decodes greedily.
+func allGreedy(jobs []*job) bool {
+	for _, j := range jobs {
+		if _, ok := j.strategy.(*greedy); !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // job is one request being decoded.

@@ -651,8 +651,12 @@ func (s *Service) continueState(j *task) {
 	j.out <- jobResult{out: out}
 }
 
-// modelStepper adapts the model's decoder to Stepper.
+// modelStepper adapts the model's decoder to Stepper and GreedyRunner.
 type modelStepper struct{ d *model.Decoder }
+
+func (m modelStepper) RunGreedy(ctx context.Context, first []int, maxSteps int, emit func([]int, []float32) bool) error {
+	return m.d.RunGreedy(ctx, first, maxSteps, emit)
+}
 
 func (m modelStepper) Rows() int             { return m.d.Rows() }
 func (m modelStepper) Keep(rows []int) error { return m.d.Keep(rows) }

@@ -564,3 +564,104 @@ func (d *Decoder) Greedy(ctx context.Context, steps int, stopAtEOS bool) ([][]in
 	}
 	return out, nil
 }
+
+// RunGreedy decodes greedily from first (one token per row), the argmax
+// taken on the GPU and fed back on the GPU: step t+1 is recorded and
+// submitted before step t's result is read, so the host records a step
+// while the GPU computes the previous one. emit gets each step's chosen
+// ids and their log-probabilities, in order, and returns false to stop;
+// at most maxSteps steps are emitted. A step computed ahead and not
+// emitted leaves no trace: the position goes back, and its cache entry is
+// overwritten by the next step.
+//
+// Decoders of more rows than a planned step takes run step by step.
+func (d *Decoder) RunGreedy(ctx context.Context, first []int, maxSteps int, emit func(ids []int, logprobs []float32) bool) error {
+	if d.plan == nil {
+		tokens := append([]int(nil), first...)
+		for range maxSteps {
+			cands, err := d.Step(ctx, tokens, 1)
+			if err != nil {
+				return err
+			}
+			ids := make([]int, len(cands))
+			lps := make([]float32, len(cands))
+			for i, c := range cands {
+				ids[i], lps[i] = c.IDs[0], c.LogProbs[0]
+			}
+			if !emit(ids, lps) {
+				return nil
+			}
+			tokens = ids
+		}
+		return nil
+	}
+	if err := d.prepareStep(first, 1); err != nil {
+		return err
+	}
+	type pending struct{ ids, lps *gpu.Readback }
+	submit := func() (pending, error) {
+		b := d.m.dev.NewBatch()
+		if err := d.state.WriteU32([]uint32{uint32(d.pos), 0, 0, 0}); err != nil {
+			return pending{}, err
+		}
+		b.Run(d.plan)
+		// The chosen ids go straight into the next step's input.
+		b.TopK(d.ids, d.topLP, d.logits, 1)
+		p := pending{b.Read(d.ids), b.Read(d.topLP)}
+		if err := b.Submit(); err != nil {
+			return pending{}, err
+		}
+		d.pos++
+		return p, nil
+	}
+	if maxSteps <= 0 {
+		return nil
+	}
+	cur, err := submit()
+	if err != nil {
+		return err
+	}
+	for step := 0; ; step++ {
+		var next pending
+		ahead := false
+		if step+1 < maxSteps && d.pos < d.capacity && ctx.Err() == nil {
+			if next, err = submit(); err != nil {
+				return err
+			}
+			ahead = true
+		}
+		ids, err := cur.ids.U32()
+		if err != nil {
+			return err
+		}
+		raw, err := cur.lps.Bytes()
+		if err != nil {
+			return err
+		}
+		out := make([]int, len(ids))
+		lps := make([]float32, len(ids))
+		for i, id := range ids {
+			out[i] = int(id)
+			lps[i] = math.Float32frombits(uint32(raw[4*i]) | uint32(raw[4*i+1])<<8 | uint32(raw[4*i+2])<<16 | uint32(raw[4*i+3])<<24)
+		}
+		more := emit(out, lps)
+		if !more || !ahead {
+			if ahead {
+				// Wait for the step computed ahead, then forget it.
+				next.ids.U32()
+				next.lps.Bytes()
+				d.pos--
+			}
+			if more && step+1 < maxSteps {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				if d.pos >= d.capacity {
+					return fmt.Errorf("model: decoder: position %d exceeds the capacity of %d", d.pos, d.capacity)
+				}
+			}
+			return nil
+		}
+		cur = next
+	}
+}

@@ -2,6 +2,7 @@ package model_test
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"slices"
 	"testing"
@@ -240,6 +241,64 @@ func TestWarmCompilesEverything(t *testing.T) {
 			}
 			if after := pipelines.Stats().Misses; after != before {
 				t.Errorf("%d pipelines compiled after Warm", after-before)
+			}
+		})
+	}
+}
+
+// TestRunGreedyMatchesReference: the pipelined greedy loop gives
+// Hugging Face's greedy ids, stops when emit says so, and leaves the
+// decoder where the emitted steps put it.
+func TestRunGreedyMatchesReference(t *testing.T) {
+	for _, fx := range fixtures {
+		t.Run(fx, func(t *testing.T) {
+			_, m := load(t, fixture(fx), model.Options{})
+			ref := openRef(t, fx)
+			for c := range 3 {
+				p := fmt.Sprintf("case%d.", c)
+				enc, err := m.Encode(ref.rows(t, p+"input_ids"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := ref.rows(t, p+"greedy_ids")[0]
+				d, err := m.NewDecoder(enc, len(want))
+				enc.Close()
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []int
+				err = d.RunGreedy(context.Background(), []int{0}, len(want)-1, func(ids []int, lps []float32) bool {
+					if len(ids) != 1 || lps[0] > 0 {
+						t.Errorf("step gave %v %v", ids, lps)
+					}
+					got = append(got, ids[0])
+					return true
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if fmt.Sprint(append([]int{0}, got...)) != fmt.Sprint(want) || d.Pos() != len(want)-1 {
+					t.Errorf("%sRunGreedy %v at position %d, want %v", p, got, d.Pos(), want)
+				}
+				// Stop after 4 steps: the position is 4, and stepping on
+				// from there gives the reference's next id.
+				d.Close()
+				enc, _ = m.Encode(ref.rows(t, p+"input_ids"))
+				d, _ = m.NewDecoder(enc, len(want))
+				enc.Close()
+				n := 0
+				d.RunGreedy(context.Background(), []int{0}, 100, func(ids []int, _ []float32) bool { n++; return n < 4 })
+				if d.Pos() != 4 {
+					t.Errorf("after 4 emitted steps the position is %d", d.Pos())
+				}
+				next, err := d.Step(context.Background(), []int{want[4]}, 1)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if next[0].IDs[0] != want[5] {
+					t.Errorf("step after stopping gave %d, want %d", next[0].IDs[0], want[5])
+				}
+				d.Close()
 			}
 		})
 	}
