@@ -12,7 +12,8 @@ server="${NIB_E2E_SERVER:-fake}"
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 
-has_font() { command -v fc-list >/dev/null 2>&1 && fc-list | grep -qi "$1"; }
+# grep without -q reads all of fc-list's output, so pipefail sees no SIGPIPE.
+has_font() { command -v fc-list >/dev/null 2>&1 && fc-list | grep -i "$1" >/dev/null; }
 
 packages=()
 # Debian's Chromium: playwright-core drives it; its own browser download

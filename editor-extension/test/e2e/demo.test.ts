@@ -98,6 +98,27 @@ describe(`demo with the ${serverKind} daemon`, () => {
     await screenshot(page, '4-one-word');
   });
 
+  it('IME composition next to the ghost leaves it in place until the text is committed', async () => {
+    await caretAtEnd(page, 3);
+    await page.keyboard.type(' Tokyo', { delay: 25 });
+    const suggestion = await waitForGhost(page, answerTimeoutMs);
+    // Chromium's IME emulation: an uncommitted composition, then its commit.
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Input.imeSetComposition', { text: 'にほ', selectionStart: 2, selectionEnd: 2 });
+    await expect.poll(() => paragraph(page, 3).evaluate((p) => p.textContent?.includes('にほ') ?? false)).toBe(true);
+    // The ghost is untouched while the composition lasts, and still after it.
+    expect(await ghostText(page)).toBe(suggestion);
+    expect(await paragraph(page, 3).evaluate((p) => {
+      const text = (p.textContent ?? '').replace(/\uFEFF/g, '');
+      return text.indexOf('にほ') < text.indexOf((p.querySelector('[data-nib-ghost]')?.textContent ?? '').replace(/\uFEFF/g, '').trim());
+    })).toBe(true);
+    await screenshot(page, '5-ime-composing');
+    await cdp.send('Input.insertText', { text: '日本' });
+    await expect.poll(async () => (await editorLines(page))[3]).toBe('Write here: Tokyo日本');
+    await expect.poll(async () => (await savedText(page)).split('\n')[3]).toBe('Write here: Tokyo日本');
+    await cdp.detach();
+  });
+
   it('rewrites a selection from the toolbar: preview, accept, and undo restores the original', async () => {
     const original = await editorLines(page);
     await selectParagraph(page, 0);
@@ -108,7 +129,7 @@ describe(`demo with the ${serverKind} daemon`, () => {
     await expect.poll(() => panel.getAttribute('data-phase')).toBe('choosing');
     expect(await page.locator('[data-testid=nib-rewrite-original]').textContent()).toBe(original[0]);
     expect((await page.locator('.nib-rewrite-target').allTextContents()).join('')).toBe(original[0]);
-    await screenshot(page, '5-rewrite-choose');
+    await screenshot(page, '6-rewrite-choose');
 
     await page.locator('[data-testid=nib-instruction-grammar]').click();
     await panel.and(page.locator('[data-phase=preview]')).waitFor({ timeout: answerTimeoutMs });
@@ -125,19 +146,19 @@ describe(`demo with the ${serverKind} daemon`, () => {
     expect(shown).toBe(first);
     // ...and leaves the document alone until one is accepted.
     expect(await editorLines(page)).toEqual(original);
-    await screenshot(page, '6-rewrite-preview');
+    await screenshot(page, '7-rewrite-preview');
 
     await page.locator('[data-testid=nib-accept-0]').click();
     await panel.waitFor({ state: 'detached' });
     const rewritten = await editorLines(page);
     expect(rewritten).toEqual([first, ...original.slice(1)]);
     expect((await savedText(page)).split('\n')[0]).toBe(first);
-    await screenshot(page, '7-rewrite-accepted');
+    await screenshot(page, '8-rewrite-accepted');
 
     await page.keyboard.press('Control+z');
     await expect.poll(() => editorLines(page)).toEqual(original);
     expect((await savedText(page)).split('\n')).toEqual(original);
-    await screenshot(page, '8-undo');
+    await screenshot(page, '9-undo');
   });
 
   it('rewrites with the keyboard shortcut and a typed instruction; Escape leaves the text unchanged', async () => {
@@ -150,7 +171,7 @@ describe(`demo with the ${serverKind} daemon`, () => {
     await page.keyboard.press('Enter');
     await panel.and(page.locator('[data-phase=preview]')).waitFor({ timeout: answerTimeoutMs });
     expect(await page.locator('[data-testid=nib-alternative]').count()).toBeGreaterThanOrEqual(1);
-    await screenshot(page, '9-rewrite-typed-instruction');
+    await screenshot(page, '10-rewrite-typed-instruction');
     await page.keyboard.press('Escape');
     await panel.waitFor({ state: 'detached' });
     expect(await editorLines(page)).toEqual(original);
