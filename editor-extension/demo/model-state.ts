@@ -28,7 +28,7 @@ export function useModelState(client: NibClient): ModelStatus {
             return;
           }
           if (stats.model.state === 'failed') {
-            setStatus({ state: 'failed', label: `failed: ${stats.model.error}` });
+            setStatus({ state: 'failed', label: `failed: ${stats.model.error ?? 'unknown error'}` });
             return;
           }
           setStatus((current) => (current.state === 'loading' ? current : { state: stats.model.state, label: stats.model.state }));

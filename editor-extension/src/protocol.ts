@@ -205,8 +205,18 @@ export interface WorkDoneProgressEnd {
 export type WorkDoneProgressValue = WorkDoneProgressBegin | WorkDoneProgressReport | WorkDoneProgressEnd;
 
 /** A streamed piece of nib/complete or nib/rewrite: alternative `index`
- * grew by `delta`, or (beam search) its text so far is now `reset`. */
-export type NibPartialResult = { index: number; delta: string } | { index: number; reset: string };
+ * grew by `delta`, or (beam search) its text so far is now `reset`. The
+ * daemon leaves out an empty delta, so read a missing one as "". */
+export interface NibPartialResult {
+  index: number;
+  delta?: string;
+  reset?: string;
+}
+
+/** The text of alternative `value.index` after `value`, given `before`. */
+export function applyPartial(before: string, value: NibPartialResult): string {
+  return typeof value.reset === 'string' ? value.reset : before + (value.delta ?? '');
+}
 
 // ---- inline completion (LSP 3.18) -------------------------------------------
 
@@ -332,8 +342,8 @@ export interface NibRewriteParams extends SamplingParams {
 export interface NibRewriteItem {
   text: string;
   /** Turn the range's text into `text` with minimal changes; positions are
-   * in the document as of the request's version. */
-  edits: TextEdit[];
+   * in the document as of the request's version. Absent when empty. */
+  edits?: TextEdit[];
   tokens: number;
   finish: FinishReason;
 }
@@ -347,23 +357,23 @@ export interface NibRewriteResult {
 
 export type ModelState = 'ready' | 'loading' | 'failed' | 'none';
 
+/** Counters of one cache; `bytes` and `budgetBytes` for those with a
+ * byte budget (the encoder and decoder caches). */
 export interface CacheCounters {
   hits: number;
   misses: number;
   entries: number;
+  bytes?: number;
+  budgetBytes?: number;
 }
 
-export interface SizedCacheCounters extends CacheCounters {
-  bytes: number;
-  budgetBytes: number;
-}
-
+/** nib/stats. `error` and `dtype` are left out when empty. */
 export interface NibStats {
-  model: { name: string; state: ModelState; error: string; weightBytes: number; dtype: string };
+  model: { name: string; state: ModelState; error?: string; weightBytes: number; dtype?: string };
   gpu: { adapter: string; residentBytes: number };
-  caches: { pipelines: CacheCounters; encoder: SizedCacheCounters; decoder: SizedCacheCounters };
+  caches: { pipelines?: CacheCounters; encoder?: CacheCounters; decoder?: CacheCounters; [name: string]: CacheCounters | undefined };
   requests: { served: number; cancelled: number; failed: number; queued: number };
-  recent: { method: string; tokens: number; ms: number; tokensPerSecond: number }[];
+  recent: { method: string; tokens: number; ms: number; tokensPerSecond: number; cached?: CacheUse }[];
 }
 
 // ---- window messages --------------------------------------------------------

@@ -2,7 +2,7 @@ import { Editor, Range, Transforms, type RangeRef } from 'slate';
 import { errorCode, isCancelled } from '../client/errors';
 import { applyTextEdits as applyEditsToText, minimalEdit, offsetAt, shift } from '../mapping/plain-text';
 import { documentText, pointToPosition, positionToPoint } from '../mapping/slate-text';
-import { ErrorCode, type NibPartialResult, type Range as LspRange, type TextEdit } from '../protocol';
+import { applyPartial, ErrorCode, type NibPartialResult, type Range as LspRange, type TextEdit } from '../protocol';
 import type { CompletionController } from './completion';
 import type { NibContext } from './context';
 import { applyTextEdits } from './edits';
@@ -71,7 +71,7 @@ export class RewriteController {
     this.ctx.store.update({ rewrite: { phase: 'running', ...located, instruction, partial: [] } });
     const onPartial = (value: NibPartialResult) => {
       if (this.abort !== abort) return;
-      partial[value.index] = 'reset' in value ? value.reset : (partial[value.index] ?? '') + value.delta;
+      partial[value.index] = applyPartial(partial[value.index] ?? '', value);
       this.ctx.store.update({ rewrite: { phase: 'running', ...located, instruction, partial: [...partial] } });
     };
     try {

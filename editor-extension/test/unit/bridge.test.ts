@@ -9,7 +9,7 @@ import { errorCode, isCancelled } from '../../src/client/errors';
 import { connectionOverWebSocket, whenOpen, type WebSocketLike } from '../../src/client/websocket';
 import { checkUpgrade, newBridgeToken } from '../../src/node/bridge-auth';
 import { startBridge, type Bridge } from '../../src/node/bridge';
-import { ErrorCode, type WorkDoneProgressValue } from '../../src/protocol';
+import { applyPartial, ErrorCode, type WorkDoneProgressValue } from '../../src/protocol';
 import { fakeSuggestion } from '../fake-server/fake-nib';
 import { eventually, fakePair, type FakePair } from '../helpers/fake-pair';
 
@@ -158,7 +158,7 @@ describe('bridge relay', () => {
     await client.didOpen('untitled:stream', 'stream me', 1);
     let streamed = '';
     const result = await client.complete({ textDocument: { uri: 'untitled:stream' }, position: { line: 0, character: 9 } }, {
-      onPartial: (v) => void ('delta' in v && (streamed += v.delta)),
+      onPartial: (v) => void (streamed = applyPartial(streamed, v)),
     });
     expect(streamed).toBe(result.items[0]!.text);
     const forwarded = fake.received.find((m) => m.method === 'nib/complete')!.params as { partialResultToken: string };

@@ -260,6 +260,8 @@ describe('rewrite', () => {
     });
     request.options.onPartial!({ index: 0, delta: 'Brave' });
     request.options.onPartial!({ index: 0, delta: ' new' });
+    // The daemon omits an empty delta: nothing is appended.
+    request.options.onPartial!({ index: 0 });
     expect(editor.nib.getState().rewrite).toMatchObject({ phase: 'running', partial: ['Brave new'] });
     request.options.onPartial!({ index: 0, reset: 'Brav' });
     expect(editor.nib.getState().rewrite).toMatchObject({ phase: 'running', partial: ['Brav'] });
