@@ -343,3 +343,45 @@ func refBoundaries(text string) map[int]bool {
 	}
 	return b
 }
+
+// FuzzSlice checks Slice on any text and any range, in all three
+// encodings: the bytes between the two offsets the reference model gives,
+// when both ends are valid positions in order, and ErrPosition otherwise
+// (an end beyond a line, inside a character or a "\r\n", or before the
+// start).
+func FuzzSlice(f *testing.F) {
+	for _, s := range seedTexts {
+		f.Add(s, 0, 0, 1, 2)
+		f.Add(s, 0, 1, 0, 0)
+		f.Add(s, 1, 0, 2, 5)
+	}
+	f.Add("a😀b", 0, 1, 0, 3) // inside the surrogate pair in UTF-16
+	f.Add("a😀b", 0, 2, 0, 4)
+	f.Add("a\r\nb", 0, 1, 1, 0)
+	f.Add("x", -1, 0, 0, 1)
+	f.Fuzz(func(t *testing.T, text string, l1, c1, l2, c2 int) {
+		if len(text) > 256 {
+			text = text[:256]
+		}
+		s := textdoc.NewSnapshot("file:///f", 1, text)
+		r := textdoc.Range{Start: pos(l1, c1), End: pos(l2, c2)}
+		for _, enc := range encodings {
+			offs := map[textdoc.Position]int{}
+			for _, pt := range refPoints(text, enc) {
+				offs[pt.pos] = pt.off
+			}
+			a, okA := offs[r.Start]
+			b, okB := offs[r.End]
+			got, err := s.Slice(r, enc)
+			if okA && okB && a <= b {
+				if err != nil || got != text[a:b] {
+					t.Fatalf("%s: Slice(%v) of %q = %q, %v; want %q", enc, r, text, got, err, text[a:b])
+				}
+				continue
+			}
+			if !errors.Is(err, textdoc.ErrPosition) {
+				t.Fatalf("%s: Slice(%v) of %q = %q, %v; want ErrPosition", enc, r, text, got, err)
+			}
+		}
+	})
+}
