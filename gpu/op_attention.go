@@ -139,6 +139,11 @@ func (b *Batch) Attention(out, q, k, v *Tensor, a AttentionArgs) {
 	// A chunk of WG keys per step; at least dv threads so that each output
 	// element has one.
 	wg := max(pow2Workgroup(tk, 32, 256), pow2Workgroup(dv, 32, 256))
+	if tq == 1 {
+		// A decode step: few workgroups (one per row and head), so each
+		// is made as wide as it can be; its latency is the step's.
+		wg = 256
+	}
 	params := []uint32{
 		uint32(a.Heads), uint32(tq), uint32(tk), uint32(tcap), uint32(dv), uint32(rows),
 		hasBias, hasLens, a.Mask.causalWord(), center, hasRows,

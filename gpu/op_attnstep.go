@@ -72,8 +72,10 @@ func (b *Batch) AttnStep(out, qkv, kc, vc *Tensor, a AttnStepArgs) {
 		vec = 4
 	}
 	dv := a.HeadDim / vec
-	// Fixed per shape, not per step: a recorded step replays unchanged.
-	wg := pow2Workgroup(dv, 64, 256)
+	// Fixed, not per step, so that a recorded step replays unchanged; and
+	// wide: a chunk of 256 keys takes one pass, and the value sums are
+	// split 256/dv ways, which is what bounds a step's latency.
+	wg := 256
 	params := []uint32{uint32(a.Heads), uint32(dv), uint32(capacity), uint32(a.Heads * dv),
 		uint32((a.Buckets.n - 1) / 2), uint32(rows * a.Heads)}
 	b.dispatch(kernels.AttnStep, kernels.Defines{"WG": wg, "V": vec}, params, grid(rows*a.Heads, 1),

@@ -24,6 +24,26 @@ type FusedArgs struct {
 	Act string
 	// Res, when set, is added to the output; it must not be out.
 	Res *Tensor
+	// Argmax, when set, is a U32 tensor of at least ArgmaxPartials
+	// elements that receives the first stage of an argmax and
+	// logsumexp over each row of the output; ArgmaxCombine finishes it.
+	Argmax *Tensor
+}
+
+// ArgmaxPartials returns the number of U32 elements FusedArgs.Argmax needs
+// for m rows of n outputs of a weight with rows of k elements of dtype w.
+func ArgmaxPartials(m, n, k int, w DType) int {
+	wg, tpr := matvecShape((k + loadWidth(w) - 1) / loadWidth(w))
+	rows := wg / tpr
+	return m * (n + rows - 1) / rows * 3
+}
+
+// loadWidth is the number of weights in one 16-byte load.
+func loadWidth(w DType) int {
+	if w == F16 {
+		return 8
+	}
+	return 4
 }
 
 // FMatVec records out = act(norm(x) w^T) (+ res) for the few rows of a
@@ -84,14 +104,42 @@ func (b *Batch) FMatVec(out, x, w *Tensor, a FusedArgs) {
 		b.failf("%s: out %s is also an input", op, out)
 		return
 	}
-	per := 4
-	if w.dtype == F16 {
-		per = 8
-	}
+	per := loadWidth(w.dtype)
 	vec := k%per == 0
 	wg, tpr := matvecShape((k + per - 1) / per)
 	defs := kernels.Defines{"W": w.dtype.String(), "M": matvecRows(m), "VEC": vec, "WG": wg, "TPR": tpr,
 		"NORM": a.Norm, "GATE": a.Gate, "ACT": a.Act, "RES": a.Res != nil}
 	params := []uint32{uint32(m), uint32(n), uint32(k), uint32(a.WOff), math.Float32bits(a.Eps)}
+	if a.Argmax != nil {
+		need := ArgmaxPartials(m, n, k, w.dtype)
+		if a.Argmax.dtype != U32 || a.Argmax.n < need || a.Argmax.buf == out.buf {
+			b.failf("%s: argmax partials %s are not a distinct u32 tensor of at least %d", op, a.Argmax, need)
+			return
+		}
+		defs["ARGMAX"] = true
+		b.dispatch(kernels.FMatVecArgmax, defs, params, grid(n, wg/tpr), x, w, res, out, a.Argmax)
+		return
+	}
 	b.dispatch(kernels.FMatVec, defs, params, grid(n, wg/tpr), x, w, res, out)
+}
+
+// ArgmaxCombine records the second stage of FMatVec's Argmax: for each of
+// the m rows, ids[r] (U32) gets the index of the largest output (lowest on
+// ties, NaN first as in Argmax) and lp[r] (F32) its log-softmax over the n
+// outputs. partials is FusedArgs.Argmax of that FMatVec, which had k
+// inputs per row and weights of dtype w.
+func (b *Batch) ArgmaxCombine(ids, lp, partials *Tensor, m, n, k int, w DType) {
+	const op = "argmax combine"
+	if ids == nil || lp == nil || partials == nil {
+		b.failf("%s: nil tensor", op)
+		return
+	}
+	need := ArgmaxPartials(m, n, k, w)
+	if partials.dtype != U32 || partials.n < need || ids.dtype != U32 || ids.n != m || lp.dtype != F32 || lp.n != m {
+		b.failf("%s: ids %s, lp %s, partials %s for %d rows", op, ids, lp, partials, m)
+		return
+	}
+	groups := need / 3 / m
+	b.dispatch(kernels.ArgmaxCombine, kernels.Defines{"WG": 256}, []uint32{uint32(m), uint32(groups)},
+		[3]uint32{uint32(m), 1, 1}, partials, ids, lp)
 }

@@ -85,3 +85,52 @@ func TestFMatVecRejects(t *testing.T) {
 		}
 	}
 }
+
+// TestFMatVecArgmax: the fused argmax gives TopK's first id and
+// log-probability, on vocabulary-sized rows with planted ties.
+func TestFMatVecArgmax(t *testing.T) {
+	rng := rand.New(rand.NewPCG(43, 44))
+	for _, s := range []struct{ m, n, k int }{{1, 32128, 64}, {3, 1000, 40}, {8, 77, 96}, {2, 5, 7}} {
+		for _, dtype := range []gpu.DType{gpu.F32, gpu.F16} {
+			t.Run(fmt.Sprintf("%s/M%d_N%d_K%d", dtype, s.m, s.n, s.k), func(t *testing.T) {
+				x := randF32(rng, s.m*s.k, 1)
+				w := randF32(rng, s.n*s.k, 1)
+				if dtype == gpu.F16 {
+					w = roundF16(w)
+				}
+				// A tie for the top in row 0: two weight rows equal to
+				// the best one, so their outputs are bit-identical.
+				logits := kernels.FMatVecRef(x, w, kernels.FMatVecArgs{M: s.m, N: s.n, K: s.k})
+				if s.n > 3 {
+					best := 0
+					for i := range s.n {
+						if logits[i] > logits[best] {
+							best = i
+						}
+					}
+					lo := min(best, s.n-2)
+					copy(w[(lo+1)*s.k:(lo+2)*s.k], w[best*s.k:(best+1)*s.k])
+					copy(w[lo*s.k:(lo+1)*s.k], w[best*s.k:(best+1)*s.k])
+				}
+				logitsGPU := scratch(t, gpu.F32, s.m, s.n)
+				part := scratch(t, gpu.U32, gpu.ArgmaxPartials(s.m, s.n, s.k, dtype))
+				ids, lp := scratch(t, gpu.U32, s.m), scratch(t, gpu.F32, s.m)
+				b := dev.NewBatch()
+				b.FMatVec(logitsGPU, upload(t, x, gpu.F32, s.m, s.k), upload(t, w, dtype, s.n, s.k), gpu.FusedArgs{Argmax: part})
+				b.ArgmaxCombine(ids, lp, part, s.m, s.n, s.k, dtype)
+				submit(t, b)
+				got := download(t, logitsGPU)
+				wantIDs, wantLP := kernels.TopKRef(got, s.n, 1)
+				gotIDs, err := ids.ReadU32()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if fmt.Sprint(gotIDs) != fmt.Sprint(wantIDs) {
+					t.Fatalf("ids %v, want %v", gotIDs, wantIDs)
+				}
+				// Tolerance: f32 sums of exp in another grouping.
+				closeTo(t, download(t, lp), wantLP, 1e-5, 1e-5)
+			})
+		}
+	}
+}

@@ -13,7 +13,28 @@ var FMatVec = register(&Kernel{
 	Name:     "fmatvec",
 	File:     "fmatvec.wgsl",
 	Buffers:  []Access{Read, Read, Read, ReadWrite},
-	Defaults: Defines{"W": "f32", "VEC": false, "M": 1, "WG": 256, "TPR": 32, "NORM": false, "GATE": false, "ACT": "", "RES": false},
+	Defaults: Defines{"W": "f32", "VEC": false, "M": 1, "WG": 256, "TPR": 32, "NORM": false, "GATE": false, "ACT": "", "RES": false, "ARGMAX": false},
+})
+
+// FMatVecArgmax is FMatVec that also writes, for each x row and
+// workgroup, the workgroup's best output (key and index) and the sum of
+// exponentials relative to it into a fifth buffer: the first stage of a
+// greedy step's argmax and log-probability, finished by ArgmaxCombine.
+var FMatVecArgmax = register(&Kernel{
+	Name:     "fmatvec_argmax",
+	File:     "fmatvec.wgsl",
+	Buffers:  []Access{Read, Read, Read, ReadWrite, ReadWrite},
+	Defaults: Defines{"W": "f32", "VEC": false, "M": 1, "WG": 256, "TPR": 32, "NORM": false, "GATE": false, "ACT": "", "RES": false, "ARGMAX": true},
+})
+
+// ArgmaxCombine finishes FMatVecArgmax: per row, the index of the largest
+// value (lowest index on ties, NaN first as in argmax) and its
+// log-softmax, from the per-workgroup partials. Defines: WG.
+var ArgmaxCombine = register(&Kernel{
+	Name:     "argmax_combine",
+	File:     "argmax_combine.wgsl",
+	Buffers:  []Access{Read, ReadWrite, ReadWrite},
+	Defaults: Defines{"WG": 256},
 })
 
 // FMatVecArgs describe one fused product for FMatVecRef.

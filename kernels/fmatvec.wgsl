@@ -16,6 +16,13 @@
 // into one [2N, K] matrix): the gated feed-forward of T5 v1.1 and FLAN-T5.
 // woff lets one matrix hold several projections (q, k and v stacked).
 //
+// ARGMAX (the lm_head of a greedy step) also leaves, per x row m and
+// workgroup g, the workgroup's best (key, index) and the sum of
+// exp(value - its best value) over its outputs in part[(m*G + g)*3 ..]:
+// the first half of an argmax and a logsumexp over the vocabulary, which
+// argmax_combine.wgsl finishes. Keys order like the floats (see
+// argmax.wgsl); ties go to the lowest index.
+//
 // The layout of the work is matvec.wgsl's: TPR invocations share a weight
 // row, 16-byte loads (VEC) or single elements, partial sums in workgroup
 // memory. M is the row capacity (1, 2, 4 or 8); rows p.M.. re-read the last
@@ -45,6 +52,26 @@ const PARTIALS = WG * M * G;
 {{- end}}
 @group(0) @binding(3) var<storage, read> res: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
+{{- if .ARGMAX}}
+@group(0) @binding(5) var<storage, read_write> part: array<u32>;
+
+const VALS = ROWS * M;
+var<workgroup> vals: array<f32, VALS>;
+
+fn key(f: f32) -> u32 {
+    var b = bitcast<u32>(f);
+    if ((b & 0x7fffffffu) > 0x7f800000u) {
+        return 0xffffffffu;
+    }
+    if (b == 0x80000000u) {
+        b = 0u;
+    }
+    if ((b & 0x80000000u) != 0u) {
+        return ~b;
+    }
+    return b | 0x80000000u;
+}
+{{- end}}
 
 var<workgroup> partial: array<f32, PARTIALS>;
 var<workgroup> scale: array<f32, M>;
@@ -179,5 +206,40 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         v += res[o];
 {{- end}}
         out[o] = v;
+{{- if .ARGMAX}}
+        vals[lane * ROWS + r] = v;
+{{- end}}
     }
+{{- if .ARGMAX}}
+    workgroupBarrier();
+    let g = wid.x + wid.y * nwg.x;
+    let groups = (p.N + ROWS - 1u) / ROWS;
+    if (t < p.M && g < groups) {
+        var bk = 0u;
+        var bi = 0u;
+        var bv = 0.0;
+        for (var j = 0u; j < ROWS; j++) {
+            let nj = g * ROWS + j;
+            if (nj < p.N) {
+                let v = vals[t * ROWS + j];
+                let k = key(v);
+                if (k > bk) {
+                    bk = k;
+                    bi = nj;
+                    bv = v;
+                }
+            }
+        }
+        var sum = 0.0;
+        for (var j = 0u; j < ROWS; j++) {
+            if (g * ROWS + j < p.N) {
+                sum += exp(vals[t * ROWS + j] - bv);
+            }
+        }
+        let o = (t * groups + g) * 3u;
+        part[o] = bk;
+        part[o + 1u] = bi;
+        part[o + 2u] = bitcast<u32>(sum);
+    }
+{{- end}}
 }

@@ -98,7 +98,18 @@ func assemble(dev *gpu.Device, cfg *Config, opts Options, src weightSource) (*Mo
 			return nil, nil
 		}
 		dtype, scale := opts.storage(cfg, name, kind)
-		t, err := src.upload(dev, name, shape, kind, dtype, scale)
+		var t *gpu.Tensor
+		var err error
+		if dtype == gpu.F16 && (kind == kindFFNOut || kind == kindLMHead) {
+			// Checked for f16's range: FLAN-T5's are well within it, but
+			// a checkpoint's outliers must not become infinities.
+			var v []float32
+			if v, err = src.float32s(name, shape, kind); err == nil {
+				t, err = dev.UploadF32(v, f16Safe(v), shape...)
+			}
+		} else {
+			t, err = src.upload(dev, name, shape, kind, dtype, scale)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("model: upload %s: %w", name, err)
 		}
@@ -205,7 +216,11 @@ func assemble(dev *gpu.Device, cfg *Config, opts Options, src weightSource) (*Mo
 		return fail(err)
 	}
 	foldColumns(lm, g)
-	if m.lmHead, err = put(lm, gpu.F32, cfg.VocabSize, d); err != nil {
+	lmType := gpu.F32
+	if opts.F16 {
+		lmType = f16Safe(lm)
+	}
+	if m.lmHead, err = put(lm, lmType, cfg.VocabSize, d); err != nil {
 		return fail(err)
 	}
 	ones := make([]float32, d)
@@ -216,6 +231,18 @@ func assemble(dev *gpu.Device, cfg *Config, opts Options, src weightSource) (*Mo
 		return fail(err)
 	}
 	return m, nil
+}
+
+// f16Safe returns F16 when every value of v is within f16's range, else
+// F32.
+func f16Safe(v []float32) gpu.DType {
+	const maxF16 = 65504
+	for _, x := range v {
+		if x > maxF16 || x < -maxF16 {
+			return gpu.F32
+		}
+	}
+	return gpu.F16
 }
 
 // foldColumns multiplies each row of w (length len(g)) by g elementwise:

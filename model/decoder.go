@@ -39,9 +39,12 @@ type Decoder struct {
 	ids                                   *gpu.Tensor // U32 [rows, 1]: the tokens fed at a step
 	act                                   []*gpu.Tensor
 	h, h2, h3, qkv, o, cq, co, ff, logits *gpu.Tensor
-	plan                                  *gpu.Plan
-	topIDs                                *gpu.Tensor // U32 [rows, k]
-	topLP                                 *gpu.Tensor // F32 [rows, k]
+	// part and best: the plan's argmax of the logits (partials, then the
+	// log-probability of the chosen id, which goes into ids).
+	part, best *gpu.Tensor
+	plan       *gpu.Plan
+	topIDs     *gpu.Tensor // U32 [rows, k]
+	topLP      *gpu.Tensor // F32 [rows, k]
 }
 
 // Candidates are one row's most likely next tokens, best first, with their
@@ -135,6 +138,8 @@ func (d *Decoder) setRows(rows []uint32) error {
 	d.cq, d.co = alloc(gpu.F32, n, 1, c.Inner()), alloc(gpu.F32, n, 1, c.Inner())
 	d.ff = alloc(gpu.F32, n, ff)
 	d.logits = alloc(gpu.F32, n, c.VocabSize)
+	d.part = alloc(gpu.U32, gpu.ArgmaxPartials(n, c.VocabSize, c.DModel, m.lmHead.DType()))
+	d.best = alloc(gpu.F32, n, 1)
 	if err != nil {
 		return fmt.Errorf("model: decoder rows: %w", err)
 	}
@@ -175,7 +180,10 @@ func (d *Decoder) recordPlan() (*gpu.Plan, error) {
 		b.FMatVec(d.ff, d.h3, f.FFNIn, gpu.FusedArgs{Norm: true, Eps: eps, Gate: c.Gated, Act: c.Activation})
 		b.FMatVec(d.h, d.ff, l.FFN.Wo, gpu.FusedArgs{Res: d.h3})
 	}
-	b.FMatVec(d.logits, d.h, m.lmHead, gpu.FusedArgs{Norm: true, Eps: eps})
+	// The greedy choice, on the GPU, straight into the next step's input;
+	// a step that wants more candidates runs TopK on the logits after.
+	b.FMatVec(d.logits, d.h, m.lmHead, gpu.FusedArgs{Norm: true, Eps: eps, Argmax: d.part})
+	b.ArgmaxCombine(d.ids, d.best, d.part, d.Rows(), c.VocabSize, c.DModel, m.lmHead.DType())
 	return b.Plan()
 }
 
@@ -444,8 +452,14 @@ func (d *Decoder) Step(ctx context.Context, tokens []int, k int) ([]Candidates, 
 		b.Discard()
 		return nil, err
 	}
-	b.TopK(d.topIDs, d.topLP, logits, k)
-	rIDs, rLP := b.Read(d.topIDs), b.Read(d.topLP)
+	var rIDs, rLP *gpu.Readback
+	if k == 1 && d.plan != nil {
+		// The plan chose already.
+		rIDs, rLP = b.Read(d.ids), b.Read(d.best)
+	} else {
+		b.TopK(d.topIDs, d.topLP, logits, k)
+		rIDs, rLP = b.Read(d.topIDs), b.Read(d.topLP)
+	}
 	if err := b.Submit(); err != nil {
 		return nil, err
 	}
@@ -604,10 +618,9 @@ func (d *Decoder) RunGreedy(ctx context.Context, first []int, maxSteps int, emit
 		if err := d.state.WriteU32([]uint32{uint32(d.pos), 0, 0, 0}); err != nil {
 			return pending{}, err
 		}
+		// The plan writes its chosen ids into the next step's input.
 		b.Run(d.plan)
-		// The chosen ids go straight into the next step's input.
-		b.TopK(d.ids, d.topLP, d.logits, 1)
-		p := pending{b.Read(d.ids), b.Read(d.topLP)}
+		p := pending{b.Read(d.ids), b.Read(d.best)}
 		if err := b.Submit(); err != nil {
 			return pending{}, err
 		}

@@ -11,9 +11,13 @@ import (
 
 // Options configure Load.
 type Options struct {
-	// F16 stores the projection and embedding weights in f16 (arithmetic
-	// stays f32). The feed-forward output projections and the lm_head stay
-	// f32: FLAN-T5's activations there overflow f16.
+	// F16 stores the projection, embedding and lm_head weights in f16,
+	// halving the bytes a decode step reads. Arithmetic stays f32: kernels
+	// widen each weight to f32 and accumulate in f32, so the activations
+	// that overflow f16 in FLAN-T5's feed-forward output projection (when
+	// transformers runs it in fp16) never exist in f16 here. A tensor with
+	// a value beyond f16's range (|x| > 65504) is kept in f32 instead of
+	// becoming infinite; norms and the relative-position bias stay f32.
 	F16 bool
 	// Progress, if set, is called after each tensor is uploaded with the
 	// bytes of checkpoint data done and in all.
@@ -76,8 +80,11 @@ func (s checkpointSource) bytes(name string, shape []int) int64 {
 // Load and LoadRandom both use it.
 func (o Options) storage(cfg *Config, name string, kind weightKind) (gpu.DType, float32) {
 	dtype := gpu.F32
-	if o.F16 && (kind == kindLinear || kind == kindEmbedding) {
-		dtype = gpu.F16
+	switch kind {
+	case kindLinear, kindEmbedding, kindFFNOut, kindLMHead:
+		if o.F16 {
+			dtype = gpu.F16
+		}
 	}
 	return dtype, 1
 }

@@ -1,0 +1,111 @@
+package gpu_test
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/nib-editor/nib/gpu"
+)
+
+// BenchmarkDecodeChain times each kernel of a FLAN-T5-base decode step as
+// the step runs it: a plan of 50 dispatches of one kernel, each writing
+// the buffer the previous one wrote (so the GPU waits between them, as it
+// does between a step's dependent dispatches), replayed and waited for.
+// Reported in µs per dispatch: the kernel's latency plus the barrier, the
+// number a step's time is the sum of.
+func BenchmarkDecodeChain(b *testing.B) {
+	rng := rand.New(rand.NewPCG(71, 72))
+	const d, inner, ff, heads, dkv, vocab, capacity, pos, encLen = 768, 768, 2048, 12, 64, 32128, 1024, 128, 64
+	x := upload(b, randF32(rng, d, 1), gpu.F32, 1, d)
+	xf := upload(b, randF32(rng, ff, 1), gpu.F32, 1, ff)
+	res := upload(b, randF32(rng, d, 1), gpu.F32, 1, d)
+	qkvW := upload(b, randF32(rng, 3*inner*d, 0.05), gpu.F16, 3*inner, d)
+	oW := upload(b, randF32(rng, d*inner, 0.05), gpu.F16, d, inner)
+	ffW := upload(b, randF32(rng, 2*ff*d, 0.05), gpu.F16, 2*ff, d)
+	woW := upload(b, randF32(rng, d*ff, 0.05), gpu.F32, d, ff)
+	lmW := upload(b, randF32(rng, vocab*d, 0.05), gpu.F32, vocab, d)
+	qkv := upload(b, randF32(rng, 3*inner, 1), gpu.F32, 1, 3*inner)
+	kc := upload(b, randF32(rng, capacity*inner, 1), gpu.F32, 1, capacity, inner)
+	vc := upload(b, randF32(rng, capacity*inner, 1), gpu.F32, 1, capacity, inner)
+	bias := upload(b, randF32(rng, 32*heads, 1), gpu.F32, 32, heads)
+	buckets := uploadU32(b, make([]uint32, 2*capacity-1))
+	state := uploadU32(b, []uint32{pos, 0, 0, 0})
+	cq := upload(b, randF32(rng, inner, 1), gpu.F32, 1, 1, inner)
+	ck := upload(b, randF32(rng, encLen*inner, 1), gpu.F32, 1, encLen, inner)
+	lens := uploadU32(b, []uint32{encLen})
+	rows := uploadU32(b, []uint32{0})
+	emb := upload(b, randF32(rng, vocab*d, 1), gpu.F16, vocab, d)
+	ids := uploadU32(b, []uint32{5}, 1, 1)
+	logits := upload(b, randF32(rng, vocab, 1), gpu.F32, 1, vocab)
+	topIDs, topLP := scratch(b, gpu.U32, 1, 1), scratch(b, gpu.F32, 1, 1)
+	outD := scratch(b, gpu.F32, 1, d)
+	outQKV := scratch(b, gpu.F32, 1, 3*inner)
+	outFF := scratch(b, gpu.F32, 1, ff)
+	outI := scratch(b, gpu.F32, 1, 1, inner)
+	outLM := scratch(b, gpu.F32, 1, vocab)
+	small := scratch(b, gpu.F32, 4)
+	kernels := []struct {
+		name string
+		rec  func(*gpu.Batch)
+	}{
+		{"add-4 (floor)", func(p *gpu.Batch) { p.Add(small, small2(b), small2(b)) }},
+		{"embedding", func(p *gpu.Batch) { p.Embedding(outD, emb, ids) }},
+		{"norm+qkv f16 2304x768", func(p *gpu.Batch) { p.FMatVec(outQKV, x, qkvW, gpu.FusedArgs{Norm: true, Eps: 1e-6}) }},
+		{"attnstep 12x64 pos128", func(p *gpu.Batch) {
+			p.AttnStep(outI, qkv, kc, vc, gpu.AttnStepArgs{Heads: heads, HeadDim: dkv, Bias: bias, Buckets: buckets, State: state})
+		}},
+		{"o+res f16 768x768", func(p *gpu.Batch) { p.FMatVec(outD, x, oW, gpu.FusedArgs{Res: res}) }},
+		{"cross attention 12x64 tk64", func(p *gpu.Batch) {
+			p.Attention(outI, cq, ck, ck, gpu.AttentionArgs{Heads: heads, HeadDim: dkv, Mask: gpu.Mask{KeyLens: lens}, KVRows: rows})
+		}},
+		{"norm+gated ffn f16 2x2048x768", func(p *gpu.Batch) {
+			p.FMatVec(outFF, x, ffW, gpu.FusedArgs{Norm: true, Eps: 1e-6, Gate: true, Act: "gelu_new"})
+		}},
+		{"wo+res f32 768x2048", func(p *gpu.Batch) { p.FMatVec(outD, xf, woW, gpu.FusedArgs{Res: res}) }},
+		{"norm+lm_head f32 32128x768", func(p *gpu.Batch) { p.FMatVec(outLM, x, lmW, gpu.FusedArgs{Norm: true, Eps: 1e-6}) }},
+		{"topk k=1 32128", func(p *gpu.Batch) { p.TopK(topIDs, topLP, logits, 1) }},
+	}
+	for _, k := range kernels {
+		b.Run(k.name, func(b *testing.B) {
+			const chain = 50
+			pb := dev.NewPlanBatch()
+			for range chain {
+				k.rec(pb)
+			}
+			plan, err := pb.Plan()
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer plan.Close()
+			run := func() {
+				batch := dev.NewBatch()
+				batch.Run(plan)
+				submit(b, batch)
+				if err := dev.Sync(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			run()
+			b.ResetTimer()
+			t0 := time.Now()
+			for range b.N {
+				run()
+			}
+			b.ReportMetric(float64(time.Since(t0).Microseconds())/float64(b.N*chain), "µs/dispatch")
+		})
+	}
+}
+
+var smallIn *gpu.Tensor
+
+func small2(b *testing.B) *gpu.Tensor {
+	if smallIn == nil {
+		t, err := dev.UploadF32([]float32{1, 2, 3, 4}, gpu.F32, 4)
+		if err != nil {
+			b.Fatal(err)
+		}
+		smallIn = t
+	}
+	return smallIn
+}

@@ -1,0 +1,100 @@
+// Finishes a greedy step's argmax over the vocabulary from the partials
+// fmatvec.wgsl (ARGMAX) leaves: for each row m and each of G workgroups,
+// (best key, its index, sum of exp(value - best value)). Writes ids[m], the
+// index of the largest value (ties to the lowest index; NaN first), and
+// lp[m], its log-softmax: -log(sum over all outputs of exp(value - max)),
+// the per-workgroup sums rescaled to the global maximum as an online
+// logsumexp does.
+//
+// One workgroup per row: each invocation merges a strided share of the
+// partials, then the workgroup merges pairs in a tree.
+struct Params {
+    rows: u32,
+    groups: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> part: array<u32>;
+@group(0) @binding(2) var<storage, read_write> ids: array<u32>;
+@group(0) @binding(3) var<storage, read_write> lp: array<f32>;
+
+const WG = {{.WG}}u;
+
+var<workgroup> keys: array<u32, WG>;
+var<workgroup> idxs: array<u32, WG>;
+var<workgroup> maxs: array<f32, WG>;
+var<workgroup> sums: array<f32, WG>;
+
+// unkey inverts argmax.wgsl's key for non-NaN keys.
+fn unkey(k: u32) -> f32 {
+    if ((k & 0x80000000u) != 0u) {
+        return bitcast<f32>(k & 0x7fffffffu);
+    }
+    return bitcast<f32>(~k);
+}
+
+fn beats(k1: u32, i1: u32, k2: u32, i2: u32) -> bool {
+    return k2 > k1 || (k2 == k1 && i2 < i1);
+}
+
+// merge returns the sum of two (max, sum) pairs rescaled to the larger max.
+fn merge(m1: f32, s1: f32, m2: f32, s2: f32) -> vec2<f32> {
+    if (s1 == 0.0) {
+        return vec2<f32>(m2, s2);
+    }
+    if (s2 == 0.0) {
+        return vec2<f32>(m1, s1);
+    }
+    if (m2 > m1) {
+        return vec2<f32>(m2, s1 * exp(m1 - m2) + s2);
+    }
+    return vec2<f32>(m1, s1 + s2 * exp(m2 - m1));
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+    let row = wid.x;
+    if (row >= p.rows) {
+        return;
+    }
+    var bk = 0u;
+    var bi = 0xffffffffu;
+    var mx = 0.0;
+    var sm = 0.0;
+    for (var g = t; g < p.groups; g += WG) {
+        let o = (row * p.groups + g) * 3u;
+        let k = part[o];
+        let i = part[o + 1u];
+        if (k == 0u) {
+            continue;
+        }
+        if (beats(bk, bi, k, i)) {
+            bk = k;
+            bi = i;
+        }
+        let ms = merge(mx, sm, unkey(k), bitcast<f32>(part[o + 2u]));
+        mx = ms.x;
+        sm = ms.y;
+    }
+    keys[t] = bk;
+    idxs[t] = bi;
+    maxs[t] = mx;
+    sums[t] = sm;
+    workgroupBarrier();
+    for (var s = WG / 2u; s > 0u; s >>= 1u) {
+        if (t < s) {
+            if (beats(keys[t], idxs[t], keys[t + s], idxs[t + s])) {
+                keys[t] = keys[t + s];
+                idxs[t] = idxs[t + s];
+            }
+            let ms = merge(maxs[t], sums[t], maxs[t + s], sums[t + s]);
+            maxs[t] = ms.x;
+            sums[t] = ms.y;
+        }
+        workgroupBarrier();
+    }
+    if (t == 0u) {
+        ids[row] = idxs[0];
+        lp[row] = -log(sums[0]);
+    }
+}

@@ -1,0 +1,96 @@
+package model_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nib-editor/nib/gpu"
+	"github.com/nib-editor/nib/model"
+)
+
+// BenchmarkStepPhases splits a decode step's time for the FLAN-T5 shapes
+// (random weights; set NIB_BENCH_CONFIGS to the configs folder, default
+// ../../shared/configs): the whole Step, the host's recording alone
+// (plan, top-k, reads; then discarded), and ten steps recorded into one
+// command buffer and submitted once, whose time less ten recordings is the
+// GPU's. Reported per step in µs.
+func BenchmarkStepPhases(b *testing.B) {
+	dir := os.Getenv("NIB_BENCH_CONFIGS")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "shared", "configs")
+	}
+	names := []string{"flan-t5-small", "flan-t5-base", "flan-t5-large"}
+	if s := os.Getenv("NIB_BENCH_SIZES"); s != "" {
+		names = strings.Split(s, ",")
+	}
+	for _, name := range names {
+		b.Run(name, func(b *testing.B) {
+			cfg, err := model.ParseConfigFile(filepath.Join(dir, name, "config.json"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			m, err := model.LoadRandom(dev, cfg, model.Options{F16: true}, 1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer m.Close()
+			if err := m.Warm(); err != nil {
+				b.Fatal(err)
+			}
+			ids := make([]int, 64)
+			for i := range ids {
+				ids[i] = 100 + i
+			}
+			enc, err := m.Encode([][]int{ids})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer enc.Close()
+			d, err := m.NewDecoder(enc, 1024)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer d.Close()
+			ctx := context.Background()
+			tok := []int{0}
+			step := func() {
+				c, err := d.Step(ctx, tok, 1)
+				if err != nil {
+					b.Fatal(err)
+				}
+				tok[0] = c[0].IDs[0]
+			}
+			for range 10 {
+				step()
+			}
+			const n = 100
+			t0 := time.Now()
+			for range n {
+				step()
+			}
+			stepUS := float64(time.Since(t0).Microseconds()) / n
+			// The pipelined greedy loop, as the daemon decodes.
+			t0 = time.Now()
+			steps := 0
+			if err := d.RunGreedy(ctx, tok, n, func([]int, []float32) bool { steps++; return true }); err != nil {
+				b.Fatal(err)
+			}
+			aheadUS := float64(time.Since(t0).Microseconds()) / float64(steps)
+			b.ReportMetric(aheadUS, "ahead-µs")
+			rec := d.ProbeRecord(n)
+			batched := d.ProbeBatched(10, 20)
+			b.ReportMetric(stepUS, "step-µs")
+			b.ReportMetric(rec, "record-µs")
+			b.ReportMetric(batched, "batched10-µs/step")
+			b.ReportMetric(batched-rec, "gpu-µs(est)")
+			fmt.Printf("%s: step %.0f µs, ahead %.0f µs, record %.0f µs, 10-in-one %.0f µs/step\n", name, stepUS, aheadUS, rec, batched)
+		})
+	}
+}
+
+var _ = gpu.F32
