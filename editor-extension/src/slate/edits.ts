@@ -27,10 +27,11 @@ function applyTextEdit(editor: Editor, edit: TextEdit): void {
   if (point && edit.newText !== '') insertPlainText(editor, point, edit.newText);
 }
 
-/** Inserts text that may hold "\n": each line break splits the line block,
- * as pressing Enter would. Returns the point after the inserted text. */
+/** Inserts text that may hold line breaks ("\n", "\r\n" or "\r", as in
+ * LSP): each splits the line block, as pressing Enter would. Returns the
+ * point after the inserted text. */
 export function insertPlainText(editor: Editor, at: Point, text: string): Point {
-  const lines = text.split('\n');
+  const lines = text.split(/\r\n|\r|\n/);
   const cursor = Editor.pointRef(editor, at, { affinity: 'forward' });
   lines.forEach((line, i) => {
     if (i > 0 && cursor.current) {

@@ -1,4 +1,4 @@
-import type { Editor, Operation } from 'slate';
+import { Editor, Node, type Operation } from 'slate';
 import { changesForOperation, diffChanges } from '../mapping/operations';
 import { applyContentChanges } from '../mapping/plain-text';
 import { documentText } from '../mapping/slate-text';
@@ -16,6 +16,8 @@ import type { NibPluginClient } from './types';
  */
 export class DocumentSync {
   private pending: TextDocumentContentChangeEvent[] = [];
+  /** An operation of this flush brought a line break into a leaf. */
+  private diffAtFlush = false;
   private shadow = '';
   private opened = false;
   /** The version of the last didOpen/didChange sent. */
@@ -36,11 +38,14 @@ export class DocumentSync {
 
   /** Whether changes are waiting for the next flush. */
   get hasPending(): boolean {
-    return this.pending.length > 0;
+    return this.pending.length > 0 || this.diffAtFlush;
   }
 
   open(): void {
     if (this.opened) return;
+    // Split any line break inside a leaf (see withNib's normalizeNode)
+    // before the daemon sees the text.
+    Editor.normalize(this.editor, { force: true });
     this.shadow = documentText(this.editor, this.editor);
     this.pending = [];
     this.version = 1;
@@ -52,6 +57,7 @@ export class DocumentSync {
     if (!this.opened) return;
     this.opened = false;
     this.pending = [];
+    this.diffAtFlush = false;
     this.send(this.client.didClose(this.uri));
   }
 
@@ -59,6 +65,14 @@ export class DocumentSync {
    * Returns whether `op` changes the daemon's text. */
   beforeApply(op: Operation): (() => boolean) {
     if (!this.opened || op.type === 'set_selection') return () => false;
+    if (this.diffAtFlush || bringsLineBreak(op)) {
+      // Until normalization has split the block at the line break, leaves
+      // and lines disagree and positions mean nothing; the flush diffs the
+      // normalized text against what the daemon has instead.
+      this.diffAtFlush = true;
+      this.pending = [];
+      return () => true;
+    }
     const changes = changesForOperation(this.editor, op, this.editor);
     if (changes) {
       this.pending.push(...changes);
@@ -75,8 +89,13 @@ export class DocumentSync {
 
   /** Sends what changed since the last flush; returns whether anything did. */
   flush(): boolean {
-    if (!this.opened || this.pending.length === 0) return false;
+    if (!this.opened) return false;
     const expected = documentText(this.editor, this.editor);
+    if (this.diffAtFlush) {
+      this.diffAtFlush = false;
+      this.pending = diffChanges(this.shadow, expected);
+    }
+    if (this.pending.length === 0) return false;
     let changes = this.pending;
     this.pending = [];
     let replayed: string | undefined;
@@ -106,4 +125,14 @@ export class DocumentSync {
     // the client reports that through its own close event.
     if (result) result.catch(() => {});
   }
+}
+
+const lineBreak = /[\r\n]/;
+
+/** Whether `op` puts a line break into a leaf (typed, pasted or inserted
+ * text), which normalization will turn into a block split. */
+function bringsLineBreak(op: Operation): boolean {
+  if (op.type === 'insert_text') return lineBreak.test(op.text);
+  if (op.type === 'insert_node') return [...Node.texts(op.node)].some(([leaf]) => lineBreak.test(leaf.text));
+  return false;
 }

@@ -1,7 +1,7 @@
-import type { Descendant, Editor, Range } from 'slate';
+import { Editor, Path, Text, Transforms, type Descendant, type Range } from 'slate';
 import { HistoryEditor } from 'slate-history';
 import { applyTextEdits as applyEditsToText } from '../mapping/plain-text';
-import { documentText } from '../mapping/slate-text';
+import { charactersBefore, documentText, lineContaining } from '../mapping/slate-text';
 import type { ApplyWorkspaceEditParams, ApplyWorkspaceEditResult, TextEdit } from '../protocol';
 import { registerApplyEdit } from './apply-edit-router';
 import { CompletionController } from './completion';
@@ -150,12 +150,32 @@ export function withNib<T extends Editor>(editor: T, client: NibPluginClient, op
   const rewrite = new RewriteController(ctx, completion);
   e.nib = new NibController(ctx, completion, rewrite);
 
-  const { apply, onChange, insertText, isInline, isVoid, isSelectable, getFragment, insertFragment } = e;
+  const { apply, onChange, insertText, isInline, isVoid, isSelectable, getFragment, insertFragment, normalizeNode } = e;
 
   e.isInline = (element) => isGhost(element) || isInline(element);
   e.isVoid = (element) => isGhost(element) || isVoid(element);
   // Arrow keys and clicks never land inside the ghost.
   e.isSelectable = (element) => !isGhost(element) && isSelectable(element);
+
+  // A line break inside a leaf would be a line of the daemon's text that
+  // is not a block of Slate's, and every position after it would be off:
+  // split the block there instead, as Enter would.
+  e.normalizeNode = (entry, normalizeOptions) => {
+    const [node, path] = entry;
+    if (Text.isText(node)) {
+      const lineBreak = /\r\n|\r|\n/.exec(node.text);
+      const line = lineBreak ? lineContaining(e, path, e) : undefined;
+      if (lineBreak && line && !charactersBefore(line, path).inGhost) {
+        const at = { path, offset: lineBreak.index };
+        Editor.withoutNormalizing(e, () => {
+          Transforms.delete(e, { at: { anchor: at, focus: { path, offset: lineBreak.index + lineBreak[0].length } } });
+          Transforms.splitNodes(e, { at, always: true, match: (_n, p) => Path.equals(p, line.path) });
+        });
+        return;
+      }
+    }
+    normalizeNode(entry, normalizeOptions);
+  };
 
   e.apply = (op) => {
     const changed = sync.beforeApply(op);

@@ -87,6 +87,23 @@ describe('document sync', () => {
     expect(fake.changes.every((c) => c.changes.every((change) => 'range' in change))).toBe(true);
   });
 
+  it('splits a block where inserted text holds a line break, so lines stay blocks', async () => {
+    Transforms.insertText(editor, 'one\ntwo\r\nthree 😀', { at: { path: [1, 0], offset: 3 } });
+    await settle();
+    expect(editor.children).toHaveLength(5);
+    expect(editor.nib.text()).toBe('Hello 😀 world\n日本語one\ntwo\nthree 😀のテキスト\nHello brave new world');
+    expect([...Node.texts(editor)].every(([leaf]) => !/[\r\n]/.test(leaf.text))).toBe(true);
+    editor.undo();
+    await settle();
+    expect(editor.nib.text()).toBe('Hello 😀 world\n日本語のテキスト\nHello brave new world');
+  });
+
+  it('opens a value whose leaves hold line breaks as one block per line', () => {
+    editor = setup([p(t('first\r\nsecond 😀'), t('\nthird', { bold: true }))]);
+    expect(editor.children).toHaveLength(3);
+    expect(fake.text).toBe('first\nsecond 😀\nthird');
+  });
+
   it('close sends didClose and removes the ghost', async () => {
     await showGhost(' suggestion');
     editor.nib.close();
