@@ -1,99 +1,5 @@
 package main
 
-// nib bench measures generation speed and memory on one GPU and prints one
-// JSON object on stdout; progress goes to stderr.
-//
-//	nib bench --model DIR|HUB-ID [flags]
-//	nib bench --config CONFIG.json --random-weights [flags]
-//
-// The first form loads a checkpoint as the daemon does; the second builds
-// random weights of a configuration's shape directly on the GPU
-// (model.LoadRandom, transformers' initialisation scales), so that any
-// FLAN-T5 size can be measured without its weights: the shapes are in
-// ../shared/configs/flan-t5-{small,base,large,xl}/config.json. Speed does
-// not depend on the values. The model is loaded, then model.Warm compiles
-// every pipeline, then each measurement runs once untimed and --runs times
-// timed, and the median is reported. Prompts are random ids in
-// [2, vocab_size) ending in the EOS id, as ../shared/device/hf_peer.py makes
-// them; decoding is greedy (or beam search) and never stops at EOS.
-//
-// The JSON fields (durations in ms, speeds in tokens/s, medians of --runs):
-//
-//   - command: the arguments; date: RFC 3339 start time; go_version.
-//   - model: the --model argument, or "random" with --random-weights;
-//     model_dir: the folder it resolved to; random_weights, seed.
-//   - config: the configuration's name (its folder's or file's base name),
-//     path and every config.json field nib reads.
-//   - adapter: name, backend, type, driver, shader_f16, timestamp_query.
-//   - weights_dtype: "f16" (projections and embeddings in f16, the
-//     feed-forward output projections and lm_head in f32, as --f16 does
-//     everywhere in nib) or "f32". Arithmetic is f32 either way.
-//   - settings: prompt_tokens, new_tokens, encoder_tokens, batch, beam,
-//     beam_requests, runs, only.
-//   - load_ms: opening the checkpoint and uploading it (or generating the
-//     random weights), until the GPU has the last byte.
-//   - warm_ms: model.Warm, which compiles every compute pipeline.
-//   - decode_tok_s: batch 1, a prompt_tokens prompt, new_tokens greedy
-//     steps (Step with k=1, the argmax fed back). Counts the steps after
-//     the first: (new_tokens-1) / their time, as hf_peer.py's decode_tok_s
-//     does (the first step is in ttft_ms). Excludes encoding.
-//   - ttft_ms: time to first token: from prompt ids in host memory through
-//     Encode, NewDecoder and the first Step to the first id on the host.
-//   - encoder_tok_s: encoder_tokens / the time of encoding one input of
-//     that length (Encode, which also computes every decoder layer's
-//     cross-attention keys and values, until the GPU is done).
-//   - batch_decode_tok_s: batch rows of different prompts in lockstep,
-//     greedy as decode_tok_s: batch*(new_tokens-1) / the time of the steps
-//     after the first.
-//   - beam_decode_tok_s: beam_requests prompts with beam search of width
-//     beam (Step with k=2*beam per row, the best beam continuations per
-//     request by summed log-probability, Keep to reorder the rows and
-//     their KV caches each step): beam_requests*beam*(new_tokens-1) / the
-//     time of the steps after the first, Keep included. Tokens of every
-//     beam count.
-//   - gpu_weight_bytes: GPU memory of the weights (Model.WeightBytes).
-//   - gpu_resident_bytes: every GPU buffer the device holds (the pool's
-//     live bytes, gpu.Device.PoolStats: weights, KV cache, encoder output,
-//     scratch buffers in use or pooled) at the end of a batch-1 decode run,
-//     its decoder still open; gpu_pool_idle_bytes: of those, pooled ones
-//     waiting for reuse.
-//   - gpu_resident_max_bytes: the largest gpu_resident_bytes seen at the
-//     end of any timed run of any measurement.
-//   - kv_cache_bytes: the batch-1 decoder's KV cache (Decoder.Bytes) for
-//     new_tokens positions.
-//   - cold_start_ms: process start to first token: the nib binary runs
-//     itself (os.Executable) as a child that opens the device, loads the
-//     checkpoint (in the page cache: the parent just read it), runs
-//     model.Warm as the daemon does before it serves, then encodes the
-//     prompt and takes the first Step; measured in the parent from just
-//     before starting the child until the child's report arrives on its
-//     stdout. With --random-weights the parent first writes its random
-//     weights as an f32 checkpoint (model.WriteRandomCheckpoint, the
-//     dtype of FLAN-T5's checkpoints on the hub) into a temporary folder
-//     for the children, cold_start_checkpoint_bytes big, so that they
-//     time the daemon's load path rather than the generator.
-//     cold_start_warm_cache_ms: a second child, the same way, once the
-//     first has filled the driver's shader cache. cold_start_detail: each
-//     child's own open_ms, load_ms, warm_ms and first_token_ms;
-//     shader_cache: "fresh" or "inherit" (--shader-cache);
-//     shader_cache_bytes: what the first child left in a fresh cache (0
-//     means the driver keeps none there, and the two times should agree).
-//   - samples: every timed value of each measurement, in its unit.
-//
-// What persists between processes is the GPU driver's on-disk shader
-// cache, not a pipeline cache of nib's: wgpu-native in this binding has no
-// pipeline-cache API, so every process compiles its WGSL to SPIR-V and
-// creates its pipelines anew, and the driver finds the machine code of
-// shaders it has compiled before in its cache (NVIDIA:
-// __GL_SHADER_DISK_CACHE_PATH, default ~/.cache/nvidia/GLCache; Mesa:
-// MESA_SHADER_CACHE_DIR, default ~/.cache/mesa_shader_cache). With
-// --shader-cache fresh (the default) both children get a new, empty cache
-// folder, so the first is cold and the second warm whatever ran before;
-// with inherit they use the user's cache as it is.
-//
-// Per-kernel times are not reported: the gpu package has no timestamp
-// query API yet (adapter.timestamp_query says whether one could have).
-
 import (
 	"bufio"
 	"context"
@@ -288,9 +194,109 @@ type benchReport struct {
 	ColdStartCheckpointBytes int64 `json:"cold_start_checkpoint_bytes,omitempty"`
 
 	Samples map[string][]float64 `json:"samples"`
+	Finite  bool                 `json:"finite"`
 }
 
-// benchCommand implements `nib bench`.
+// benchCommand implements `nib bench`, which measures generation speed and
+// memory on one GPU and prints one JSON object on stdout; progress goes to
+// stderr.
+//
+//	nib bench --model DIR|HUB-ID [flags]
+//	nib bench --config CONFIG.json --random-weights [flags]
+//
+// The first form loads a checkpoint as the daemon does; the second builds
+// random weights of a configuration's shape directly on the GPU
+// (model.LoadRandom, transformers' initialisation scales), so that any
+// FLAN-T5 size can be measured without its weights: the shapes are in
+// ../shared/configs/flan-t5-{small,base,large,xl}/config.json. Speed does
+// not depend on the values. The model is loaded, then model.Warm compiles
+// every pipeline, then each measurement runs once untimed and --runs times
+// timed, and the median is reported. Prompts are random ids in
+// [2, vocab_size) ending in the EOS id, as ../shared/device/hf_peer.py makes
+// them; decoding is greedy (or beam search) and never stops at EOS.
+//
+// The JSON fields (durations in ms, speeds in tokens/s, medians of --runs):
+//
+//   - command: the arguments; date: RFC 3339 start time; go_version.
+//   - model: the --model argument, or "random" with --random-weights;
+//     model_dir: the folder it resolved to; random_weights, seed.
+//   - config: the configuration's name (its folder's or file's base name),
+//     path and every config.json field nib reads.
+//   - adapter: name, backend, type, driver, shader_f16, timestamp_query.
+//   - weights_dtype: "f16" (projections and embeddings in f16, the
+//     feed-forward output projections and lm_head in f32, as --f16 does
+//     everywhere in nib) or "f32". Arithmetic is f32 either way.
+//   - settings: prompt_tokens, new_tokens, encoder_tokens, batch, beam,
+//     beam_requests, runs, only, shader_cache: the flags.
+//   - load_ms: opening the checkpoint and uploading it (or generating the
+//     random weights), until the GPU has the last byte.
+//   - warm_ms: model.Warm, which compiles every compute pipeline.
+//   - decode_tok_s: batch 1, a prompt_tokens prompt, new_tokens greedy
+//     steps (Step with k=1, the argmax fed back). Counts the steps after
+//     the first: (new_tokens-1) / their time, as hf_peer.py's decode_tok_s
+//     does (the first step is in ttft_ms). Excludes encoding.
+//   - ttft_ms: time to first token: from prompt ids in host memory through
+//     Encode, NewDecoder and the first Step to the first id on the host.
+//   - encoder_tok_s: encoder_tokens / the time of encoding one input of
+//     that length (Encode, which also computes every decoder layer's
+//     cross-attention keys and values, until the GPU is done).
+//   - batch_decode_tok_s: batch rows of different prompts in lockstep,
+//     greedy as decode_tok_s: batch*(new_tokens-1) / the time of the steps
+//     after the first.
+//   - beam_decode_tok_s: beam_requests prompts with beam search of width
+//     beam (Step with k=2*beam per row, the best beam continuations per
+//     request by summed log-probability, Keep to reorder the rows and
+//     their KV caches each step): beam_requests*beam*(new_tokens-1) / the
+//     time of the steps after the first, Keep included. Tokens of every
+//     beam count.
+//   - gpu_weight_bytes: GPU memory of the weights (Model.WeightBytes).
+//   - gpu_resident_bytes: every GPU buffer the device holds (the pool's
+//     live bytes, gpu.Device.PoolStats: weights, KV cache, encoder output,
+//     scratch buffers in use or pooled) at the end of a batch-1 decode run,
+//     its decoder still open; gpu_pool_idle_bytes: of those, pooled ones
+//     waiting for reuse.
+//   - gpu_resident_max_bytes: the largest gpu_resident_bytes seen at the
+//     end of any timed run of any measurement.
+//   - kv_cache_bytes: the batch-1 decoder's KV cache (Decoder.Bytes) for
+//     new_tokens positions.
+//   - cold_start_ms: process start to first token: the nib binary runs
+//     itself (os.Executable) as a child that opens the device, loads the
+//     checkpoint (in the page cache: the parent just read it), runs
+//     model.Warm as the daemon does before it serves, then encodes the
+//     prompt and takes the first Step; measured in the parent from just
+//     before starting the child until the child's report arrives on its
+//     stdout. With --random-weights the parent first writes its random
+//     weights as an f32 checkpoint (model.WriteRandomCheckpoint, the
+//     dtype of FLAN-T5's checkpoints on the hub) into a temporary folder
+//     for the children, cold_start_checkpoint_bytes big, so that they
+//     time the daemon's load path rather than the generator.
+//     cold_start_warm_cache_ms: a second child, the same way, once the
+//     first has filled the driver's shader cache. cold_start_detail: each
+//     child's own open_ms, load_ms, warm_ms and first_token_ms;
+//     shader_cache: "fresh" or "inherit" (--shader-cache);
+//     shader_cache_bytes: what the first child left in a fresh cache (0
+//     means the driver keeps none there, and the two times should agree).
+//   - samples: every timed value of each measurement, in its unit.
+//   - finite: every log-probability that the decode, batch and beam runs
+//     got back was finite. false flags a numerical bug (NaN or infinite
+//     logits), which makes the speeds above worthless.
+//
+// What persists between processes is the GPU driver's on-disk shader
+// cache, not a pipeline cache of nib's: wgpu-native in this binding has no
+// pipeline-cache API, so every process compiles its WGSL to SPIR-V and
+// creates its pipelines anew, and the driver finds the machine code of
+// shaders it has compiled before in its cache (NVIDIA:
+// __GL_SHADER_DISK_CACHE_PATH, default ~/.cache/nvidia/GLCache; Mesa:
+// MESA_SHADER_CACHE_DIR, default ~/.cache/mesa_shader_cache). With
+// --shader-cache fresh (the default) both children get a new, empty cache
+// folder, so the first is cold and the second warm whatever ran before;
+// with inherit they use the user's cache as it is. lavapipe (Mesa 22.3)
+// sometimes crashes (SIGSEGV in one of its threads) when it fills an empty
+// cache folder, so on it the first child of a fresh cache may fail; the
+// tests use inherit.
+//
+// Per-kernel times are not reported: the gpu package has no timestamp
+// query API yet (adapter.timestamp_query says whether one could have).
 func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == benchChildFlag {
 		return benchChild(ctx, args[1:], stdout, stderr)
@@ -308,6 +314,7 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		GoVersion: runtime.Version(),
 		Settings:  f,
 		Samples:   map[string][]float64{},
+		Finite:    true,
 	}
 	logf := func(format string, a ...any) { fmt.Fprintf(stderr, "bench: "+format+"\n", a...) }
 
@@ -565,6 +572,13 @@ func (b *bencher) measure(ctx context.Context, logf func(string, ...any)) error 
 	return nil
 }
 
+// check records a log-probability that is not finite.
+func (b *bencher) check(lp float32) {
+	if b.rep != nil && (math.IsNaN(float64(lp)) || math.IsInf(float64(lp), 0)) {
+		b.rep.Finite = false
+	}
+}
+
 // lockstep encodes prompts and decodes f.NewTokens greedy tokens per row,
 // returning the time of the steps after the first. sample, if set, sees
 // the decoder after the last step.
@@ -591,6 +605,7 @@ func (b *bencher) lockstep(ctx context.Context, prompts [][]int, sample func(*mo
 		}
 		for r := range tokens {
 			tokens[r] = c[r].IDs[0]
+			b.check(c[r].LogProbs[0])
 		}
 		if i == 0 {
 			first = time.Now()
@@ -683,6 +698,7 @@ func (b *bencher) beamSearch(ctx context.Context, prompts [][]int) (time.Duratio
 			var cands []cand
 			for row := r * perRequest; row < (r+1)*perRequest; row++ {
 				for j, id := range c[row].IDs {
+					b.check(c[row].LogProbs[j])
 					cands = append(cands, cand{row, id, sums[row] + float64(c[row].LogProbs[j])})
 				}
 			}
@@ -725,19 +741,10 @@ func coldStarts(ctx context.Context, args []string, shaderCache string, rep *ben
 			return fmt.Errorf("bench: cold start: %w", err)
 		}
 		defer os.RemoveAll(dir)
+		if env, err = freshShaderCache(dir); err != nil {
+			return err
+		}
 		cacheDir = dir
-		// NVIDIA's driver writes only into a folder that exists.
-		for _, sub := range []string{"mesa", "nvidia"} {
-			if err := os.Mkdir(filepath.Join(dir, sub), 0o700); err != nil {
-				return fmt.Errorf("bench: cold start: %w", err)
-			}
-		}
-		env = []string{
-			"MESA_SHADER_CACHE_DIR=" + filepath.Join(dir, "mesa"),
-			"__GL_SHADER_DISK_CACHE=1",
-			"__GL_SHADER_DISK_CACHE_PATH=" + filepath.Join(dir, "nvidia"),
-			"__GL_SHADER_DISK_CACHE_SKIP_CLEANUP=1",
-		}
 	}
 	for i := range 2 {
 		took, detail, err := coldStartChild(ctx, args, env, stderr)
@@ -757,6 +764,24 @@ func coldStarts(ctx context.Context, args []string, shaderCache string, rep *ben
 		logf("cold start %d: %.0f ms (%+v)", i+1, ms(took), detail)
 	}
 	return nil
+}
+
+// freshShaderCache prepares empty driver shader cache folders under dir
+// and returns the environment that points Mesa's and NVIDIA's drivers at
+// them.
+func freshShaderCache(dir string) ([]string, error) {
+	// NVIDIA's driver writes only into a folder that exists.
+	for _, sub := range []string{"mesa", "nvidia"} {
+		if err := os.Mkdir(filepath.Join(dir, sub), 0o700); err != nil {
+			return nil, fmt.Errorf("bench: cold start: %w", err)
+		}
+	}
+	return []string{
+		"MESA_SHADER_CACHE_DIR=" + filepath.Join(dir, "mesa"),
+		"__GL_SHADER_DISK_CACHE=1",
+		"__GL_SHADER_DISK_CACHE_PATH=" + filepath.Join(dir, "nvidia"),
+		"__GL_SHADER_DISK_CACHE_SKIP_CLEANUP=1",
+	}, nil
 }
 
 // coldStartChild runs one child and returns the time from just before its
@@ -793,10 +818,14 @@ func coldStartChild(ctx context.Context, args, env []string, stderr io.Writer) (
 		}
 	}
 	if err := cmd.Wait(); err != nil {
-		return 0, detail, fmt.Errorf("bench: cold start child: %w", err)
+		when := "before its report"
+		if found {
+			when = "after its report"
+		}
+		return 0, detail, fmt.Errorf("bench: cold start child failed %s: %w", when, err)
 	}
 	if !found {
-		return 0, detail, errors.New("bench: cold start child reported nothing")
+		return 0, detail, errors.New("bench: cold start child exited without a report")
 	}
 	return took, detail, nil
 }
