@@ -154,12 +154,18 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         partial[m * WG + t] = sq[m];
     }
     workgroupBarrier();
-    if (t < M) {
-        var s = 0.0;
-        for (var j = 0u; j < WG; j++) {
-            s += partial[t * WG + j];
+    // A tree, not one invocation summing WG values: its latency is the
+    // step's.
+    for (var s = WG / 2u; s > 0u; s >>= 1u) {
+        if (t < s) {
+            for (var m = 0u; m < M; m++) {
+                partial[m * WG + t] += partial[m * WG + t + s];
+            }
         }
-        scale[t] = inverseSqrt(s / f32(p.K) + p.eps);
+        workgroupBarrier();
+    }
+    if (t < M) {
+        scale[t] = inverseSqrt(partial[t * WG] / f32(p.K) + p.eps);
     }
     workgroupBarrier();
 {{- else}}

@@ -232,7 +232,8 @@ type benchReport struct {
 //     random weights), until the GPU has the last byte.
 //   - warm_ms: model.Warm, which compiles every compute pipeline.
 //   - decode_tok_s: batch 1, a prompt_tokens prompt, new_tokens greedy
-//     steps (Step with k=1, the argmax fed back). Counts the steps after
+//     steps as the daemon decodes them (Decoder.RunGreedy: the argmax fed
+//     back on the GPU, a step recorded while the last runs). Counts the steps after
 //     the first: (new_tokens-1) / their time, as hf_peer.py's decode_tok_s
 //     does (the first step is in ttft_ms). Excludes encoding.
 //   - ttft_ms: time to first token: from prompt ids in host memory through
@@ -597,19 +598,25 @@ func (b *bencher) lockstep(ctx context.Context, prompts [][]int, sample func(*mo
 	for i := range tokens {
 		tokens[i] = b.m.Config().DecoderStartID
 	}
+	// The daemon's greedy path: the argmax fed back on the GPU, each step
+	// submitted before the last one's ids are read (Decoder.RunGreedy).
 	var first time.Time
-	for i := range b.f.NewTokens {
-		c, err := d.Step(ctx, tokens, 1)
-		if err != nil {
-			return 0, err
+	steps := 0
+	err = d.RunGreedy(ctx, tokens, b.f.NewTokens, func(ids []int, lps []float32) bool {
+		for _, lp := range lps {
+			b.check(lp)
 		}
-		for r := range tokens {
-			tokens[r] = c[r].IDs[0]
-			b.check(c[r].LogProbs[0])
-		}
-		if i == 0 {
+		if steps == 0 {
 			first = time.Now()
 		}
+		steps++
+		return true
+	})
+	if err != nil {
+		return 0, err
+	}
+	if steps != b.f.NewTokens {
+		return 0, fmt.Errorf("greedy run emitted %d of %d steps", steps, b.f.NewTokens)
 	}
 	took := time.Since(first)
 	if sample != nil {
