@@ -25,6 +25,13 @@ var (
 	ErrSuperseded = errors.New("completion: superseded by a newer request")
 	// ErrClosed: the service was closed.
 	ErrClosed = errors.New("completion: service closed")
+	// ErrOutOfMemory is wrapped by the error of a batch the GPU had no
+	// memory for. The service has shrunk its caches and its batches by
+	// then (see Service).
+	ErrOutOfMemory = errors.New("completion: GPU out of memory")
+	// ErrInternal is wrapped by the error of a batch whose processing
+	// panicked: a bug, reported to the requests of that batch only.
+	ErrInternal = errors.New("completion: internal error")
 )
 
 // ServiceOptions configure a Service; zero fields take defaults.
@@ -133,6 +140,11 @@ type ServiceStats struct {
 	Batches, BatchedRequests uint64
 	// Encodes counts encoder passes.
 	Encodes uint64
+	// BatchLimit is the most requests decoded together now: MaxBatch, or
+	// less after the GPU ran out of memory.
+	BatchLimit int
+	// OutOfMemory counts the batches that failed for want of GPU memory.
+	OutOfMemory uint64
 }
 
 // Service puts one resident model behind a queue: requests from any
@@ -140,6 +152,15 @@ type ServiceStats struct {
 // supersede older ones, and requests waiting together are decoded in one
 // batch. Encoder outputs are cached by prompt, and the last completion of
 // each document is kept for type-through.
+//
+// When the GPU runs out of memory for a batch, the service halves both
+// cache budgets and limits later batches to half the size of the one that
+// failed (at least one request). The requests of a batch of several that
+// failed before decoding go back to the front of the queue and run in the
+// smaller batches; the others fail with an error wrapping ErrOutOfMemory
+// that says what was cut. Configure restores the configured sizes. A panic
+// while processing a batch fails that batch's requests (ErrInternal) and
+// the service goes on.
 type Service struct {
 	m    *model.Model
 	tok  *tokenizer.Tokenizer
@@ -159,6 +180,10 @@ type Service struct {
 	batches uint64
 	batched uint64
 	encodes uint64
+	// limit is the current batch size limit, at most opts.MaxBatch.
+	limit int
+	oom   uint64
+	fault func(batch int) error
 }
 
 // task is one queued request.
@@ -190,6 +215,7 @@ func NewService(m *model.Model, tok *tokenizer.Tokenizer, opts ServiceOptions) *
 		wake:     make(chan struct{}, 1),
 		done:     make(chan struct{}),
 		byKey:    map[string]*task{},
+		limit:    opts.MaxBatch,
 		encoders: cache.NewLRU[*model.Encoded](opts.EncoderCacheBytes),
 		states:   cache.NewLRU[*typeState](opts.DecoderCacheBytes),
 	}
@@ -197,12 +223,14 @@ func NewService(m *model.Model, tok *tokenizer.Tokenizer, opts ServiceOptions) *
 	return s
 }
 
-// Configure changes the queue size and cache budgets.
+// Configure changes the queue size, the batch size and the cache budgets,
+// restoring what running out of memory cut.
 func (s *Service) Configure(opts ServiceOptions) {
 	opts = opts.withDefaults()
 	s.mu.Lock()
 	opts.Log = s.opts.Log
 	s.opts = opts
+	s.limit = opts.MaxBatch
 	s.mu.Unlock()
 	s.encoders.SetBudget(opts.EncoderCacheBytes)
 	s.states.SetBudget(opts.DecoderCacheBytes)
@@ -215,7 +243,19 @@ func (s *Service) Stats() ServiceStats {
 	return ServiceStats{
 		Encoder: s.encoders.Stats(), Decoder: s.states.Stats(),
 		Queued: len(s.queue), Batches: s.batches, BatchedRequests: s.batched, Encodes: s.encodes,
+		BatchLimit: s.limit, OutOfMemory: s.oom,
 	}
+}
+
+// SetFault installs a fault injector for tests of the layers above: f is
+// called as each batch starts, with the number of requests in it, and an
+// error it returns fails the batch as if the model had returned it (wrap
+// ErrOutOfMemory to simulate running out of GPU memory). f may panic. Nil
+// removes it.
+func (s *Service) SetFault(f func(batch int) error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fault = f
 }
 
 // Forget drops the type-through state kept under key (a closed document).
@@ -375,6 +415,7 @@ func (s *Service) run() {
 				break
 			}
 			s.process(batch)
+			s.m.TrimScratch(model.IdleScratchBytes)
 		}
 	}
 }
@@ -393,7 +434,7 @@ func (s *Service) take() []*task {
 			j.out <- jobResult{err: cause(j.ctx)}
 		case len(batch) == 0 && j.cont != nil:
 			batch = append(batch, j)
-		case len(batch) < s.opts.MaxBatch && j.cont == nil && (len(batch) == 0 || batch[0].cont == nil):
+		case len(batch) < min(s.opts.MaxBatch, s.limit) && j.cont == nil && (len(batch) == 0 || batch[0].cont == nil):
 			batch = append(batch, j)
 		default:
 			kept = append(kept, j)
@@ -407,17 +448,41 @@ func (s *Service) take() []*task {
 	return batch
 }
 
-// process runs one batch on the model and answers its jobs.
+// process runs one batch on the model and answers its jobs; a panic fails
+// the jobs not answered yet.
 func (s *Service) process(batch []*task) {
+	answered := make([]bool, len(batch))
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("completion: batch panicked", zap.Any("panic", r), zap.Int("requests", len(batch)), zap.Stack("stack"))
+			for i, j := range batch {
+				if !answered[i] {
+					// Not blocking: a job may have been answered just
+					// before the panic (out holds one result).
+					select {
+					case j.out <- jobResult{err: fmt.Errorf("%w: %v", ErrInternal, r)}:
+					default:
+					}
+				}
+			}
+		}
+	}()
+	s.mu.Lock()
+	fault := s.fault
+	s.mu.Unlock()
+	if fault != nil {
+		if err := fault(len(batch)); err != nil {
+			s.fail(batch, answered, err, true)
+			return
+		}
+	}
 	if batch[0].cont != nil {
 		s.continueState(batch[0])
 		return
 	}
 	dec, cached, err := s.decoderFor(batch)
 	if err != nil {
-		for _, j := range batch {
-			j.out <- jobResult{err: err}
-		}
+		s.fail(batch, answered, err, true)
 		return
 	}
 	reqs := make([]Request, len(batch))
@@ -427,10 +492,20 @@ func (s *Service) process(batch []*task) {
 		capacity = max(capacity, j.params.MaxTokens)
 	}
 	results := Decode(modelStepper{dec}, s.m.Config().DecoderStartID, reqs)
+	for _, r := range results {
+		if r.Err != nil && isOutOfMemory(r.Err) {
+			s.outOfMemory(len(batch), r.Err)
+			break
+		}
+	}
 	keepDecoder := false
 	for i, j := range batch {
 		r := results[i]
 		if r.Err != nil {
+			if isOutOfMemory(r.Err) {
+				r.Err = s.oomError(r.Err)
+			}
+			answered[i] = true
 			j.out <- jobResult{err: errorOf(j, r.Err)}
 			continue
 		}
@@ -441,11 +516,75 @@ func (s *Service) process(batch []*task) {
 		if j.complete != nil && len(batch) == 1 && len(r.Alternatives) == 1 && dec.Rows() == 1 {
 			keepDecoder = s.keepState(j, r.Alternatives[0], out.Alternatives[0], dec)
 		}
+		answered[i] = true
 		j.out <- jobResult{out: out}
 	}
 	if !keepDecoder {
 		dec.Close()
 	}
+}
+
+// fail answers the batch's jobs not answered yet with err. When err is the
+// GPU running out of memory, the caches and batches shrink first, and with
+// requeue a batch of several goes back to the front of the queue, to run
+// in the smaller batches.
+func (s *Service) fail(batch []*task, answered []bool, err error, requeue bool) {
+	if isOutOfMemory(err) {
+		s.outOfMemory(len(batch), err)
+		if requeue && len(batch) > 1 {
+			s.mu.Lock()
+			if !s.closed {
+				for i := range answered {
+					answered[i] = true
+				}
+				s.queue = append(batch[:len(batch):len(batch)], s.queue...)
+				s.mu.Unlock()
+				return
+			}
+			s.mu.Unlock()
+		}
+		err = s.oomError(err)
+	}
+	for i, j := range batch {
+		if !answered[i] {
+			answered[i] = true
+			j.out <- jobResult{err: errorOf(j, err)}
+		}
+	}
+}
+
+// isOutOfMemory reports whether err is the GPU running out of memory:
+// ErrOutOfMemory, or a WebGPU error of type OutOfMemory.
+func isOutOfMemory(err error) bool {
+	return errors.Is(err, ErrOutOfMemory) || strings.Contains(err.Error(), "OutOfMemory")
+}
+
+// outOfMemory shrinks the caches to half their budgets and the batches to
+// half the size of the one that failed.
+func (s *Service) outOfMemory(batch int, err error) {
+	s.mu.Lock()
+	s.oom++
+	s.limit = max(1, min(s.limit, batch/2))
+	limit := s.limit
+	s.mu.Unlock()
+	enc, dec := s.encoders.Stats().Budget/2, s.states.Stats().Budget/2
+	s.encoders.SetBudget(enc)
+	s.states.SetBudget(dec)
+	s.log.Warn("completion: GPU out of memory; caches and batches shrunk", zap.Error(err),
+		zap.Int64("encoderCacheBytes", enc), zap.Int64("decoderCacheBytes", dec), zap.Int("batchLimit", limit))
+}
+
+// oomError is what the requests of a batch that ran out of memory get.
+func (s *Service) oomError(err error) error {
+	s.mu.Lock()
+	limit := s.limit
+	s.mu.Unlock()
+	detail := fmt.Sprintf("caches cut to %d MiB for encoder outputs and %d MiB for decoder states, batches to %d requests; retry",
+		s.encoders.Stats().Budget>>20, s.states.Stats().Budget>>20, limit)
+	if errors.Is(err, ErrOutOfMemory) {
+		return fmt.Errorf("%w; %s", err, detail)
+	}
+	return fmt.Errorf("%w (%v); %s", ErrOutOfMemory, err, detail)
 }
 
 // errorOf names a task's cancellation cause (superseded, closed) rather than

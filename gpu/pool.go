@@ -1,8 +1,10 @@
 package gpu
 
 import (
+	"cmp"
 	"fmt"
 	"math/bits"
+	"slices"
 
 	"github.com/cogentcore/webgpu/wgpu"
 )
@@ -145,4 +147,41 @@ func (p *pool) release() {
 	}
 	p.free = nil
 	p.idle = 0
+}
+
+// TrimPool releases pooled buffers that wait for reuse until at most keep
+// bytes of them are left, largest first: the pool grows to the largest
+// working set seen (a long prompt, a wide batch) and would hold that
+// memory for good. Work already submitted that uses a released buffer still
+// completes; wgpu frees it after.
+func (d *Device) TrimPool(keep uint64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed || d.pool.idle <= keep {
+		return
+	}
+	keys := make([]poolKey, 0, len(d.pool.free))
+	for k := range d.pool.free {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b poolKey) int { return cmp.Compare(b.size, a.size) })
+	for _, k := range keys {
+		bufs := d.pool.free[k]
+		for len(bufs) > 0 && d.pool.idle > keep {
+			b := bufs[len(bufs)-1]
+			bufs = bufs[:len(bufs)-1]
+			d.pool.idle -= b.size
+			d.pool.live -= b.size
+			d.dropBindGroups(b.id)
+			b.b.Release()
+		}
+		if len(bufs) == 0 {
+			delete(d.pool.free, k)
+		} else {
+			d.pool.free[k] = bufs
+		}
+		if d.pool.idle <= keep {
+			return
+		}
+	}
 }

@@ -170,3 +170,38 @@ func TestCopyRange(t *testing.T) {
 		t.Error("out-of-bounds copy was accepted")
 	}
 }
+
+// TestTrimPool: idle pooled buffers are released down to the amount kept,
+// and the device's bytes fall by as much; buffers in use are untouched.
+func TestTrimPool(t *testing.T) {
+	dev.TrimPool(0)
+	base := dev.PoolStats()
+	var ts []*gpu.Tensor
+	for _, n := range []int{1 << 20, 1 << 18, 1 << 16} {
+		tt, err := dev.NewTensor(gpu.F32, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts = append(ts, tt)
+	}
+	inUse := ts[2]
+	ts[0].Close()
+	ts[1].Close()
+	idle := dev.PoolStats().IdleBytes
+	if idle < (1<<20+1<<18)*4 {
+		t.Fatalf("idle %d after closing two tensors", idle)
+	}
+	dev.TrimPool(1 << 20) // keeps the 1 MiB buffer, drops the 4 MiB one
+	after := dev.PoolStats()
+	if after.IdleBytes > 1<<20 || after.Bytes >= base.Bytes+(1<<20+1<<18+1<<16)*4 {
+		t.Errorf("after trimming to 1 MiB: %+v (before %+v)", after, base)
+	}
+	dev.TrimPool(0)
+	if st := dev.PoolStats(); st.IdleBytes != 0 || st.Bytes != base.Bytes+uint64(inUse.Bytes()) {
+		t.Errorf("after trimming to 0: %+v, want %d live bytes", st, base.Bytes+uint64(inUse.Bytes()))
+	}
+	if err := inUse.WriteF32(make([]float32, 1<<16)); err != nil {
+		t.Errorf("tensor in use after trim: %v", err)
+	}
+	inUse.Close()
+}

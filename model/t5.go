@@ -172,8 +172,20 @@ func (m *Model) Warm() error {
 			return fmt.Errorf("model: warm up: %w", err)
 		}
 	}
+	m.TrimScratch(IdleScratchBytes)
 	return nil
 }
+
+// IdleScratchBytes is how much pooled scratch memory TrimScratch keeps
+// for the next request by default: enough for a batch-1 step and a
+// prompt's encode without allocating, far less than what a long prompt or
+// a wide batch leaves behind.
+const IdleScratchBytes = 64 << 20
+
+// TrimScratch releases pooled scratch buffers beyond keep bytes, so that
+// GPU memory returns to the weights, the caches and keep after a long
+// prompt or a wide batch.
+func (m *Model) TrimScratch(keep int64) { m.dev.TrimPool(uint64(max(keep, 0))) }
 
 // Config returns the model's configuration.
 func (m *Model) Config() *Config { return m.cfg }
