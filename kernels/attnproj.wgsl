@@ -1,0 +1,275 @@
+// One decode step of a T5 attention block for B rows, with the layer norm
+// and the input projections fused in front of the attention, so that a
+// step's attention is one dispatch instead of two:
+//
+//   SELF:  q, k, v = norm(x[b]) . W[q|k|v rows of head h]   (W: [3*inner, K])
+//          k, v appended to the caches at pos = state[0];
+//          attention over cached keys 0..pos-1 and the new one, with T5's
+//          relative position bias (causal: nothing after pos exists).
+//   CROSS: q = norm(x[b]) . W[q rows of head h]              (W: [inner, K])
+//          attention over the encoder's keys and values of input
+//          kv_rows[b], the first lens[kv_rows[b]] of them; no bias.
+//
+// The norm is T5's RMSNorm with its weight folded into W (see
+// model/assemble.go), so it is a scale of each dot product. No 1/sqrt(d)
+// scaling of scores (T5 folds it into its weights).
+//
+// One workgroup per (row b, head h). It computes the row's RMS, then its
+// head's projections (TP invocations per output, partial sums in workgroup
+// memory), then attends to the keys in chunks of WG with an online softmax
+// as attention.wgsl does. A head's projection reads D*K weights per output
+// block; the heads of a row run in parallel workgroups.
+struct Params {
+    heads: u32,
+    // D is the head dim in floats, dv in vectors of V.
+    D: u32,
+    dv: u32,
+    // K is the width of x (d_model); inner = heads * D floats, width the
+    // same in vectors.
+    K: u32,
+    inner: u32,
+    width: u32,
+    // cap is the positions per row of the caches (SELF) or of the encoder
+    // output (CROSS).
+    cap: u32,
+    // center is the bucket table's index of relative position 0 (SELF).
+    center: u32,
+    rows: u32,
+    eps: f32,
+}
+
+alias VT = {{if eq .V 4}}vec4<f32>{{else}}f32{{end}};
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+{{- if .VEC}}
+@group(0) @binding(2) var<storage, read> w: array<vec4<{{if eq .W "f16"}}u32{{else}}f32{{end}}>>;
+{{- else}}
+@group(0) @binding(2) var<storage, read> w: array<{{template "w_elem" .}}>;
+{{- end}}
+{{- if eq .MODE "self"}}
+@group(0) @binding(3) var<storage, read_write> kc: array<VT>;
+@group(0) @binding(4) var<storage, read_write> vc: array<VT>;
+@group(0) @binding(5) var<storage, read> bias: array<f32>;
+@group(0) @binding(6) var<storage, read> buckets: array<u32>;
+@group(0) @binding(7) var<storage, read> state: array<u32>;
+@group(0) @binding(8) var<storage, read_write> out: array<VT>;
+const NB = 3u;
+{{- else}}
+@group(0) @binding(3) var<storage, read> kc: array<VT>;
+@group(0) @binding(4) var<storage, read> vc: array<VT>;
+@group(0) @binding(5) var<storage, read> lens: array<u32>;
+@group(0) @binding(6) var<storage, read> kv_rows: array<u32>;
+@group(0) @binding(7) var<storage, read_write> out: array<VT>;
+const NB = 1u;
+{{- end}}
+
+const WG = {{.WG}}u;
+// TP invocations share one projection output.
+const TP = 8u;
+const MAXD = 256u;
+const PROJ = NB * MAXD;
+const NEG = -3.0e38;
+
+var<workgroup> red: array<f32, WG>;
+var<workgroup> proj: array<f32, PROJ>;
+var<workgroup> probs: array<f32, WG>;
+var<workgroup> acc_sh: array<VT, WG>;
+
+{{- if not .VEC}}
+{{template "load_w" .}}
+{{- end}}
+
+// pv returns vector c of block blk of the projection (q 0, k 1, v 2).
+fn pv(blk: u32, c: u32) -> VT {
+    let o = blk * p.D + c * {{.V}}u;
+{{- if eq .V 4}}
+    return vec4<f32>(proj[o], proj[o + 1u], proj[o + 2u], proj[o + 3u]);
+{{- else}}
+    return proj[o];
+{{- end}}
+}
+
+fn vdot(a: VT, b: VT) -> f32 {
+{{- if eq .V 4}}
+    return dot(a, b);
+{{- else}}
+    return a * b;
+{{- end}}
+}
+
+// partial_dot returns this invocation's share of x[b] . w[row].
+fn partial_dot(b: u32, row: u32, lane: u32) -> f32 {
+    var acc = 0.0;
+{{- if and .VEC (eq .W "f16")}}
+    let k8 = p.K / 8u;
+    for (var i = lane; i < k8; i += TP) {
+        let packed = w[row * k8 + i];
+        let lo = vec4<f32>(unpack2x16float(packed.x), unpack2x16float(packed.y));
+        let hi = vec4<f32>(unpack2x16float(packed.z), unpack2x16float(packed.w));
+        let xb = b * p.K + 8u * i;
+        acc += dot(lo, vec4<f32>(x[xb], x[xb + 1u], x[xb + 2u], x[xb + 3u]))
+             + dot(hi, vec4<f32>(x[xb + 4u], x[xb + 5u], x[xb + 6u], x[xb + 7u]));
+    }
+{{- else if .VEC}}
+    let k4 = p.K / 4u;
+    for (var i = lane; i < k4; i += TP) {
+        let xb = b * p.K + 4u * i;
+        acc += dot(w[row * k4 + i], vec4<f32>(x[xb], x[xb + 1u], x[xb + 2u], x[xb + 3u]));
+    }
+{{- else}}
+    for (var k = lane; k < p.K; k += TP) {
+        acc += load_w(row * p.K + k) * x[b * p.K + k];
+    }
+{{- end}}
+    return acc;
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let row = wid.x + wid.y * nwg.x;
+    if (row >= p.rows) {
+        return;
+    }
+    let h = row % p.heads;
+    let b = row / p.heads;
+
+    // The row's inverse RMS.
+    var ss = 0.0;
+    for (var k = t; k < p.K; k += WG) {
+        let v = x[b * p.K + k];
+        ss += v * v;
+    }
+    red[t] = ss;
+    workgroupBarrier();
+    for (var s = WG / 2u; s > 0u; s >>= 1u) {
+        if (t < s) {
+            red[t] += red[t + s];
+        }
+        workgroupBarrier();
+    }
+    let inv = inverseSqrt(red[0] / f32(p.K) + p.eps);
+    // Every invocation has read red[0] before it is reused.
+    workgroupBarrier();
+
+    // The head's projections: NB blocks of D outputs.
+    let outs = NB * p.D;
+    for (var base = 0u; base < outs; base += WG / TP) {
+        let o = base + t / TP;
+        let lane = t % TP;
+        var part = 0.0;
+        if (o < outs) {
+            let wrow = (o / p.D) * p.inner + h * p.D + o % p.D;
+            part = partial_dot(b, wrow, lane);
+        }
+        red[t] = part;
+        workgroupBarrier();
+        if (lane == 0u && o < outs) {
+            var s = 0.0;
+            for (var j = 0u; j < TP; j++) {
+                s += red[t + j];
+            }
+            proj[o] = s * inv;
+        }
+        workgroupBarrier();
+    }
+
+{{- if eq .MODE "self"}}
+    let pos = state[0];
+    let n = pos + 1u;
+    let kb = b;
+    let cbase = b * p.cap * p.width + h * p.dv;
+    for (var e = t; e < p.dv; e += WG) {
+        kc[cbase + pos * p.width + e] = pv(1u, e);
+        vc[cbase + pos * p.width + e] = pv(2u, e);
+    }
+{{- else}}
+    let kb = kv_rows[b];
+    let n = min(p.cap, lens[kb]);
+    let cbase = kb * p.cap * p.width + h * p.dv;
+{{- end}}
+
+    let slices = WG / p.dv;
+    let s = t / p.dv;
+    let e = t % p.dv;
+    var acc = VT(0.0);
+    var m = NEG;
+    var l = 0.0;
+    for (var j0 = 0u; j0 < n; j0 += WG) {
+        let cnt = min(WG, n - j0);
+        var score = NEG;
+        if (t < cnt) {
+            let j = j0 + t;
+            var d = 0.0;
+{{- if eq .MODE "self"}}
+            if (j == pos) {
+                for (var c = 0u; c < p.dv; c++) {
+                    d += vdot(pv(0u, c), pv(1u, c));
+                }
+            } else {
+                let kr = cbase + j * p.width;
+                for (var c = 0u; c < p.dv; c++) {
+                    d += vdot(pv(0u, c), kc[kr + c]);
+                }
+            }
+            // Key j sits at relative position j - pos <= 0.
+            d += bias[buckets[p.center + j - pos] * p.heads + h];
+{{- else}}
+            let kr = cbase + j * p.width;
+            for (var c = 0u; c < p.dv; c++) {
+                d += vdot(pv(0u, c), kc[kr + c]);
+            }
+{{- end}}
+            score = d;
+        }
+        red[t] = score;
+        workgroupBarrier();
+        for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
+            if (t < stride) {
+                red[t] = max(red[t], red[t + stride]);
+            }
+            workgroupBarrier();
+        }
+        let m_new = max(m, red[0]);
+        let scale = exp(m - m_new);
+        m = m_new;
+        probs[t] = select(0.0, exp(score - m_new), t < cnt);
+        workgroupBarrier();
+        if (s < slices) {
+            acc *= scale;
+            l *= scale;
+            for (var jj = s; jj < cnt; jj += slices) {
+                let pj = probs[jj];
+                l += pj;
+                let j = j0 + jj;
+{{- if eq .MODE "self"}}
+                if (j == pos) {
+                    acc += pj * pv(2u, e);
+                } else {
+                    acc += pj * vc[cbase + j * p.width + e];
+                }
+{{- else}}
+                acc += pj * vc[cbase + j * p.width + e];
+{{- end}}
+            }
+        }
+        // Every read of red and probs is done before the next chunk.
+        workgroupBarrier();
+    }
+
+    acc_sh[t] = acc;
+    if (e == 0u && s < slices) {
+        red[s] = l;
+    }
+    workgroupBarrier();
+    let obase = b * p.width + h * p.dv;
+    for (var o = t; o < p.dv; o += WG) {
+        var total = VT(0.0);
+        var sum = 0.0;
+        for (var r = 0u; r < slices; r++) {
+            total += acc_sh[r * p.dv + o];
+            sum += red[r];
+        }
+        out[obase + o] = select(VT(0.0), total / sum, sum > 0.0);
+    }
+}
