@@ -58,6 +58,9 @@ func (b *Batch) encoder() bool {
 		b.failf("copies and reads cannot be recorded in a plan")
 		return false
 	}
+	if b.d.collecting.Load() != nil {
+		return false // Precompile's dry run: nothing is encoded
+	}
 	if b.enc == nil {
 		enc, err := b.d.dev.CreateCommandEncoder(nil)
 		if err != nil {
@@ -93,7 +96,8 @@ func (b *Batch) dispatch(k *kernels.Kernel, defs kernels.Defines, params []uint3
 	if b.err != nil {
 		return
 	}
-	if b.rec == nil && !b.encoder() {
+	collecting := b.d.collecting.Load()
+	if b.rec == nil && collecting == nil && !b.encoder() {
 		return
 	}
 	if len(bufs) != len(k.Buffers) || len(bufs) > maxBuffers {
@@ -116,6 +120,11 @@ func (b *Batch) dispatch(k *kernels.Kernel, defs kernels.Defines, params []uint3
 		return
 	}
 	if groups[0] == 0 || groups[1] == 0 || groups[2] == 0 {
+		return
+	}
+	if collecting != nil {
+		collecting.add(k, defs)
+		b.count++
 		return
 	}
 	p, err := b.d.pipeline(k, defs)
@@ -214,6 +223,10 @@ func (b *Batch) CopyRange(dst *Tensor, dstOff int, src *Tensor, srcOff, n int) {
 // small results such as token ids: only t's bytes are copied and mapped.
 func (b *Batch) Read(t *Tensor) *Readback {
 	r := &Readback{d: b.d, t: t}
+	if b.d.collecting.Load() != nil {
+		r.data = make([]byte, t.Bytes()) // Precompile's dry run reads zeros
+		return r
+	}
 	if !b.encoder() {
 		r.err = b.err
 		return r

@@ -45,6 +45,9 @@ func BenchmarkDecodeChain(b *testing.B) {
 	outI := scratch(b, gpu.F32, 1, 1, inner)
 	outLM := scratch(b, gpu.F32, 1, vocab)
 	small := scratch(b, gpu.F32, 4)
+	outI2 := scratch(b, gpu.F32, 1, inner)
+	lmW16 := upload(b, randF32(rng, vocab*d, 0.05), gpu.F16, vocab, d)
+	part := scratch(b, gpu.U32, gpu.ArgmaxPartials(1, vocab, d, gpu.F16))
 	kernels := []struct {
 		name string
 		rec  func(*gpu.Batch)
@@ -65,6 +68,16 @@ func BenchmarkDecodeChain(b *testing.B) {
 		{"wo+res f32 768x2048", func(p *gpu.Batch) { p.FMatVec(outD, xf, woW, gpu.FusedArgs{Res: res}) }},
 		{"norm+lm_head f32 32128x768", func(p *gpu.Batch) { p.FMatVec(outLM, x, lmW, gpu.FusedArgs{Norm: true, Eps: 1e-6}) }},
 		{"topk k=1 32128", func(p *gpu.Batch) { p.TopK(topIDs, topLP, logits, 1) }},
+		{"attn self fused 12x64 pos128", func(p *gpu.Batch) {
+			p.AttnSelf(outI2, x, qkvW, kc, vc, gpu.ProjArgs{Heads: heads, HeadDim: dkv, Eps: 1e-6, Bias: bias, Buckets: buckets, State: state})
+		}},
+		{"attn cross fused 12x64 tk64", func(p *gpu.Batch) {
+			p.AttnCross(outI2, x, oW, ck, ck, gpu.ProjArgs{Heads: heads, HeadDim: dkv, Eps: 1e-6, KeyLens: lens, KVRows: rows})
+		}},
+		{"norm+lm_head f16 + argmax 32128x768", func(p *gpu.Batch) {
+			p.FMatVec(outLM, x, lmW16, gpu.FusedArgs{Norm: true, Eps: 1e-6, Argmax: part})
+			p.ArgmaxCombine(topIDs, topLP, part, 1, vocab, d, gpu.F16)
+		}},
 	}
 	for _, k := range kernels {
 		b.Run(k.name, func(b *testing.B) {

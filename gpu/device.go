@@ -56,6 +56,8 @@ type Device struct {
 
 	lost       atomic.Pointer[error]
 	uncaptured atomic.Pointer[error]
+	// collecting is set during Precompile's dry run.
+	collecting atomic.Pointer[collector]
 
 	// mu guards everything below: the pool, bind groups, layouts and the
 	// parameter arena, and orders arena writes with submissions.

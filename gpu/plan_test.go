@@ -1,6 +1,7 @@
 package gpu_test
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -71,5 +72,51 @@ func TestPlanRefuses(t *testing.T) {
 	pb2.Run(p)
 	if _, err := pb2.Plan(); err == nil {
 		t.Error("a plan inside a plan was accepted")
+	}
+}
+
+// TestPrecompile: a dry run records nothing, reads zeros, and leaves every
+// pipeline it would use compiled, so that the real run compiles none.
+func TestPrecompile(t *testing.T) {
+	rng := rand.New(rand.NewPCG(63, 64))
+	x := upload(t, randF32(rng, 3*40, 1), gpu.F32, 3, 40)
+	w := upload(t, randF32(rng, 17*40, 1), gpu.F16, 17, 40)
+	out := scratch(t, gpu.F32, 3, 17)
+	ids := scratch(t, gpu.U32, 3, 1)
+	lp := scratch(t, gpu.F32, 3, 1)
+	run := func() ([]uint32, error) {
+		b := dev.NewBatch()
+		b.FMatVec(out, x, w, gpu.FusedArgs{Norm: true, Eps: 1e-6, Act: "relu"})
+		b.TopK(ids, lp, out, 1)
+		r := b.Read(ids)
+		if err := b.Submit(); err != nil {
+			return nil, err
+		}
+		return r.U32()
+	}
+	if err := ids.WriteU32([]uint32{7, 7, 7}); err != nil {
+		t.Fatal(err)
+	}
+	var dry []uint32
+	n, err := dev.Precompile(func() error {
+		var err error
+		dry, err = run()
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 2 || fmt.Sprint(dry) != "[0 0 0]" {
+		t.Fatalf("dry run: %d specialisations, read %v", n, dry)
+	}
+	if got, _ := ids.ReadU32(); fmt.Sprint(got) != "[7 7 7]" {
+		t.Fatalf("the dry run ran: ids %v", got)
+	}
+	before := pipelines.Stats().Misses
+	if _, err := run(); err != nil {
+		t.Fatal(err)
+	}
+	if after := pipelines.Stats().Misses; after != before {
+		t.Errorf("the real run compiled %d pipelines after Precompile", after-before)
 	}
 }

@@ -17,11 +17,11 @@ import (
 // time.
 //
 // A step is a gpu.Plan recorded once for the decoder's rows: the embedding,
-// six fused dispatches per layer (norm, q/k/v projections, KV append and
-// self-attention; output projection and residual; norm, query projection
-// and cross-attention; its output and residual; norm and the (gated)
-// feed-forward input; its output and residual), the final norm with the
-// lm_head and the argmax. Only the token ids and the position change from
+// seven fused dispatches per layer (norm and the stacked q/k/v projection;
+// self-attention with the KV append; output projection and residual; norm,
+// query projection and cross-attention; its output and residual; norm and
+// the (gated) feed-forward input; its output and residual), the final norm
+// with the lm_head and the argmax. Only the token ids and the position change from
 // one step to the next, and they live in GPU buffers the plan reads, so a
 // step records the plan with no lookups and submits one command buffer.
 type Decoder struct {
@@ -35,10 +35,10 @@ type Decoder struct {
 	buckets  *gpu.Tensor // relative-position buckets for capacity positions
 	state    *gpu.Tensor // U32 [4]: the position of the step
 	// Per-row tensors, remade when the rows change.
-	rowMap                       *gpu.Tensor // encRows on the GPU
-	ids                          *gpu.Tensor // U32 [rows, 1]: the tokens fed at a step
-	act                          []*gpu.Tensor
-	h, h2, h3, o, co, ff, logits *gpu.Tensor
+	rowMap                            *gpu.Tensor // encRows on the GPU
+	ids                               *gpu.Tensor // U32 [rows, 1]: the tokens fed at a step
+	act                               []*gpu.Tensor
+	h, h2, h3, qkv, o, co, ff, logits *gpu.Tensor
 	// part and best: the plan's argmax of the logits (partials, then the
 	// log-probability of the chosen id, which goes into ids).
 	part, best *gpu.Tensor
@@ -133,6 +133,7 @@ func (d *Decoder) setRows(rows []uint32) error {
 	d.ids = alloc(gpu.U32, n, 1)
 	ff := c.DFF
 	d.h, d.h2, d.h3 = alloc(gpu.F32, n, c.DModel), alloc(gpu.F32, n, c.DModel), alloc(gpu.F32, n, c.DModel)
+	d.qkv = alloc(gpu.F32, n, 3*c.Inner())
 	d.o, d.co = alloc(gpu.F32, n, c.Inner()), alloc(gpu.F32, n, c.Inner())
 	d.ff = alloc(gpu.F32, n, ff)
 	d.logits = alloc(gpu.F32, n, c.VocabSize)
@@ -165,8 +166,13 @@ func (d *Decoder) recordPlan() (*gpu.Plan, error) {
 	b.Embedding(d.h, m.w.Shared, d.ids)
 	for i, l := range m.w.Dec {
 		f := m.dec[i]
-		b.AttnSelf(d.o, d.h, f.QKV, d.selfK[i], d.selfV[i], gpu.ProjArgs{
-			Heads: c.NumHeads, HeadDim: c.DKV, Eps: eps, Bias: m.w.DecRelBias, Buckets: d.buckets, State: d.state,
+		// Self-attention in two dispatches: fusing the q/k/v projection
+		// into the attention (AttnSelf) measured slower on the H100, as a
+		// head's workgroup then reads all of its 3*d_kv weight rows alone;
+		// the cross-attention's one query block fuses well.
+		b.FMatVec(d.qkv, d.h, f.QKV, gpu.FusedArgs{Norm: true, Eps: eps})
+		b.AttnStep(d.o, d.qkv, d.selfK[i], d.selfV[i], gpu.AttnStepArgs{
+			Heads: c.NumHeads, HeadDim: c.DKV, Bias: m.w.DecRelBias, Buckets: d.buckets, State: d.state,
 		})
 		b.FMatVec(d.h2, d.o, l.Self.O, gpu.FusedArgs{Res: d.h})
 		b.AttnCross(d.co, d.h2, f.CrossQ, d.enc.crossK[i], d.enc.crossV[i], gpu.ProjArgs{

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -46,6 +47,34 @@ func BenchmarkStepPhases(b *testing.B) {
 			for i := range ids {
 				ids[i] = 100 + i
 			}
+			// Time to first token, by phase, the median of 5.
+			var encT, decT, stepT []float64
+			for range 6 {
+				t0 := time.Now()
+				e, err := m.Encode([][]int{ids})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := dev.Sync(); err != nil {
+					b.Fatal(err)
+				}
+				t1 := time.Now()
+				dd, err := m.NewDecoder(e, 160)
+				if err != nil {
+					b.Fatal(err)
+				}
+				t2 := time.Now()
+				if _, err := dd.Step(context.Background(), []int{0}, 1); err != nil {
+					b.Fatal(err)
+				}
+				t3 := time.Now()
+				dd.Close()
+				e.Close()
+				encT = append(encT, float64(t1.Sub(t0).Microseconds()))
+				decT = append(decT, float64(t2.Sub(t1).Microseconds()))
+				stepT = append(stepT, float64(t3.Sub(t2).Microseconds()))
+			}
+			fmt.Printf("%s: ttft encode %.0f µs, new decoder %.0f µs, first step %.0f µs\n", name, median(encT[1:]), median(decT[1:]), median(stepT[1:]))
 			enc, err := m.Encode([][]int{ids})
 			if err != nil {
 				b.Fatal(err)
@@ -94,3 +123,9 @@ func BenchmarkStepPhases(b *testing.B) {
 }
 
 var _ = gpu.F32
+
+func median(v []float64) float64 {
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}

@@ -132,6 +132,20 @@ var warmLengths = []int{3, 40, 70, 140}
 // 2, 4 and 8 rows with top-k), so that every compute pipeline is compiled
 // before the first request needs it.
 func (m *Model) Warm() error {
+	// A dry run collects the specialisations, which compile in parallel;
+	// the real run then finds them all and makes the bind groups.
+	if _, err := m.dev.Precompile(m.warmPasses); err != nil {
+		return fmt.Errorf("model: warm up: %w", err)
+	}
+	if err := m.warmPasses(); err != nil {
+		return err
+	}
+	m.TrimScratch(IdleScratchBytes)
+	return nil
+}
+
+// warmPasses runs Warm's forward passes.
+func (m *Model) warmPasses() error {
 	c := m.cfg
 	ctx := context.Background()
 	for _, n := range warmLengths {
@@ -172,7 +186,6 @@ func (m *Model) Warm() error {
 			return fmt.Errorf("model: warm up: %w", err)
 		}
 	}
-	m.TrimScratch(IdleScratchBytes)
 	return nil
 }
 
