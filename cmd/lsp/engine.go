@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -32,6 +33,8 @@ type engine struct {
 	cfg       settings
 	dev       *gpu.Device
 	devAdapt  string // the adapter choice dev was opened with
+	devLost   bool   // dev was lost: the next load opens a new one
+	lostGen   int    // the last generation whose device loss was handled
 	pipelines *cache.Pipelines
 	m         *model.Model
 	tok       *tokenizer.Tokenizer
@@ -50,7 +53,8 @@ func newEngine(log *zap.Logger) *engine {
 type loadProgress struct {
 	kind    string // "begin", "report", "end"
 	message string
-	percent int // -1 for none
+	percent int   // -1 for none
+	err     error // at the end of a load that failed
 }
 
 // load starts loading spec in the background, replacing the current
@@ -69,6 +73,11 @@ func (e *engine) load(spec loadSpec, report func(loadProgress)) {
 		defer close(ready)
 		report(loadProgress{kind: "begin", message: spec.model, percent: 0})
 		err := e.loadNow(gen, spec, report)
+		if errors.Is(err, gpu.ErrDeviceLost) && e.markLost(gen, false) {
+			// Lost while uploading: once more on a new device.
+			e.log.Warn("gpu device lost during the load; reopening it", zap.Error(err))
+			err = e.loadNow(gen, spec, report)
+		}
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		if gen != e.gen {
@@ -77,7 +86,7 @@ func (e *engine) load(spec loadSpec, report func(loadProgress)) {
 		if err != nil {
 			e.state, e.err = "failed", err
 			e.log.Error("model load failed", zap.String("model", spec.model), zap.Error(err))
-			report(loadProgress{kind: "end", message: "failed: " + err.Error(), percent: -1})
+			report(loadProgress{kind: "end", message: "failed: " + err.Error(), percent: -1, err: err})
 			return
 		}
 		e.state = "ready"
@@ -85,8 +94,58 @@ func (e *engine) load(spec loadSpec, report func(loadProgress)) {
 	}()
 }
 
-// loadNow does the loading work of generation gen.
-func (e *engine) loadNow(gen int, spec loadSpec, report func(loadProgress)) error {
+// markLost records that the device of generation gen was lost, so that the
+// next load opens a new one. It reports false when a newer load has
+// started since (that one handles the loss) or, with once, when the loss
+// of gen was reported already: of the requests that meet one loss, one
+// starts the reload.
+func (e *engine) markLost(gen int, once bool) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if gen != e.gen || once && e.lostGen == gen {
+		return false
+	}
+	if once {
+		e.lostGen = gen
+	}
+	e.devLost = true
+	return true
+}
+
+// simulateLoss marks the device lost, as the driver would: a test hook.
+func (e *engine) simulateLoss(reason string) error {
+	e.mu.Lock()
+	dev := e.dev
+	e.mu.Unlock()
+	if dev == nil {
+		return errors.New("no GPU device is open")
+	}
+	dev.SimulateLoss(reason)
+	return nil
+}
+
+// setFault installs a fault injector in the completion service: a test
+// hook.
+func (e *engine) setFault(f func(batch int) error) error {
+	e.mu.Lock()
+	svc := e.svc
+	e.mu.Unlock()
+	if svc == nil {
+		return errors.New("no model is loaded")
+	}
+	svc.SetFault(f)
+	return nil
+}
+
+// loadNow does the loading work of generation gen. A panic is a failed
+// load, not a crash.
+func (e *engine) loadNow(gen int, spec loadSpec, report func(loadProgress)) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			e.log.Error("model load panicked", zap.Any("panic", r), zap.Stack("stack"))
+			err = fmt.Errorf("internal error while loading %s: %v", spec.model, r)
+		}
+	}()
 	start := time.Now()
 	dir, err := hub.Resolve(spec.model)
 	if err != nil {
@@ -107,9 +166,10 @@ func (e *engine) loadNow(gen int, spec loadSpec, report func(loadProgress)) erro
 	old, oldSvc := e.m, e.svc
 	e.m, e.svc, e.tok = nil, nil, nil
 	var oldDev *gpu.Device
-	if e.dev != nil && e.devAdapt != spec.adapter {
+	if e.dev != nil && (e.devAdapt != spec.adapter || e.devLost) {
 		oldDev, e.dev = e.dev, nil
 	}
+	e.devLost = false
 	dev := e.dev
 	e.mu.Unlock()
 	if oldSvc != nil {
@@ -173,10 +233,10 @@ func (e *engine) configure(st settings) {
 	}
 }
 
-// service returns the completion service, waiting for a load in progress
-// up to timeout; it fails at once when no model is loaded or the load
-// failed.
-func (e *engine) service(ctx context.Context, timeout time.Duration) (*completion.Service, *tokenizer.Tokenizer, error) {
+// service returns the completion service and the generation of the load
+// that made it, waiting for a load in progress up to timeout; it fails at
+// once when no model is loaded or the load failed.
+func (e *engine) service(ctx context.Context, timeout time.Duration) (*completion.Service, int, error) {
 	e.mu.Lock()
 	ready, state := e.ready, e.state
 	e.mu.Unlock()
@@ -186,22 +246,22 @@ func (e *engine) service(ctx context.Context, timeout time.Duration) (*completio
 		select {
 		case <-ready:
 		case <-ctx.Done():
-			return nil, nil, ctx.Err()
+			return nil, 0, ctx.Err()
 		case <-t.C:
-			return nil, nil, requestFailed("the model is still loading after %s (setting loadTimeoutMs)", timeout)
+			return nil, 0, requestFailed("the model is still loading after %s (setting loadTimeoutMs)", timeout)
 		}
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	switch e.state {
 	case "ready":
-		return e.svc, e.tok, nil
+		return e.svc, e.gen, nil
 	case "failed":
-		return nil, nil, requestFailed("the model failed to load: %v", e.err)
+		return nil, 0, requestFailed("the model failed to load: %v", e.err)
 	case "loading":
-		return nil, nil, requestFailed("the model is loading")
+		return nil, 0, requestFailed("the model is loading")
 	}
-	return nil, nil, requestFailed("no model is configured: set \"model\" in the settings or start nib with --model")
+	return nil, 0, requestFailed("no model is configured: set \"model\" in the settings or start nib with --model")
 }
 
 // forget drops what is kept for a closed document.
@@ -234,7 +294,7 @@ func (e *engine) close() {
 }
 
 // stats reports the model, the GPU memory and the caches for nib/stats.
-func (e *engine) stats() (modelStats, gpuStats, map[string]cacheStats, int) {
+func (e *engine) stats() (modelStats, gpuStats, map[string]cacheStats, completion.ServiceStats) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	ms := modelStats{Name: e.spec.model, State: e.state, DType: e.dtype}
@@ -252,14 +312,13 @@ func (e *engine) stats() (modelStats, gpuStats, map[string]cacheStats, int) {
 		p := e.pipelines.Stats()
 		caches["pipelines"] = cacheStats{Hits: p.Hits, Misses: p.Misses, Entries: p.Pipelines}
 	}
-	queued := 0
+	var svc completion.ServiceStats
 	if e.svc != nil {
-		st := e.svc.Stats()
-		caches["encoder"] = lruStats(st.Encoder)
-		caches["decoder"] = lruStats(st.Decoder)
-		queued = st.Queued
+		svc = e.svc.Stats()
+		caches["encoder"] = lruStats(svc.Encoder)
+		caches["decoder"] = lruStats(svc.Decoder)
 	}
-	return ms, gs, caches, queued
+	return ms, gs, caches, svc
 }
 
 func lruStats(s cache.LRUStats) cacheStats {

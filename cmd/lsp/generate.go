@@ -9,9 +9,11 @@ import (
 	"time"
 
 	"github.com/sourcegraph/jsonrpc2"
+	"go.uber.org/zap"
 
 	"github.com/nib-editor/nib/cmd/lsp/internal/textdoc"
 	"github.com/nib-editor/nib/completion"
+	"github.com/nib-editor/nib/gpu"
 )
 
 // What nib/complete, nib/rewrite, inline completion and the rewrite command
@@ -125,9 +127,15 @@ func (st *streamer) onText() func(alt int, text string) {
 	}
 }
 
-// generationError maps errors of the completion service.
+// generationError maps errors of the completion service and the GPU.
 func generationError(method string, err error) *jsonrpc2.Error {
 	switch {
+	case errors.Is(err, gpu.ErrDeviceLost):
+		return &jsonrpc2.Error{Code: codeRequestFailed, Message: fmt.Sprintf("%s failed: the GPU device was lost (%v); nib is opening a new one and reloading the model: retry when it is ready", method, err)}
+	case errors.Is(err, completion.ErrOutOfMemory):
+		return &jsonrpc2.Error{Code: codeRequestFailed, Message: fmt.Sprintf("%s failed: %v", method, err)}
+	case errors.Is(err, completion.ErrInternal):
+		return &jsonrpc2.Error{Code: codeInternalError, Message: fmt.Sprintf("%s failed: %v", method, err)}
 	case errors.Is(err, completion.ErrSuperseded):
 		return &jsonrpc2.Error{Code: codeRequestCancelled, Message: fmt.Sprintf("%s superseded by a newer request for the same document", method)}
 	case errors.Is(err, completion.ErrInvalidParams), errors.Is(err, completion.ErrPromptTooLong):
@@ -158,23 +166,55 @@ func completeDefaults(st settings) completion.Params {
 // newer one cancels an older one still queued or running.
 func completeKey(uri string) string { return "complete " + uri }
 
+// generate runs do on the completion service, waiting for a model that is
+// loading. A request that a reload took the service from (its queue is
+// failed with completion.ErrClosed) runs again on the new one; a request
+// that met a lost GPU device fails, and the first to meet it starts a
+// reload on a new device.
+func (s *server) generate(ctx context.Context, st settings, do func(*completion.Service) (*completion.Output, error)) (*completion.Output, error) {
+	for attempt := 0; ; attempt++ {
+		svc, gen, err := s.eng.service(ctx, st.loadTimeout())
+		if err != nil {
+			return nil, err
+		}
+		out, err := do(svc)
+		switch {
+		case errors.Is(err, completion.ErrClosed) && attempt == 0 && ctx.Err() == nil:
+			continue
+		case errors.Is(err, gpu.ErrDeviceLost):
+			s.deviceLost(gen, err)
+		}
+		return out, err
+	}
+}
+
+// deviceLost reloads the model on a new device after the device of load
+// generation gen was lost, unless that is under way.
+func (s *server) deviceLost(gen int, err error) {
+	if !s.eng.markLost(gen, true) {
+		return
+	}
+	s.log.Error("gpu device lost; opening a new one and reloading the model", zap.Error(err))
+	s.showMessage(2, fmt.Sprintf("nib: the GPU device was lost (%v); opening a new one and reloading the model", err))
+	_, st, _ := s.snapshot()
+	s.startLoad(st)
+}
+
 // runComplete asks the service for a continuation at off in doc.
 func (s *server) runComplete(ctx context.Context, st settings, doc textdoc.Snapshot, off int, params completion.Params, stopAtSentence bool, onText func(int, string)) (*completion.Output, error) {
-	svc, _, err := s.eng.service(ctx, st.loadTimeout())
-	if err != nil {
-		return nil, err
-	}
 	text := doc.Text()
 	start := time.Now()
-	out, err := svc.Complete(ctx, completion.CompleteRequest{
-		Key:               completeKey(doc.URI()),
-		Before:            text[:off],
-		After:             text[off:],
-		Template:          st.Templates.Complete,
-		MaxInputTokens:    st.MaxInputTokens,
-		Params:            params,
-		StopAtSentenceEnd: stopAtSentence,
-		OnText:            onText,
+	out, err := s.generate(ctx, st, func(svc *completion.Service) (*completion.Output, error) {
+		return svc.Complete(ctx, completion.CompleteRequest{
+			Key:               completeKey(doc.URI()),
+			Before:            text[:off],
+			After:             text[off:],
+			Template:          st.Templates.Complete,
+			MaxInputTokens:    st.MaxInputTokens,
+			Params:            params,
+			StopAtSentenceEnd: stopAtSentence,
+			OnText:            onText,
+		})
 	})
 	s.record("complete", start, out, err)
 	return out, err
@@ -182,19 +222,17 @@ func (s *server) runComplete(ctx context.Context, st settings, doc textdoc.Snaps
 
 // runRewrite asks the service for rewrites of text by instruction.
 func (s *server) runRewrite(ctx context.Context, st settings, uri, text, instruction string, params completion.Params, onText func(int, string)) (*completion.Output, error) {
-	svc, _, err := s.eng.service(ctx, st.loadTimeout())
-	if err != nil {
-		return nil, err
-	}
 	start := time.Now()
-	out, err := svc.Rewrite(ctx, completion.RewriteRequest{
-		Key:            "rewrite " + uri,
-		Instruction:    instruction,
-		Text:           text,
-		Template:       st.Templates.Rewrite,
-		MaxInputTokens: st.MaxInputTokens,
-		Params:         params,
-		OnText:         onText,
+	out, err := s.generate(ctx, st, func(svc *completion.Service) (*completion.Output, error) {
+		return svc.Rewrite(ctx, completion.RewriteRequest{
+			Key:            "rewrite " + uri,
+			Instruction:    instruction,
+			Text:           text,
+			Template:       st.Templates.Rewrite,
+			MaxInputTokens: st.MaxInputTokens,
+			Params:         params,
+			OnText:         onText,
+		})
 	})
 	s.record("rewrite", start, out, err)
 	return out, err

@@ -102,7 +102,8 @@ func (s *server) exit(context.Context, *jsonrpc2.Request) error {
 }
 
 // startLoad loads the model the settings name, in the background,
-// reporting progress to clients that take it.
+// reporting progress to clients that take it, and a failure to every
+// client with window/showMessage.
 func (s *server) startLoad(st settings) {
 	spec := st.loadSpec()
 	if spec.model == "" {
@@ -111,8 +112,13 @@ func (s *server) startLoad(st settings) {
 		return
 	}
 	_, _, caps := s.snapshot()
-	report := s.workDoneProgress(caps, "nib: loading model")
-	s.eng.load(spec, report)
+	progress := s.workDoneProgress(caps, "nib: loading model")
+	s.eng.load(spec, func(p loadProgress) {
+		progress(p)
+		if p.err != nil {
+			s.showMessage(1, fmt.Sprintf("nib: could not load the model %s: %v", spec.model, p.err))
+		}
+	})
 }
 
 // workDoneProgress returns a progress reporter for a server-initiated

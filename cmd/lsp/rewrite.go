@@ -79,6 +79,9 @@ func (s *server) executeCommand(req *jsonrpc2.Request) (func(context.Context) (a
 	if err != nil {
 		return nil, err
 	}
+	if text == "" {
+		return nil, invalidParams("%s: the selection is empty (range %v of %s)", rewriteCommand, args.Range, doc.URI())
+	}
 	params := completion.Params{Strategy: completion.Beam, N: 1, Beams: st.Rewrite.Alternatives, MaxTokens: st.Rewrite.MaxTokens}
 	return func(ctx context.Context) (any, error) {
 		out, err := s.runRewrite(ctx, st, doc.URI(), text, args.Instruction, params, nil)
@@ -146,6 +149,9 @@ func (s *server) rewrite(req *jsonrpc2.Request) (func(context.Context) (any, err
 	text, err := doc.Slice(p.Range, enc)
 	if err != nil {
 		return nil, err
+	}
+	if text == "" {
+		return nil, invalidParams("nib/rewrite: the selection is empty (range %v of %s)", p.Range, doc.URI())
 	}
 	strategy, _ := completion.ParseStrategy(st.Rewrite.Strategy)
 	def := completion.Params{Strategy: strategy, N: st.Rewrite.Alternatives, MaxTokens: st.Rewrite.MaxTokens}

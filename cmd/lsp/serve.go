@@ -74,7 +74,12 @@ func serveCommand(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	log := newLogger(logOut, level)
 	defer log.Sync()
 
-	code := serve(ctx, log, serverOptions{model: *modelFlag, adapter: *adapter, maxMessageBytes: *maxMsg, version: version}, stdin, stdout)
+	opts := serverOptions{model: *modelFlag, adapter: *adapter, maxMessageBytes: *maxMsg, version: version,
+		testHooks: os.Getenv(testHooksEnv) == "1"}
+	if opts.testHooks {
+		log.Warn("fault-injection test hooks are on (" + testHooksEnv + "=1)")
+	}
+	code := serve(ctx, log, opts, stdin, stdout)
 	if code != 0 {
 		return errExit{code}
 	}
@@ -92,6 +97,7 @@ func newLogger(w io.Writer, level zapcore.Level) *zap.Logger {
 // serve runs one LSP connection over in and out and returns the exit
 // status: 0 after shutdown and exit, 1 otherwise (LSP).
 func serve(ctx context.Context, log *zap.Logger, opts serverOptions, in io.Reader, out io.Writer) int {
+	ignoreSIGPIPE() // a client gone is noticed on stdin, not killed for on stdout
 	eng := newEngine(log)
 	srv := newServer(log, opts, eng)
 	closeIn := func() error {
@@ -118,8 +124,8 @@ func serve(ctx context.Context, log *zap.Logger, opts serverOptions, in io.Reade
 		cancel()
 	}
 	code := srv.exitCode
-	if reason == "client disconnected" && srv.state == stateShutdown {
-		code = 0
+	if reason == "client disconnected" && srv.state == stateShutdown || reason == "signal" {
+		code = 0 // a stop asked for, not a crash
 	}
 	srv.mu.Unlock()
 	// Requests stop within a decode step; give their replies a moment to go

@@ -77,6 +77,8 @@ type serverOptions struct {
 	maxMessageBytes int64
 	// version is reported in serverInfo.
 	version string
+	// testHooks serves the fault-injection methods of hooks.go.
+	testHooks bool
 }
 
 func newServer(log *zap.Logger, opts serverOptions, eng *engine) *server {
@@ -154,6 +156,9 @@ func (s *server) Handle(ctx context.Context, conn *jsonrpc2.Conn, req *jsonrpc2.
 
 func (s *server) handleNotification(ctx context.Context, state serverState, req *jsonrpc2.Request) {
 	h, ok := notifications[req.Method]
+	if !ok && s.opts.testHooks {
+		h, ok = testNotifications[req.Method]
+	}
 	switch {
 	case req.Method == "exit":
 	case state == stateNew:
@@ -184,6 +189,9 @@ func (s *server) handleNotification(ctx context.Context, state serverState, req 
 func (s *server) handleRequest(ctx context.Context, state serverState, req *jsonrpc2.Request) {
 	id := req.ID.String()
 	h, ok := requests[req.Method]
+	if !ok && s.opts.testHooks {
+		h, ok = testRequests[req.Method]
+	}
 	switch {
 	case state == stateNew && req.Method != "initialize":
 		s.replyError(ctx, req, &jsonrpc2.Error{Code: codeNotInitialized, Message: fmt.Sprintf("%s before initialize", req.Method)})

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"time"
 
@@ -65,6 +66,7 @@ type statsResult struct {
 	Caches   map[string]cacheStats `json:"caches"`
 	Requests requestCounts         `json:"requests"`
 	Recent   []recentRequest       `json:"recent"`
+	Process  processStats          `json:"process"`
 }
 
 type requestCounts struct {
@@ -72,17 +74,45 @@ type requestCounts struct {
 	Cancelled uint64 `json:"cancelled"`
 	Failed    uint64 `json:"failed"`
 	Queued    int    `json:"queued"`
+	// InFlight counts the requests of any method received and not yet
+	// answered, this nib/stats included.
+	InFlight int `json:"inFlight"`
+	// BatchLimit is the most requests decoded together now; OutOfMemory
+	// counts the batches that failed for want of GPU memory.
+	BatchLimit  int    `json:"batchLimit"`
+	OutOfMemory uint64 `json:"outOfMemory"`
+}
+
+// processStats describe the daemon process, for leak checks.
+type processStats struct {
+	Goroutines int `json:"goroutines"`
+	// HeapBytes is the Go heap in use (live and not yet collected
+	// objects); MaxRSSBytes the peak resident memory of the process (0
+	// where the system does not say).
+	HeapBytes   uint64 `json:"heapBytes"`
+	MaxRSSBytes int64  `json:"maxRSSBytes"`
+}
+
+func readProcessStats() processStats {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return processStats{Goroutines: runtime.NumGoroutine(), HeapBytes: ms.HeapAlloc, MaxRSSBytes: maxRSS()}
 }
 
 // stats answers nib/stats.
 func (s *server) stats(*jsonrpc2.Request) (func(context.Context) (any, error), error) {
 	return func(context.Context) (any, error) {
 		res := statsResult{Caches: map[string]cacheStats{}}
-		var queued int
-		res.Model, res.GPU, res.Caches, queued = s.eng.stats()
+		var svc completion.ServiceStats
+		res.Model, res.GPU, res.Caches, svc = s.eng.stats()
+		s.mu.Lock()
+		inflight := len(s.inflight)
+		s.mu.Unlock()
+		res.Process = readProcessStats()
 		l := &s.requests
 		l.mu.Lock()
-		res.Requests = requestCounts{Served: l.served, Cancelled: l.cancelled, Failed: l.failed, Queued: queued}
+		res.Requests = requestCounts{Served: l.served, Cancelled: l.cancelled, Failed: l.failed, Queued: svc.Queued,
+			InFlight: inflight, BatchLimit: svc.BatchLimit, OutOfMemory: svc.OutOfMemory}
 		res.Recent = append(l.recent[l.next:len(l.recent):len(l.recent)], l.recent[:l.next]...)
 		l.mu.Unlock()
 		return res, nil
