@@ -53,10 +53,21 @@ func (b *Batch) MatMulRows(out, x, w *Tensor, woff, n int) {
 			params, grid(n, wg/tpr), x, w, out)
 		return
 	}
+	if m*n < smallTiledOutputs {
+		// Few outputs: small tiles, so that enough workgroups run.
+		b.dispatch(kernels.MatMulSmall, kernels.Defines{"W": w.dtype.String()},
+			params, [3]uint32{uint32((n + 63) / 64), uint32((m + 31) / 32), 1}, x, w, out)
+		return
+	}
 	tiles := func(d int) uint32 { return uint32((d + kernels.MatMulTile - 1) / kernels.MatMulTile) }
 	b.dispatch(kernels.MatMul, kernels.Defines{"W": w.dtype.String(), "VEC": k%4 == 0},
 		params, [3]uint32{tiles(n), tiles(m), 1}, x, w, out)
 }
+
+// smallTiledOutputs is the output size below which MatMul uses 32x64
+// tiles: under 128x128 tiles such a product has fewer than about 64
+// workgroups (the H100 has 132 multiprocessors).
+const smallTiledOutputs = 1 << 20
 
 // matvecRows is the specialised row capacity for m rows: 1, 2, 4 or 8, so
 // that a handful of pipelines serve every batch size.
