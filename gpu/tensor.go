@@ -103,7 +103,7 @@ func (d *Device) UploadF32(data []float32, dtype DType, shape ...int) (*Tensor, 
 	case F32:
 		return d.upload(F32, shape, f32Bytes(data), "f32 upload")
 	case F16:
-		return d.upload(F16, shape, packF16(data, func(v float32) uint16 { return float16.Fromfloat32(v).Bits() }), "f16 upload")
+		return d.upload(F16, shape, packF16(data, F16Bits), "f16 upload")
 	}
 	return nil, fmt.Errorf("gpu: cannot store float data as %s", dtype)
 }

@@ -102,6 +102,11 @@ func upload(dev *gpu.Device, t safetensors.Tensor, dtype gpu.DType, scale float3
 			return dev.UploadBF16(bits, dtype, t.Shape...)
 		}
 	}
+	if f, ok := float32View(t); ok && scale == 1 {
+		// The mapped file's bytes as they are: no copy before the f16
+		// conversion (or the upload).
+		return dev.UploadF32(f, dtype, t.Shape...)
+	}
 	f, err := t.Float32()
 	if err != nil {
 		return nil, err
@@ -113,6 +118,22 @@ func upload(dev *gpu.Device, t safetensors.Tensor, dtype gpu.DType, scale float3
 	}
 	return dev.UploadF32(f, dtype, t.Shape...)
 }
+
+// float32View returns an F32 tensor's data as float32 without copying,
+// when the host is little-endian (as safetensors is) and the data is
+// 4-byte aligned.
+func float32View(t safetensors.Tensor) ([]float32, bool) {
+	if t.DType != safetensors.F32 || len(t.Data) == 0 || uintptr(unsafe.Pointer(unsafe.SliceData(t.Data)))%4 != 0 || !littleEndian {
+		return nil, false
+	}
+	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(t.Data))), len(t.Data)/4), true
+}
+
+// littleEndian reports the host's byte order.
+var littleEndian = func() bool {
+	x := uint16(1)
+	return *(*byte)(unsafe.Pointer(&x)) == 1
+}()
 
 // WeightBytes returns the GPU memory held by the weights.
 func (m *Model) WeightBytes() int64 {
