@@ -79,6 +79,31 @@ func BenchmarkDecodeChain(b *testing.B) {
 			p.ArgmaxCombine(topIDs, topLP, part, 1, vocab, d, gpu.F16)
 		}},
 	}
+	// The encoder's kernels on a 64-token prompt.
+	const T = 64
+	ex := upload(b, randF32(rng, T*d, 1), gpu.F32, 1, T, d)
+	eff := upload(b, randF32(rng, T*ff, 1), gpu.F32, 1, T, ff)
+	eo := scratch(b, gpu.F32, 1, T, d)
+	eo2 := scratch(b, gpu.F32, 1, T, inner)
+	eoff := scratch(b, gpu.F32, 1, T, ff)
+	normW := upload(b, randF32(rng, d, 1), gpu.F32, d)
+	eq := upload(b, randF32(rng, T*inner, 1), gpu.F32, 1, T, inner)
+	ebuckets := uploadU32(b, make([]uint32, 2*T-1))
+	woF16 := upload(b, randF32(rng, d*ff, 0.05), gpu.F16, d, ff)
+	kernels = append(kernels, []struct {
+		name string
+		rec  func(*gpu.Batch)
+	}{
+		{"enc rmsnorm 64x768", func(p *gpu.Batch) { p.RMSNorm(eo, ex, normW, 1e-6) }},
+		{"enc matmul f16 64x768x768", func(p *gpu.Batch) { p.MatMul(eo2, ex, oW) }},
+		{"enc matmul f16 64x2048x768 (wi)", func(p *gpu.Batch) { p.MatMulRows(eoff, ex, ffW, 0, ff) }},
+		{"enc matmul f16 64x768x2048 (wo)", func(p *gpu.Batch) { p.MatMul(eo, eff, woF16) }},
+		{"enc attention 12x64 T64", func(p *gpu.Batch) {
+			p.Attention(eo2, eq, eq, eq, gpu.AttentionArgs{Heads: heads, HeadDim: dkv, Bias: bias, Buckets: ebuckets})
+		}},
+		{"enc add 64x768", func(p *gpu.Batch) { p.Add(eo, ex, ex) }},
+		{"enc gated gelu 64x2048", func(p *gpu.Batch) { p.GatedGelu(eoff, eff, eff) }},
+	}...)
 	for _, k := range kernels {
 		b.Run(k.name, func(b *testing.B) {
 			const chain = 50

@@ -20,9 +20,9 @@ func TestMatMul(t *testing.T) {
 	}
 	// Rows of 96 to 520 16-byte loads reach each matrix-vector shape.
 	shapes = append(shapes, shape{129, 257, 96}, shape{9, 1000, 768}, shape{2, 300, 1024}, shape{3, 50, 4160})
-	// Products of a million outputs or more take the 128x128 tiles; the
-	// rest the 32x64 ones.
-	shapes = append(shapes, shape{1030, 1031, 40}, shape{1025, 1024, 33})
+	// Over 1024 rows the tiled multiply; up to it, blocks of 8 rows of
+	// the matrix-vector kernel (a partial last block included).
+	shapes = append(shapes, shape{1030, 131, 40}, shape{1025, 100, 33}, shape{1024, 20, 16}, shape{67, 300, 768})
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, dtype := range []gpu.DType{gpu.F32, gpu.F16} {
 		for _, s := range shapes {

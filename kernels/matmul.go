@@ -10,15 +10,6 @@ var MatMul = register(&Kernel{
 	Defaults: Defines{"W": "f32", "VEC": false},
 })
 
-// MatMulSmall is MatMul with 32x64 tiles for prompts of tens of rows,
-// where 128x128 tiles would leave most of a large GPU idle. Defines: W.
-var MatMulSmall = register(&Kernel{
-	Name:     "matmul_small",
-	File:     "matmul_small.wgsl",
-	Buffers:  []Access{Read, Read, ReadWrite},
-	Defaults: Defines{"W": "f32"},
-})
-
 // MatMulTile is the output tile of one MatMul workgroup, per dimension.
 const MatMulTile = 128
 

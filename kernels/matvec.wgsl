@@ -49,6 +49,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let lane = t % TPR;
     let n = (wid.x + wid.y * nwg.x) * ROWS + r;
     let wn = p.woff + n;
+    // The third grid dimension takes blocks of M rows of x: a prompt of
+    // tens of rows runs as many blocks side by side, each reading the
+    // weights (from cache after the first), with enough workgroups to fill
+    // a large GPU, which a tiled product of so few rows does not.
+    let m0 = wid.z * M;
+    let rows = min(M, p.M - m0);
     var acc: array<f32, M>;
     if (n < p.N) {
 {{- if and .VEC (eq .W "f16")}}
@@ -60,7 +66,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
             let lo = vec4<f32>(unpack2x16float(packed.x), unpack2x16float(packed.y));
             let hi = vec4<f32>(unpack2x16float(packed.z), unpack2x16float(packed.w));
             for (var m = 0u; m < M; m++) {
-                let mm = min(m, p.M - 1u);
+                let mm = m0 + min(m, rows - 1u);
                 acc[m] += dot(lo, x[mm * xrow + 2u * i]) + dot(hi, x[mm * xrow + 2u * i + 1u]);
             }
         }
@@ -69,14 +75,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         for (var i = lane; i < k4; i += TPR) {
             let wv = w[wn * k4 + i];
             for (var m = 0u; m < M; m++) {
-                acc[m] += dot(wv, x[min(m, p.M - 1u) * k4 + i]);
+                acc[m] += dot(wv, x[(m0 + min(m, rows - 1u)) * k4 + i]);
             }
         }
 {{- else}}
         for (var k = lane; k < p.K; k += TPR) {
             let wv = load_w(wn * p.K + k);
             for (var m = 0u; m < M; m++) {
-                acc[m] += wv * x[min(m, p.M - 1u) * p.K + k];
+                acc[m] += wv * x[(m0 + min(m, rows - 1u)) * p.K + k];
             }
         }
 {{- end}}
@@ -87,12 +93,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     workgroupBarrier();
     // Invocation lane < M of each row sums that row's TPR partials for x row
     // lane.
-    if (lane < p.M && n < p.N) {
+    if (lane < rows && n < p.N) {
         var s = 0.0;
         let base = lane * WG + r * TPR;
         for (var j = 0u; j < TPR; j++) {
             s += partial[base + j];
         }
-        out[lane * p.N + n] = s;
+        out[(m0 + lane) * p.N + n] = s;
     }
 }

@@ -129,3 +129,65 @@ func median(v []float64) float64 {
 	sort.Float64s(s)
 	return s[len(s)/2]
 }
+
+// BenchmarkTTFT times what a request does before its first token on
+// flan-t5-base shapes: encoding a 64-token prompt, making the decoder and
+// its first step, each until the GPU is done. With -test.cpuprofile it
+// shows where the host's time goes.
+func BenchmarkTTFT(b *testing.B) {
+	dir := os.Getenv("NIB_BENCH_CONFIGS")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "shared", "configs")
+	}
+	name := os.Getenv("NIB_BENCH_SIZES")
+	if name == "" {
+		name = "flan-t5-base"
+	}
+	cfg, err := model.ParseConfigFile(filepath.Join(dir, name, "config.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := model.LoadRandom(dev, cfg, model.Options{F16: true}, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	if err := m.Warm(); err != nil {
+		b.Fatal(err)
+	}
+	ids := make([]int, 64)
+	for i := range ids {
+		ids[i] = 100 + i
+	}
+	var enc, dec, step time.Duration
+	b.ResetTimer()
+	for range b.N {
+		t0 := time.Now()
+		e, err := m.Encode([][]int{ids})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := dev.Sync(); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		d, err := m.NewDecoder(e, 160)
+		if err != nil {
+			b.Fatal(err)
+		}
+		t2 := time.Now()
+		if _, err := d.Step(context.Background(), []int{0}, 1); err != nil {
+			b.Fatal(err)
+		}
+		t3 := time.Now()
+		d.Close()
+		e.Close()
+		enc += t1.Sub(t0)
+		dec += t2.Sub(t1)
+		step += t3.Sub(t2)
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(enc.Microseconds())/n, "encode-µs")
+	b.ReportMetric(float64(dec.Microseconds())/n, "decoder-µs")
+	b.ReportMetric(float64(step.Microseconds())/n, "step-µs")
+}

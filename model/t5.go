@@ -155,7 +155,24 @@ var warmLengths = []int{3, 40, 70, 140}
 func (m *Model) Warm() error {
 	// A dry run collects the specialisations, which compile in parallel;
 	// the real run then finds them all and makes the bind groups.
-	if _, err := m.dev.Precompile(m.warmPasses); err != nil {
+	dry := func() error {
+		if err := m.warmPasses(); err != nil {
+			return err
+		}
+		// Projections of more than 1024 rows (a batch of long prompts)
+		// take the tiled multiply: compiled, but not worth running here.
+		ids := make([]int, 1100)
+		for i := range ids {
+			ids[i] = m.cfg.EOSID
+		}
+		enc, err := m.Encode([][]int{ids})
+		if err != nil {
+			return err
+		}
+		enc.Close()
+		return nil
+	}
+	if _, err := m.dev.Precompile(dry); err != nil {
 		return fmt.Errorf("model: warm up: %w", err)
 	}
 	if err := m.warmPasses(); err != nil {
