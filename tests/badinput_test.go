@@ -150,16 +150,21 @@ func TestBadFrames(t *testing.T) {
 		}
 	}
 
-	// The input ending inside a message: the request is answered and nib
-	// exits at once (status 1: no shutdown).
+	// The input ending inside a message, with a generation running: the
+	// request is answered and nib exits at once (status 1: no shutdown).
+	c.send(req(25, "nib/complete", map[string]any{"textDocument": map[string]any{"uri": docURI}, "position": pos(1, 6), "maxTokens": 1024, "stopAtSentenceEnd": false, "partialResultToken": "last"}))
+	c.wait("the last generation's first token", func(m rawMsg) bool { return m.Method == "$/progress" && strings.Contains(string(m.Params), `"last"`) })
 	c.write("Content-Length: 100\r\n\r\n" + `{"jsonrpc":"2.0","id":23,"method":"nib/stats","par`)
 	c.stdin.Close()
 	start := time.Now()
 	c.expectError("23", -32700, "the input ended")
-	if code := c.waitExit(time.Second); code != 1 {
+	if code := c.waitExit(stopLimit()); code != 1 {
 		t.Errorf("exit status %d after the input ended without shutdown, want 1", code)
 	}
 	t.Logf("exited %v after its input ended", time.Since(start).Round(time.Millisecond))
+	if len(c.logLinesWith(`"reason": "client disconnected"`)) != 1 || len(c.logLinesWith("panicked")) != 0 {
+		t.Errorf("stopping was not clean:\n%s", c.stderr.String())
+	}
 	c.mu.Lock()
 	readErr := c.readErr
 	c.mu.Unlock()
@@ -191,7 +196,7 @@ func TestBadRequestsAfterShutdown(t *testing.T) {
 	c.expectError("4", -32600, "after shutdown")
 	c.send(note("textDocument/didOpen", map[string]any{"textDocument": map[string]any{"uri": docURI, "version": 1, "text": "x"}}))
 	c.send(note("exit", nil))
-	if code := c.waitExit(time.Second); code != 0 {
+	if code := c.waitExit(stopLimit()); code != 0 {
 		t.Errorf("exit after shutdown: status %d", code)
 	}
 	if len(c.logLinesWith("notification after shutdown dropped")) != 1 {

@@ -31,7 +31,11 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "nib")
-	build := exec.Command("go", "build", "-o", binary, "../cmd/lsp")
+	args := []string{"build", "-o", binary}
+	if os.Getenv("NIB_E2E_RACE") == "1" {
+		args = append(args, "-race") // the daemon under the race detector
+	}
+	build := exec.Command("go", append(args, "../cmd/lsp")...)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build nib:", err)
@@ -86,8 +90,14 @@ func (l *lockedBuffer) String() string {
 // start runs nib with args and connects to it.
 func start(t *testing.T, args ...string) *client {
 	t.Helper()
+	return startEnv(t, nil, args...)
+}
+
+// startEnv is start with extra environment variables.
+func startEnv(t *testing.T, env []string, args ...string) *client {
+	t.Helper()
 	cmd := exec.Command(binary, args...)
-	cmd.Env = append(os.Environ(), "NIB_LOG_LEVEL=debug")
+	cmd.Env = append(os.Environ(), env...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)

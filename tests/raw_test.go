@@ -296,3 +296,12 @@ func (c *rawClient) logLinesWith(s string) []string {
 	}
 	return out
 }
+
+// stopLimit is how long nib may take to exit when told to: a second, or
+// more under the race detector, whose exit takes seconds.
+func stopLimit() time.Duration {
+	if os.Getenv("NIB_E2E_RACE") == "1" {
+		return 20 * time.Second
+	}
+	return time.Second
+}

@@ -166,7 +166,8 @@ func (e *engine) loadNow(gen int, spec loadSpec, report func(loadProgress)) (err
 	old, oldSvc := e.m, e.svc
 	e.m, e.svc, e.tok = nil, nil, nil
 	var oldDev *gpu.Device
-	if e.dev != nil && (e.devAdapt != spec.adapter || e.devLost) {
+	lost := e.devLost
+	if e.dev != nil && (e.devAdapt != spec.adapter || lost) {
 		oldDev, e.dev = e.dev, nil
 	}
 	e.devLost = false
@@ -178,7 +179,14 @@ func (e *engine) loadNow(gen int, spec loadSpec, report func(loadProgress)) (err
 	if old != nil {
 		old.Close()
 	}
-	if oldDev != nil {
+	switch {
+	case oldDev != nil && lost:
+		// Not closed: releasing a lost device's pooled buffers makes the
+		// WebGPU binding call a readback's map callback whose handle is
+		// gone, a panic inside C. What the driver has not freed with the
+		// device stays allocated until the process ends.
+		e.log.Warn("the lost GPU device is dropped without closing it")
+	case oldDev != nil:
 		oldDev.Close()
 	}
 	if dev == nil {

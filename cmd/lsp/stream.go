@@ -537,7 +537,8 @@ func (in *input) stop() { in.once.Do(func() { close(in.quit) }) }
 
 // more appends the next chunk of input to buf, waiting at most wait when
 // wait is positive (then it returns errStalled). At the end of the input
-// it returns the source's error, io.EOF for a clean end.
+// it returns the source's error, io.EOF for a clean end; after stop,
+// io.ErrClosedPipe.
 func (in *input) more(wait time.Duration) error {
 	if in.ended {
 		return in.err
@@ -565,5 +566,7 @@ func (in *input) more(wait time.Duration) error {
 		return nil
 	case <-timeout:
 		return errStalled
+	case <-in.quit:
+		return io.ErrClosedPipe
 	}
 }
