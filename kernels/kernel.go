@@ -4,6 +4,7 @@ import (
 	"embed"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"text/template"
 )
@@ -89,20 +90,47 @@ func (k *Kernel) merged(d Defines) Defines {
 }
 
 // Key names the specialisation of k by d, for example
-// "matvec/M=1/W=f16/WG=256". Equal keys mean identical WGSL.
+// "matvec/M=1/W=f16/WG=256". Equal keys mean identical WGSL. It runs for
+// every dispatch that is not in a plan, so it avoids fmt and maps.
 func (k *Kernel) Key(d Defines) string {
-	m := k.merged(d)
-	names := make([]string, 0, len(m))
-	for name := range m {
+	var buf [24]string
+	names := buf[:0]
+	for name := range k.Defaults {
 		names = append(names, name)
 	}
-	sort.Strings(names)
-	var sb strings.Builder
-	sb.WriteString(k.Name)
-	for _, name := range names {
-		fmt.Fprintf(&sb, "/%s=%v", name, m[name])
+	for name := range d {
+		if _, ok := k.Defaults[name]; !ok {
+			names = append(names, name)
+		}
 	}
-	return sb.String()
+	// Insertion sort: a handful of names.
+	for i := 1; i < len(names); i++ {
+		for j := i; j > 0 && names[j] < names[j-1]; j-- {
+			names[j], names[j-1] = names[j-1], names[j]
+		}
+	}
+	b := make([]byte, 0, 96)
+	b = append(b, k.Name...)
+	for _, name := range names {
+		v, ok := d[name]
+		if !ok {
+			v = k.Defaults[name]
+		}
+		b = append(b, '/')
+		b = append(b, name...)
+		b = append(b, '=')
+		switch v := v.(type) {
+		case int:
+			b = strconv.AppendInt(b, int64(v), 10)
+		case bool:
+			b = strconv.AppendBool(b, v)
+		case string:
+			b = append(b, v...)
+		default:
+			b = fmt.Append(b, v)
+		}
+	}
+	return string(b)
 }
 
 // Source renders k's WGSL specialised by d.

@@ -28,6 +28,9 @@ type Encoded struct {
 	crossV  []*gpu.Tensor
 }
 
+// encodeSubmitLayers is how many encoder layers go into one submission.
+const encodeSubmitLayers = 2
+
 // Encode runs the encoder over a batch of token sequences, padded to the
 // longest with the pad id; padding is masked out of attention.
 func (m *Model) Encode(inputs [][]int) (*Encoded, error) {
@@ -81,9 +84,17 @@ func (m *Model) Encode(inputs [][]int) (*Encoded, error) {
 		b.Embedding(h, m.w.Shared, idT)
 	}
 	mask := gpu.Mask{KeyLens: e.keyLens}
-	for _, l := range m.w.Enc {
+	for i, l := range m.w.Enc {
 		if s.err != nil {
 			break
+		}
+		if i > 0 && i%encodeSubmitLayers == 0 {
+			// Hand the GPU what is recorded so far: it computes these
+			// layers while the host records the next ones.
+			if err := b.Submit(); err != nil {
+				s.err = err
+				break
+			}
 		}
 		x := m.norm(b, s, h, l.SelfNorm)
 		k := s.get(gpu.F32, batch, length, c.Inner())
