@@ -2,6 +2,8 @@ package gpu_test
 
 import (
 	"math/rand/v2"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -104,7 +106,45 @@ func BenchmarkDecodeChain(b *testing.B) {
 		{"enc add 64x768", func(p *gpu.Batch) { p.Add(eo, ex, ex) }},
 		{"enc gated gelu 64x2048", func(p *gpu.Batch) { p.GatedGelu(eoff, eff, eff) }},
 	}...)
-	for _, k := range kernels {
+	shapes := []struct {
+		name  string
+		shape func(int) (int, int)
+	}{{"", nil}}
+	if os.Getenv("NIB_BENCH_SHAPES") != "" {
+		shapes = append(shapes,
+			struct {
+				name  string
+				shape func(int) (int, int)
+			}{"/tpr32", func(l int) (int, int) { return 256, 32 }},
+			struct {
+				name  string
+				shape func(int) (int, int)
+			}{"/tpr8", func(l int) (int, int) { return 64, 8 }},
+			struct {
+				name  string
+				shape func(int) (int, int)
+			}{"/wg64tpr16", func(l int) (int, int) { return 64, 16 }},
+		)
+	}
+	for _, sh := range shapes {
+		gpu.SetMatvecShape(sh.shape)
+		for _, k := range kernels {
+			if sh.shape != nil && !strings.Contains(k.name, "ffn") && !strings.Contains(k.name, "res") && !strings.Contains(k.name, "qkv") && !strings.Contains(k.name, "lm_head") && !strings.Contains(k.name, "enc matmul") {
+				continue
+			}
+			runChain(b, k.name+sh.name, k.rec)
+		}
+	}
+	gpu.SetMatvecShape(nil)
+}
+
+// runChain times a plan of 50 dispatches recorded by rec.
+func runChain(b *testing.B, name string, rec func(*gpu.Batch)) {
+	k := struct {
+		name string
+		rec  func(*gpu.Batch)
+	}{name, rec}
+	{
 		b.Run(k.name, func(b *testing.B) {
 			const chain = 50
 			pb := dev.NewPlanBatch()
@@ -130,7 +170,17 @@ func BenchmarkDecodeChain(b *testing.B) {
 			for range b.N {
 				run()
 			}
-			b.ReportMetric(float64(time.Since(t0).Microseconds())/float64(b.N*chain), "µs/dispatch")
+			total := float64(time.Since(t0).Microseconds()) / float64(b.N*chain)
+			// The host's share: recording alone.
+			t1 := time.Now()
+			for range b.N {
+				batch := dev.NewBatch()
+				batch.Run(plan)
+				batch.Discard()
+			}
+			host := float64(time.Since(t1).Microseconds()) / float64(b.N*chain)
+			b.ReportMetric(total, "µs/dispatch")
+			b.ReportMetric(total-host, "gpu-µs")
 		})
 	}
 }

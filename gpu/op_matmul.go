@@ -78,12 +78,19 @@ func matvecRows(m int) int {
 	return r
 }
 
+// matvecShapeOverride replaces matvecShape in benchmarks that compare
+// workgroup shapes (export_test.go).
+var matvecShapeOverride func(loads int) (wg, tpr int)
+
 // matvecShape picks the workgroup size and invocations per weight row for a
 // row of the given number of 16-byte loads. Short rows (FLAN-T5's d_model of
 // 512-1024) do best with 16 invocations each, leaving more rows, hence more
 // workgroups, in flight; long rows with 64. Measured on the H100 (see
 // BENCHMARKS.md): 15% on the 32128x768 lm_head, 4% on 8192x8192.
 func matvecShape(loads int) (wg, tpr int) {
+	if matvecShapeOverride != nil {
+		return matvecShapeOverride(loads)
+	}
 	switch {
 	case loads <= 128:
 		return 128, 16
