@@ -222,23 +222,39 @@ func (b *Batch) CopyRange(dst *Tensor, dstOff int, src *Tensor, srcOff, n int) {
 // Readback's methods wait for this batch only and return the data. Use it for
 // small results such as token ids: only t's bytes are copied and mapped.
 func (b *Batch) Read(t *Tensor) *Readback {
+	if t == nil {
+		b.failf("read: nil tensor")
+		return &Readback{d: b.d, err: b.err}
+	}
+	return b.ReadRange(t, 0, t.n)
+}
+
+// ReadRange is Read of elements off..off+n-1 of t; in F16 tensors off
+// must be even, and n too unless the range ends the tensor.
+func (b *Batch) ReadRange(t *Tensor, off, n int) *Readback {
 	r := &Readback{d: b.d, t: t}
+	if t == nil || off < 0 || n <= 0 || off+n > t.n || (t.dtype == F16 && (off%2 != 0 || (n%2 != 0 && off+n != t.n))) {
+		b.failf("read: elements %d..%d of %s", off, off+n, t)
+		r.err = b.err
+		return r
+	}
+	r.size = t.dtype.bytes(n)
 	if b.d.collecting.Load() != nil {
-		r.data = make([]byte, t.Bytes()) // Precompile's dry run reads zeros
+		r.data = make([]byte, r.size) // Precompile's dry run reads zeros
 		return r
 	}
 	if !b.encoder() {
 		r.err = b.err
 		return r
 	}
-	st, err := b.d.alloc(t.Bytes(), stagingUsage, true, "readback")
+	st, err := b.d.alloc(r.size, stagingUsage, true, "readback")
 	if err != nil {
 		b.fail(err)
 		r.err = err
 		return r
 	}
 	b.endPass()
-	if err := b.enc.CopyBufferToBuffer(t.buf.b, 0, st.b, 0, t.Bytes()); err != nil {
+	if err := b.enc.CopyBufferToBuffer(t.buf.b, t.dtype.bytes(off), st.b, 0, r.size); err != nil {
 		b.d.free(st)
 		b.fail(fmt.Errorf("gpu: read %s: %w", t, err))
 		r.err = b.err
@@ -323,6 +339,7 @@ func (b *Batch) reset() {
 type Readback struct {
 	d          *Device
 	t          *Tensor
+	size       uint64 // bytes read
 	staging    *buffer
 	submission wgpu.SubmissionIndex
 	submitted  bool
@@ -339,7 +356,7 @@ func (r *Readback) Bytes() ([]byte, error) {
 	if !r.submitted {
 		return nil, fmt.Errorf("gpu: read of %s before its batch was submitted", r.t)
 	}
-	size := r.t.Bytes()
+	size := r.size
 	status := wgpu.BufferMapAsyncStatus(math.MaxUint32)
 	if err := r.staging.b.MapAsync(wgpu.MapModeRead, 0, size, func(s wgpu.BufferMapAsyncStatus) { status = s }); err != nil {
 		r.finish(nil, fmt.Errorf("gpu: map readback of %s: %w", r.t, err))
@@ -364,6 +381,16 @@ func (r *Readback) Bytes() ([]byte, error) {
 	}
 	r.finish(data, nil)
 	return r.data, r.err
+}
+
+// Discard gives up a read that is not wanted, without waiting for it: its
+// staging buffer goes back to the pool (any later use of it is submitted
+// after this read's copy). Bytes then fails.
+func (r *Readback) Discard() {
+	if r.data != nil || r.err != nil {
+		return
+	}
+	r.finish(nil, fmt.Errorf("gpu: read of %s discarded", r.t))
 }
 
 func (r *Readback) finish(data []byte, err error) {

@@ -143,3 +143,41 @@ func (b *Batch) ArgmaxCombine(ids, lp, partials *Tensor, m, n, k int, w DType) {
 	b.dispatch(kernels.ArgmaxCombine, kernels.Defines{"WG": 256}, []uint32{uint32(m), uint32(groups)},
 		[3]uint32{uint32(m), 1, 1}, partials, ids, lp)
 }
+
+// History keeps the choices of greedy steps: ArgmaxCombineHist writes row
+// r's id and log-probability of the step at position State[0] into
+// IDs[pos*rows + r] and LogProbs[pos*rows + r].
+type History struct {
+	State, IDs, LogProbs *Tensor
+}
+
+// ArgmaxCombineHist is ArgmaxCombine that also records the step's choices
+// in h.
+func (b *Batch) ArgmaxCombineHist(ids, lp, partials *Tensor, m, n, k int, w DType, h History) {
+	const op = "argmax combine"
+	if ids == nil || lp == nil || partials == nil || h.State == nil || h.IDs == nil || h.LogProbs == nil {
+		b.failf("%s: nil tensor", op)
+		return
+	}
+	need := ArgmaxPartials(m, n, k, w)
+	if partials.dtype != U32 || partials.n < need || ids.dtype != U32 || ids.n != m || lp.dtype != F32 || lp.n != m {
+		b.failf("%s: ids %s, lp %s, partials %s for %d rows", op, ids, lp, partials, m)
+		return
+	}
+	if h.State.dtype != U32 || h.IDs.dtype != U32 || h.LogProbs.dtype != F32 || h.IDs.n != h.LogProbs.n || h.IDs.n%m != 0 {
+		b.failf("%s: history %s, %s, state %s", op, h.IDs, h.LogProbs, h.State)
+		return
+	}
+	groups := need / 3 / m
+	b.dispatch(kernels.ArgmaxCombineHist, kernels.Defines{"WG": 256}, []uint32{uint32(m), uint32(groups)},
+		[3]uint32{uint32(m), 1, 1}, partials, ids, lp, h.State, h.IDs, h.LogProbs)
+}
+
+// Advance records state[0] += 1.
+func (b *Batch) Advance(state *Tensor) {
+	if state == nil || state.dtype != U32 {
+		b.failf("advance: state %s is not u32", state)
+		return
+	}
+	b.dispatch(kernels.Advance, kernels.Defines{}, []uint32{0}, [3]uint32{1, 1, 1}, state)
+}

@@ -8,6 +8,10 @@
 //
 // One workgroup per row: each invocation merges a strided share of the
 // partials, then the workgroup merges pairs in a tree.
+//
+// HIST also keeps every step's choice: hist[pos*rows + row] and
+// hist_lp[...] with pos = state[0], so that several greedy steps can run in
+// one submission and be read back together.
 struct Params {
     rows: u32,
     groups: u32,
@@ -17,6 +21,11 @@ struct Params {
 @group(0) @binding(1) var<storage, read> part: array<u32>;
 @group(0) @binding(2) var<storage, read_write> ids: array<u32>;
 @group(0) @binding(3) var<storage, read_write> lp: array<f32>;
+{{- if .HIST}}
+@group(0) @binding(4) var<storage, read> state: array<u32>;
+@group(0) @binding(5) var<storage, read_write> hist: array<u32>;
+@group(0) @binding(6) var<storage, read_write> hist_lp: array<f32>;
+{{- end}}
 
 const WG = {{.WG}}u;
 
@@ -96,5 +105,10 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
     if (t == 0u) {
         ids[row] = idxs[0];
         lp[row] = -log(sums[0]);
+{{- if .HIST}}
+        let h = state[0] * p.rows + row;
+        hist[h] = idxs[0];
+        hist_lp[h] = -log(sums[0]);
+{{- end}}
     }
 }

@@ -34,7 +34,27 @@ var ArgmaxCombine = register(&Kernel{
 	Name:     "argmax_combine",
 	File:     "argmax_combine.wgsl",
 	Buffers:  []Access{Read, ReadWrite, ReadWrite},
-	Defaults: Defines{"WG": 256},
+	Defaults: Defines{"WG": 256, "HIST": false},
+})
+
+// ArgmaxCombineHist is ArgmaxCombine that also writes each row's choice
+// into a history at the step's position (read from a state buffer).
+// Buffers: partials, ids, lp, state, hist, hist_lp.
+var ArgmaxCombineHist = register(&Kernel{
+	Name:     "argmax_combine_hist",
+	File:     "argmax_combine.wgsl",
+	Buffers:  []Access{Read, ReadWrite, ReadWrite, Read, ReadWrite, ReadWrite},
+	Defaults: Defines{"WG": 256, "HIST": true},
+})
+
+// Advance adds one to a state buffer's first element: the position a
+// recorded decoder step reads, so that steps can follow each other on the
+// GPU with no host in between.
+var Advance = register(&Kernel{
+	Name:     "advance",
+	File:     "advance.wgsl",
+	Buffers:  []Access{ReadWrite},
+	Defaults: Defines{},
 })
 
 // FMatVecArgs describe one fused product for FMatVecRef.

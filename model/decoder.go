@@ -42,9 +42,12 @@ type Decoder struct {
 	// part and best: the plan's argmax of the logits (partials, then the
 	// log-probability of the chosen id, which goes into ids).
 	part, best *gpu.Tensor
-	plan       *gpu.Plan
-	topIDs     *gpu.Tensor // U32 [rows, k]
-	topLP      *gpu.Tensor // F32 [rows, k]
+	// hist and histLP keep every planned step's choice by position, so
+	// that RunGreedy reads several steps back at once.
+	hist, histLP *gpu.Tensor
+	plan         *gpu.Plan
+	topIDs       *gpu.Tensor // U32 [rows, k]
+	topLP        *gpu.Tensor // F32 [rows, k]
 }
 
 // Candidates are one row's most likely next tokens, best first, with their
@@ -139,6 +142,7 @@ func (d *Decoder) setRows(rows []uint32) error {
 	d.logits = alloc(gpu.F32, n, c.VocabSize)
 	d.part = alloc(gpu.U32, gpu.ArgmaxPartials(n, c.VocabSize, c.DModel, m.lmHead.DType()))
 	d.best = alloc(gpu.F32, n, 1)
+	d.hist, d.histLP = alloc(gpu.U32, d.capacity, n), alloc(gpu.F32, d.capacity, n)
 	if err != nil {
 		return fmt.Errorf("model: decoder rows: %w", err)
 	}
@@ -185,7 +189,10 @@ func (d *Decoder) recordPlan() (*gpu.Plan, error) {
 	// The greedy choice, on the GPU, straight into the next step's input;
 	// a step that wants more candidates runs TopK on the logits after.
 	b.FMatVec(d.logits, d.h, m.lmHead, gpu.FusedArgs{Norm: true, Eps: eps, Argmax: d.part})
-	b.ArgmaxCombine(d.ids, d.best, d.part, d.Rows(), c.VocabSize, c.DModel, m.lmHead.DType())
+	b.ArgmaxCombineHist(d.ids, d.best, d.part, d.Rows(), c.VocabSize, c.DModel, m.lmHead.DType(),
+		gpu.History{State: d.state, IDs: d.hist, LogProbs: d.histLP})
+	// The next step's position, so that steps can follow on the GPU.
+	b.Advance(d.state)
 	return b.Plan()
 }
 
@@ -582,13 +589,15 @@ func (d *Decoder) Greedy(ctx context.Context, steps int, stopAtEOS bool) ([][]in
 }
 
 // RunGreedy decodes greedily from first (one token per row), the argmax
-// taken on the GPU and fed back on the GPU: step t+1 is recorded and
-// submitted before step t's result is read, so the host records a step
-// while the GPU computes the previous one. emit gets each step's chosen
-// ids and their log-probabilities, in order, and returns false to stop;
-// at most maxSteps steps are emitted. A step computed ahead and not
-// emitted leaves no trace: the position goes back, and its cache entry is
-// overwritten by the next step.
+// taken on the GPU and fed back on the GPU, and the position advanced on
+// the GPU: several steps go into one submission (1, then 2, 4 and up to
+// maxChunk as the run goes on, so the first tokens come quickly), and the
+// next submission is recorded while the GPU computes the last. The host's
+// cost per step is then the recording alone, not a submission and a wait.
+// emit gets each step's chosen ids and log-probabilities, in order, and
+// returns false to stop; at most maxSteps steps are emitted. Steps computed
+// past the one emit stopped at leave no trace: the position goes back, and
+// their cache entries are overwritten by later steps.
 //
 // Decoders of more rows than a planned step takes run step by step.
 func (d *Decoder) RunGreedy(ctx context.Context, first []int, maxSteps int, emit func(ids []int, logprobs []float32) bool) error {
@@ -611,39 +620,51 @@ func (d *Decoder) RunGreedy(ctx context.Context, first []int, maxSteps int, emit
 		}
 		return nil
 	}
+	if maxSteps <= 0 {
+		return nil
+	}
 	if err := d.prepareStep(first, 1); err != nil {
 		return err
 	}
-	type pending struct{ ids, lps *gpu.Readback }
-	submit := func() (pending, error) {
-		b := d.m.dev.NewBatch()
-		if err := d.state.WriteU32([]uint32{uint32(d.pos), 0, 0, 0}); err != nil {
-			return pending{}, err
-		}
-		// The plan writes its chosen ids into the next step's input.
-		b.Run(d.plan)
-		p := pending{b.Read(d.ids), b.Read(d.best)}
-		if err := b.Submit(); err != nil {
-			return pending{}, err
-		}
-		d.pos++
-		return p, nil
+	if err := d.state.WriteU32([]uint32{uint32(d.pos), 0, 0, 0}); err != nil {
+		return err
 	}
-	if maxSteps <= 0 {
-		return nil
+	rows := d.Rows()
+	type chunk struct {
+		start, n int
+		ids, lps *gpu.Readback
+	}
+	next := 1
+	submitted := 0 // steps submitted
+	submit := func() (*chunk, error) {
+		n := min(next, maxSteps-submitted, d.capacity-d.pos)
+		if n <= 0 || ctx.Err() != nil {
+			return nil, nil
+		}
+		next = min(2*next, maxChunk)
+		b := d.m.dev.NewBatch()
+		for range n {
+			b.Run(d.plan)
+		}
+		c := &chunk{start: d.pos, n: n}
+		c.ids = b.ReadRange(d.hist, d.pos*rows, n*rows)
+		c.lps = b.ReadRange(d.histLP, d.pos*rows, n*rows)
+		if err := b.Submit(); err != nil {
+			return nil, err
+		}
+		d.pos += n
+		submitted += n
+		return c, nil
 	}
 	cur, err := submit()
 	if err != nil {
 		return err
 	}
-	for step := 0; ; step++ {
-		var next pending
-		ahead := false
-		if step+1 < maxSteps && d.pos < d.capacity && ctx.Err() == nil {
-			if next, err = submit(); err != nil {
-				return err
-			}
-			ahead = true
+	emitted := 0
+	for cur != nil {
+		ahead, err := submit()
+		if err != nil {
+			return err
 		}
 		ids, err := cur.ids.U32()
 		if err != nil {
@@ -653,30 +674,40 @@ func (d *Decoder) RunGreedy(ctx context.Context, first []int, maxSteps int, emit
 		if err != nil {
 			return err
 		}
-		out := make([]int, len(ids))
-		lps := make([]float32, len(ids))
-		for i, id := range ids {
-			out[i] = int(id)
-			lps[i] = math.Float32frombits(uint32(raw[4*i]) | uint32(raw[4*i+1])<<8 | uint32(raw[4*i+2])<<16 | uint32(raw[4*i+3])<<24)
-		}
-		more := emit(out, lps)
-		if !more || !ahead {
-			if ahead {
-				// Wait for the step computed ahead, then forget it.
-				next.ids.U32()
-				next.lps.Bytes()
-				d.pos--
+		for j := range cur.n {
+			out := make([]int, rows)
+			lps := make([]float32, rows)
+			for r := range rows {
+				i := j*rows + r
+				out[r] = int(ids[i])
+				lps[r] = math.Float32frombits(uint32(raw[4*i]) | uint32(raw[4*i+1])<<8 | uint32(raw[4*i+2])<<16 | uint32(raw[4*i+3])<<24)
 			}
-			if more && step+1 < maxSteps {
-				if err := ctx.Err(); err != nil {
-					return err
+			emitted++
+			if !emit(out, lps) {
+				// What was computed ahead is not wanted; later work on
+				// the queue runs after it, so there is no waiting for it.
+				if ahead != nil {
+					ahead.ids.Discard()
+					ahead.lps.Discard()
 				}
-				if d.pos >= d.capacity {
-					return fmt.Errorf("model: decoder: position %d exceeds the capacity of %d", d.pos, d.capacity)
-				}
+				d.pos = cur.start + j + 1
+				return nil
 			}
-			return nil
 		}
-		cur = next
+		cur = ahead
 	}
+	if emitted < maxSteps {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if d.pos >= d.capacity {
+			return fmt.Errorf("model: decoder: position %d exceeds the capacity of %d", d.pos, d.capacity)
+		}
+	}
+	return nil
 }
+
+// maxChunk is the most greedy steps RunGreedy puts in one submission: past
+// it the host's submission cost is spread thin, and more would only waste
+// GPU time after an early stop.
+const maxChunk = 8
