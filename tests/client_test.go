@@ -63,6 +63,9 @@ type client struct {
 	noteCh  chan struct{}
 	exited  chan struct{}
 	exitErr error
+	// answers counts the responses received per request id, so that a
+	// test can check that each request was answered exactly once.
+	answers map[jsonrpc2.ID]int
 }
 
 type notification struct {
@@ -121,7 +124,14 @@ func startEnv(t *testing.T, env []string, args ...string) *client {
 	}{stdout, stdin}, jsonrpc2.VSCodeObjectCodec{})
 	// Handled on the read loop, so notifications are recorded in the order
 	// sent: a response is seen only after the notifications before it.
-	c.conn = jsonrpc2.NewConn(context.Background(), stream, c)
+	c.answers = map[jsonrpc2.ID]int{}
+	c.conn = jsonrpc2.NewConn(context.Background(), stream, c, jsonrpc2.OnRecv(func(_ *jsonrpc2.Request, resp *jsonrpc2.Response) {
+		if resp != nil {
+			c.mu.Lock()
+			c.answers[resp.ID]++
+			c.mu.Unlock()
+		}
+	}))
 	t.Cleanup(func() {
 		c.conn.Close()
 		select {

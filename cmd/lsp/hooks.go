@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
 
 	"github.com/sourcegraph/jsonrpc2"
@@ -22,6 +23,8 @@ import (
 //	                       as if the GPU ran out of memory, or panic
 //	$/nib/test/panic       request {"in": "prepare"|"run"}, or notification:
 //	                       the handler panics
+//	$/nib/test/gc          request: a garbage collection, then the process
+//	                       stats of nib/stats (for leak checks)
 const testHooksEnv = "NIB_TEST_HOOKS"
 
 var (
@@ -34,6 +37,12 @@ func init() {
 		"$/nib/test/loseDevice": (*server).hookLoseDevice,
 		"$/nib/test/fault":      (*server).hookFault,
 		"$/nib/test/panic":      (*server).hookPanic,
+		"$/nib/test/gc": func(*server, *jsonrpc2.Request) (func(context.Context) (any, error), error) {
+			return func(context.Context) (any, error) {
+				runtime.GC()
+				return readProcessStats(), nil
+			}, nil
+		},
 	}
 	testNotifications = map[string]notificationHandler{
 		"$/nib/test/panic": func(*server, context.Context, *jsonrpc2.Request) error {

@@ -58,9 +58,11 @@ func (s *server) initialize(req *jsonrpc2.Request) (func(context.Context) (any, 
 	return func(context.Context) (any, error) { return result, nil }, nil
 }
 
-// initialized starts loading the model the settings name.
+// initialized applies the settings of initializationOptions and starts
+// loading the model they name.
 func (s *server) initialized(context.Context, *jsonrpc2.Request) error {
 	_, st, _ := s.snapshot()
+	s.eng.configure(st)
 	s.startLoad(st)
 	return nil
 }

@@ -267,7 +267,7 @@ func (s *server) finish(ctx context.Context, req *jsonrpc2.Request, result any, 
 		s.replyError(ctx, req, toRPCError(req.Method, err))
 		return
 	}
-	if err := s.conn.Reply(context.WithoutCancel(ctx), req.ID, result); err != nil {
+	if err := s.connection().Reply(context.WithoutCancel(ctx), req.ID, result); err != nil {
 		s.log.Warn("reply failed", zap.String("method", req.Method), zap.Error(err))
 	}
 }
@@ -276,9 +276,16 @@ func (s *server) replyError(ctx context.Context, req *jsonrpc2.Request, e *jsonr
 	if e.Code != codeRequestCancelled {
 		s.log.Info("request failed", zap.String("method", req.Method), zap.Int64("code", e.Code), zap.String("error", e.Message))
 	}
-	if err := s.conn.ReplyWithError(context.WithoutCancel(ctx), req.ID, e); err != nil {
+	if err := s.connection().ReplyWithError(context.WithoutCancel(ctx), req.ID, e); err != nil {
 		s.log.Warn("reply failed", zap.String("method", req.Method), zap.Error(err))
 	}
+}
+
+// connection returns the connection the requests come from.
+func (s *server) connection() *jsonrpc2.Conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conn
 }
 
 // cancelRequest handles $/cancelRequest: the request's context is
