@@ -148,13 +148,13 @@ func (m *Model) WeightBytes() int64 {
 // use the matrix-vector kernel, more the tiled one.
 var warmLengths = []int{3, 40, 70, 140}
 
-// Warm runs forward passes of every shape class the daemon will run
-// (encodes of several lengths, teacher-forced prefill, decode steps over 1,
-// 2, 4 and 8 rows with top-k), so that every compute pipeline is compiled
-// before the first request needs it.
+// Warm compiles every compute pipeline the daemon will use before the
+// first request needs one: a dry run (gpu.Device.Precompile) of forward
+// passes of every shape class (encodes of several lengths, teacher-forced
+// prefill, decode steps over 1, 2, 4 and 8 rows with top-k) collects the
+// kernel specialisations, which then compile in parallel.
 func (m *Model) Warm() error {
-	// A dry run collects the specialisations, which compile in parallel;
-	// the real run then finds them all and makes the bind groups.
+	// A dry run collects the specialisations, which compile in parallel.
 	dry := func() error {
 		if err := m.warmPasses(); err != nil {
 			return err
@@ -175,9 +175,9 @@ func (m *Model) Warm() error {
 	if _, err := m.dev.Precompile(dry); err != nil {
 		return fmt.Errorf("model: warm up: %w", err)
 	}
-	if err := m.warmPasses(); err != nil {
-		return err
-	}
+	// No real run: running the passes would only make bind groups, which
+	// the first request makes as it goes, and would add a third of a
+	// second to every start.
 	m.TrimScratch(IdleScratchBytes)
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"unsafe"
 
 	"github.com/x448/float16"
 )
@@ -102,6 +103,11 @@ func (t Tensor) Float32() ([]float32, error) {
 	b := t.Data
 	switch t.DType {
 	case F32:
+		if littleEndian {
+			// The file's bytes are the host's floats.
+			copy(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(out))), 4*n), b[:4*n])
+			break
+		}
 		for i := range out {
 			out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
 		}
@@ -222,3 +228,10 @@ func f8Tables() (e4m3, e8m0 [256]float32) {
 	}
 	return e4m3, e8m0
 }
+
+// littleEndian reports whether the host stores numbers as safetensors
+// files do.
+var littleEndian = func() bool {
+	x := uint16(1)
+	return *(*byte)(unsafe.Pointer(&x)) == 1
+}()
