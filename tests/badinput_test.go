@@ -162,7 +162,7 @@ func TestBadFrames(t *testing.T) {
 		t.Errorf("exit status %d after the input ended without shutdown, want 1", code)
 	}
 	t.Logf("exited %v after its input ended", time.Since(start).Round(time.Millisecond))
-	if len(c.logLinesWith(`"reason": "client disconnected"`)) != 1 || len(c.logLinesWith("panicked")) != 0 {
+	if len(c.logLinesWith("stopping\t{\"reason\": \"client disconnected\"}")) != 1 || len(c.logLinesWith("stopped\t{\"reason\": \"client disconnected\"")) != 1 || len(c.logLinesWith("panicked")) != 0 {
 		t.Errorf("stopping was not clean:\n%s", c.stderr.String())
 	}
 	c.mu.Lock()

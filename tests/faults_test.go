@@ -153,7 +153,7 @@ func TestFaults(t *testing.T) {
 		t.Fatalf("nib still running %v after SIGTERM", stopLimit())
 	}
 	t.Logf("exited %v after SIGTERM", time.Since(begin).Round(time.Millisecond))
-	if c.exitErr != nil || len(logWith(c, `"reason": "signal"`)) != 1 {
+	if c.exitErr != nil || len(logWith(c, "stopping\t{\"reason\": \"signal\"}")) != 1 || len(logWith(c, "stopped\t{\"reason\": \"signal\"")) != 1 {
 		t.Errorf("after SIGTERM: %v; log:\n%s", c.exitErr, c.stderr.String())
 	}
 }

@@ -129,15 +129,30 @@ func serve(ctx context.Context, log *zap.Logger, opts serverOptions, in io.Reade
 	}
 	srv.mu.Unlock()
 	// Requests stop within a decode step; give their replies a moment to go
-	// out, but never hold the exit for long.
+	// out and the GPU a moment to be released, but never hold the exit
+	// past stopBudget: what is left the operating system reclaims.
+	start := time.Now()
+	stopCtx, cancel := context.WithTimeout(context.Background(), stopBudget)
+	defer cancel()
 	done := make(chan struct{})
 	go func() { srv.wg.Wait(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(500 * time.Millisecond):
+	case <-stopCtx.Done():
 		log.Warn("requests still running at exit")
 	}
 	conn.Close()
-	eng.close()
+	closed := make(chan struct{})
+	go func() { eng.close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-stopCtx.Done():
+		log.Warn("exiting before the model and the GPU device were released")
+	}
+	log.Info("stopped", zap.String("reason", reason), zap.Duration("took", time.Since(start)))
 	return code
 }
+
+// stopBudget bounds the time from a reason to stop (exit, the client
+// gone, a signal) to the daemon's return.
+const stopBudget = 600 * time.Millisecond
