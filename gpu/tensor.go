@@ -93,6 +93,40 @@ func (d *Device) upload(dtype DType, shape []int, raw []byte, label string) (*Te
 	return t, nil
 }
 
+// NewWeight returns an uninitialised tensor of exact size for data that
+// lives long (weights), to be filled with WriteFloats or WriteF16Bits: so
+// that a loader can allocate in order and fill from several goroutines.
+func (d *Device) NewWeight(dtype DType, shape ...int) (*Tensor, error) {
+	return d.tensor(dtype, shape, false, dtype.String()+" weight")
+}
+
+// WriteFloats overwrites an F32 tensor with data, or an F16 tensor with
+// data rounded to f16. Safe to call from several goroutines on different
+// tensors.
+func (t *Tensor) WriteFloats(data []float32) error {
+	if len(data) != t.n {
+		return fmt.Errorf("gpu: write %d values into %s", len(data), t)
+	}
+	switch t.dtype {
+	case F32:
+		return t.writeRaw(f32Bytes(data))
+	case F16:
+		return t.writeRaw(packF16(data, F16Bits))
+	}
+	return fmt.Errorf("gpu: write floats into %s", t)
+}
+
+// WriteF16Bits overwrites an F16 tensor with IEEE binary16 values (as
+// bits).
+func (t *Tensor) WriteF16Bits(bits []uint16) error {
+	if t.dtype != F16 || len(bits) != t.n {
+		return fmt.Errorf("gpu: write %d f16 values into %s", len(bits), t)
+	}
+	raw := make([]byte, F16.bytes(len(bits)))
+	copy(raw, unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(bits))), 2*len(bits)))
+	return t.writeRaw(raw)
+}
+
 // UploadF32 copies data to a new tensor stored as dtype (F32 or F16; f16
 // rounds to nearest even).
 func (d *Device) UploadF32(data []float32, dtype DType, shape ...int) (*Tensor, error) {

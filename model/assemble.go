@@ -3,7 +3,10 @@ package model
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/nib-editor/nib/gpu"
 )
@@ -37,11 +40,13 @@ type decoderFast struct {
 	FFNIn *gpu.Tensor
 }
 
-// weightSource supplies a model's tensors to assemble: uploaded as they
-// are, or as float32 for rearranging.
+// weightSource supplies a model's tensors to assemble: written into a GPU
+// tensor as they are, or as float32 for rearranging. Its methods may be
+// called from several goroutines at once.
 type weightSource interface {
-	// upload puts the tensor on dev as dtype, multiplied by scale.
-	upload(dev *gpu.Device, name string, shape []int, kind weightKind, dtype gpu.DType, scale float32) (*gpu.Tensor, error)
+	// fill writes the tensor into t (of its shape, F32 or F16),
+	// multiplied by scale.
+	fill(t *gpu.Tensor, name string, shape []int, kind weightKind, scale float32) error
 	// float32s returns the tensor's values; the slice is the caller's.
 	float32s(name string, shape []int, kind weightKind) ([]float32, error)
 	// bytes is the size of the tensor in the source, for progress.
@@ -69,52 +74,61 @@ func folded(name string) bool {
 	return false
 }
 
-// assemble loads a model from src onto dev.
+// assemble loads a model from src onto dev. Tensors are allocated in a
+// fixed order, then read, rearranged, converted and written by a worker per
+// CPU: a checkpoint's hundreds of megabytes are mostly conversion work.
 func assemble(dev *gpu.Device, cfg *Config, opts Options, src weightSource) (*Model, error) {
-	var total, done int64
+	var total int64
 	for _, spec := range cfg.Weights() {
 		total += src.bytes(spec.Name, spec.Shape)
 	}
-	progress := func(name string, shape []int) {
-		if opts.Progress != nil {
-			done += src.bytes(name, shape)
-			opts.Progress(done, total)
-		}
-	}
 	m := &Model{cfg: cfg, dev: dev}
-	var uploaded []*gpu.Tensor
+	var (
+		allocated []*gpu.Tensor
+		jobs      []loadJob
+	)
 	fail := func(err error) (*Model, error) {
-		for _, t := range uploaded {
+		for _, t := range allocated {
 			t.Close()
 		}
 		return nil, err
 	}
-	keep := func(t *gpu.Tensor) *gpu.Tensor {
-		uploaded = append(uploaded, t)
-		return t
+	alloc := func(dtype gpu.DType, shape ...int) (*gpu.Tensor, error) {
+		t, err := dev.NewWeight(dtype, shape...)
+		if err != nil {
+			return nil, fmt.Errorf("model: allocate weights: %w", err)
+		}
+		allocated = append(allocated, t)
+		return t, nil
 	}
 	w, err := loadWeights(cfg, func(name string, shape []int, kind weightKind) (*gpu.Tensor, error) {
 		if folded(name) {
 			return nil, nil
 		}
 		dtype, scale := opts.storage(cfg, name, kind)
-		var t *gpu.Tensor
-		var err error
 		if dtype == gpu.F16 && (kind == kindFFNOut || kind == kindLMHead) {
-			// Checked for f16's range: FLAN-T5's are well within it, but
-			// a checkpoint's outliers must not become infinities.
-			var v []float32
-			if v, err = src.float32s(name, shape, kind); err == nil {
-				t, err = dev.UploadF32(v, f16Safe(v), shape...)
+			// Checked for f16's range before choosing: FLAN-T5's are well
+			// within it, but a checkpoint's outliers must not become
+			// infinities.
+			v, err := src.float32s(name, shape, kind)
+			if err != nil {
+				return nil, err
 			}
-		} else {
-			t, err = src.upload(dev, name, shape, kind, dtype, scale)
+			t, err := alloc(f16Safe(v), shape...)
+			if err != nil {
+				return nil, err
+			}
+			jobs = append(jobs, loadJob{name: name, bytes: src.bytes(name, shape), run: func() error { return t.WriteFloats(v) }})
+			return t, nil
 		}
+		t, err := alloc(dtype, shape...)
 		if err != nil {
-			return nil, fmt.Errorf("model: upload %s: %w", name, err)
+			return nil, err
 		}
-		progress(name, shape)
-		return keep(t), nil
+		jobs = append(jobs, loadJob{name: name, bytes: src.bytes(name, shape), run: func() error {
+			return src.fill(t, name, shape, kind, scale)
+		}})
+		return t, nil
 	})
 	if err != nil {
 		return fail(err)
@@ -126,81 +140,68 @@ func assemble(dev *gpu.Device, cfg *Config, opts Options, src weightSource) (*Mo
 	if opts.F16 {
 		linear = gpu.F16
 	}
-	// get reads a folded tensor and counts it for progress.
-	get := func(name string, kind weightKind, shape ...int) ([]float32, error) {
-		v, err := src.float32s(name, shape, kind)
+	// stacked allocates a rearranged decoder matrix of rows rows, filled by
+	// a job that reads the named projections of layer prefix p, folds the
+	// norm into each and stacks them.
+	stacked := func(dst **gpu.Tensor, p string, rows int, norm string, names ...string) error {
+		t, err := alloc(linear, rows, d)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		progress(name, shape)
-		return v, nil
-	}
-	put := func(data []float32, dtype gpu.DType, shape ...int) (*gpu.Tensor, error) {
-		t, err := dev.UploadF32(data, dtype, shape...)
-		if err != nil {
-			return nil, fmt.Errorf("model: upload decoder weights: %w", err)
+		*dst = t
+		var size int64
+		for _, name := range append([]string{norm}, names...) {
+			size += src.bytes(p+name, nil)
 		}
-		return keep(t), nil
-	}
-	m.dec = make([]decoderFast, cfg.NumDecoderLayers)
-	for i := range m.dec {
-		p := fmt.Sprintf("decoder.block.%d.layer.", i)
-		var err error
-		// stack reads the named projections, folds norm into each and
-		// stacks them.
-		stack := func(norm string, names ...string) ([]float32, error) {
-			g, err := get(p+norm, kindNorm, d)
+		jobs = append(jobs, loadJob{name: p + names[0], bytes: size, run: func() error {
+			g, err := src.float32s(p+norm, []int{d}, kindNorm)
 			if err != nil {
-				return nil, err
+				return err
 			}
-			var out []float32
+			out := make([]float32, 0, rows*d)
 			for _, name := range names {
-				rows := inner
+				n := inner
 				if strings.Contains(name, "DenseReluDense") {
-					rows = ff
+					n = ff
 				}
-				v, err := get(p+name, kindLinear, rows, d)
+				v, err := src.float32s(p+name, []int{n, d}, kindLinear)
 				if err != nil {
-					return nil, err
+					return err
 				}
 				foldColumns(v, g)
 				out = append(out, v...)
 			}
-			return out, nil
-		}
-		qkv, err := stack("0.layer_norm.weight", "0.SelfAttention.q.weight", "0.SelfAttention.k.weight", "0.SelfAttention.v.weight")
-		if err != nil {
+			return t.WriteFloats(out)
+		}})
+		return nil
+	}
+	m.dec = make([]decoderFast, cfg.NumDecoderLayers)
+	for i := range m.dec {
+		p := fmt.Sprintf("decoder.block.%d.layer.", i)
+		l := &m.dec[i]
+		if err := stacked(&l.QKV, p, 3*inner, "0.layer_norm.weight", "0.SelfAttention.q.weight", "0.SelfAttention.k.weight", "0.SelfAttention.v.weight"); err != nil {
 			return fail(err)
 		}
-		if m.dec[i].QKV, err = put(qkv, linear, 3*inner, d); err != nil {
+		if err := stacked(&l.CrossQ, p, inner, "1.layer_norm.weight", "1.EncDecAttention.q.weight"); err != nil {
 			return fail(err)
 		}
-		cq, err := stack("1.layer_norm.weight", "1.EncDecAttention.q.weight")
-		if err != nil {
-			return fail(err)
-		}
-		if m.dec[i].CrossQ, err = put(cq, linear, inner, d); err != nil {
-			return fail(err)
-		}
-		ffn, rows := []float32(nil), ff
 		if cfg.Gated {
-			ffn, err = stack("2.layer_norm.weight", "2.DenseReluDense.wi_0.weight", "2.DenseReluDense.wi_1.weight")
-			rows = 2 * ff
+			err = stacked(&l.FFNIn, p, 2*ff, "2.layer_norm.weight", "2.DenseReluDense.wi_0.weight", "2.DenseReluDense.wi_1.weight")
 		} else {
-			ffn, err = stack("2.layer_norm.weight", "2.DenseReluDense.wi.weight")
+			err = stacked(&l.FFNIn, p, ff, "2.layer_norm.weight", "2.DenseReluDense.wi.weight")
 		}
 		if err != nil {
-			return fail(err)
-		}
-		if m.dec[i].FFNIn, err = put(ffn, linear, rows, d); err != nil {
 			return fail(err)
 		}
 	}
-	g, err := get("decoder.final_layer_norm.weight", kindNorm, d)
+	// The lm_head is read and folded here: its storage dtype depends on
+	// its folded values.
+	g, err := src.float32s("decoder.final_layer_norm.weight", []int{d}, kindNorm)
 	if err != nil {
 		return fail(err)
 	}
 	var lm []float32
+	lmBytes := src.bytes("decoder.final_layer_norm.weight", nil)
 	if cfg.TieWordEmbeddings {
 		// transformers scales the decoder output by d_model^-0.5 before
 		// the tied projection.
@@ -210,7 +211,8 @@ func assemble(dev *gpu.Device, cfg *Config, opts Options, src weightSource) (*Mo
 		}
 		lm, err = src.float32s("shared.weight", []int{cfg.VocabSize, d}, kindLMHead)
 	} else {
-		lm, err = get("lm_head.weight", kindLMHead, cfg.VocabSize, d)
+		lm, err = src.float32s("lm_head.weight", []int{cfg.VocabSize, d}, kindLMHead)
+		lmBytes += src.bytes("lm_head.weight", nil)
 	}
 	if err != nil {
 		return fail(err)
@@ -220,17 +222,73 @@ func assemble(dev *gpu.Device, cfg *Config, opts Options, src weightSource) (*Mo
 	if opts.F16 {
 		lmType = f16Safe(lm)
 	}
-	if m.lmHead, err = put(lm, lmType, cfg.VocabSize, d); err != nil {
+	if m.lmHead, err = alloc(lmType, cfg.VocabSize, d); err != nil {
 		return fail(err)
 	}
+	lmT := m.lmHead
+	jobs = append(jobs, loadJob{name: "lm_head.weight", bytes: lmBytes, run: func() error { return lmT.WriteFloats(lm) }})
 	ones := make([]float32, d)
 	for i := range ones {
 		ones[i] = 1
 	}
-	if m.ones, err = put(ones, gpu.F32, d); err != nil {
+	if m.ones, err = alloc(gpu.F32, d); err != nil {
+		return fail(err)
+	}
+	onesT := m.ones
+	jobs = append(jobs, loadJob{name: "ones", run: func() error { return onesT.WriteFloats(ones) }})
+	if err := runLoadJobs(jobs, total, opts.Progress); err != nil {
 		return fail(err)
 	}
 	return m, nil
+}
+
+// loadJob fills one tensor; bytes is its share of the source, for
+// progress.
+type loadJob struct {
+	name  string
+	bytes int64
+	run   func() error
+}
+
+// runLoadJobs runs jobs on a worker per CPU and returns the first error,
+// naming the tensor. Progress is reported in order of completion, one call
+// at a time.
+func runLoadJobs(jobs []loadJob, total int64, progress func(done, total int64)) error {
+	var (
+		next     atomic.Int64
+		mu       sync.Mutex
+		done     int64
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	for range min(runtime.GOMAXPROCS(0), len(jobs)) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(jobs) {
+					return
+				}
+				mu.Lock()
+				stop := firstErr != nil
+				mu.Unlock()
+				if stop {
+					return
+				}
+				err := jobs[i].run()
+				mu.Lock()
+				if err != nil && firstErr == nil {
+					firstErr = fmt.Errorf("model: load %s: %w", jobs[i].name, err)
+				}
+				done += jobs[i].bytes
+				if progress != nil && err == nil {
+					progress(min(done, total), total)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return firstErr
 }
 
 // f16Safe returns F16 when every value of v is within f16's range, else

@@ -34,9 +34,10 @@ func LoadRandom(dev *gpu.Device, cfg *Config, opts Options, seed uint64) (*Model
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("model: random weights: %w", err)
 	}
-	src := &randomSource{cfg: cfg, g: &randomGen{seed: seed}, index: map[string]uint64{}}
+	src := &randomSource{cfg: cfg, g: &randomGen{seed: seed}, index: map[string]uint64{}, size: map[string]int64{}}
 	for i, spec := range cfg.Weights() {
 		src.index[spec.Name] = uint64(i)
+		src.size[spec.Name] = 4 * int64(elements(spec.Shape))
 	}
 	return assemble(dev, cfg, opts, src)
 }
@@ -48,23 +49,26 @@ type randomSource struct {
 	cfg   *Config
 	g     *randomGen
 	index map[string]uint64
+	size  map[string]int64 // bytes of float32 data by name
 }
 
-func (s *randomSource) upload(dev *gpu.Device, name string, shape []int, kind weightKind, dtype gpu.DType, scale float32) (*gpu.Tensor, error) {
+func (s *randomSource) fill(t *gpu.Tensor, name string, shape []int, kind weightKind, scale float32) error {
 	mean, std := randomMoments(s.cfg, name, shape, kind)
 	n := elements(shape)
-	if dtype == gpu.F16 {
-		return dev.UploadF16(s.g.f16(s.index[name], n, mean*float64(scale), std*float64(scale)), shape...)
+	g := randomGen{seed: s.g.seed} // its own buffers: fills run in parallel
+	if t.DType() == gpu.F16 {
+		return t.WriteF16Bits(g.f16(s.index[name], n, mean*float64(scale), std*float64(scale)))
 	}
-	return dev.UploadF32(s.g.f32(s.index[name], n, mean*float64(scale), std*float64(scale)), dtype, shape...)
+	return t.WriteFloats(g.f32(s.index[name], n, mean*float64(scale), std*float64(scale)))
 }
 
 func (s *randomSource) float32s(name string, shape []int, kind weightKind) ([]float32, error) {
 	mean, std := randomMoments(s.cfg, name, shape, kind)
-	return append([]float32(nil), s.g.f32(s.index[name], elements(shape), mean, std)...), nil
+	g := randomGen{seed: s.g.seed}
+	return g.f32(s.index[name], elements(shape), mean, std), nil
 }
 
-func (s *randomSource) bytes(_ string, shape []int) int64 { return 4 * int64(elements(shape)) }
+func (s *randomSource) bytes(name string, _ []int) int64 { return s.size[name] }
 
 // ParseConfigFile reads and validates a config.json file of any name (see
 // LoadConfig for one in a model folder).

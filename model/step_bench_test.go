@@ -193,3 +193,42 @@ func BenchmarkTTFT(b *testing.B) {
 	b.ReportMetric(float64(dec.Microseconds())/n, "decoder-µs")
 	b.ReportMetric(float64(step.Microseconds())/n, "step-µs")
 }
+
+// BenchmarkLoadCheckpoint times opening and loading a checkpoint of
+// flan-t5-base's shape (random f32 weights, written once to a temporary
+// folder, so in the page cache), as a daemon's cold start does.
+func BenchmarkLoadCheckpoint(b *testing.B) {
+	dir := os.Getenv("NIB_BENCH_CONFIGS")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "shared", "configs")
+	}
+	cfg, err := model.ParseConfigFile(filepath.Join(dir, "flan-t5-base", "config.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ckDir := b.TempDir()
+	if _, err := model.WriteRandomCheckpoint(ckDir, cfg, 1, 0); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for range b.N {
+		t0 := time.Now()
+		ck, err := model.OpenCheckpoint(ckDir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		m, err := model.Load(dev, ck, model.Options{F16: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := dev.Sync(); err != nil {
+			b.Fatal(err)
+		}
+		t2 := time.Now()
+		m.Close()
+		ck.Close()
+		b.ReportMetric(float64(t1.Sub(t0).Milliseconds()), "open-ms")
+		b.ReportMetric(float64(t2.Sub(t1).Milliseconds()), "load-ms")
+	}
+}

@@ -55,20 +55,20 @@ func Load(dev *gpu.Device, ck *Checkpoint, opts Options) (*Model, error) {
 // checkpointSource reads weights from a checkpoint.
 type checkpointSource struct{ ck *Checkpoint }
 
-func (s checkpointSource) upload(dev *gpu.Device, name string, shape []int, _ weightKind, dtype gpu.DType, scale float32) (*gpu.Tensor, error) {
+func (s checkpointSource) fill(dst *gpu.Tensor, name string, shape []int, _ weightKind, scale float32) error {
 	t, err := s.ck.tensor(name, shape)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return upload(dev, t, dtype, scale)
+	return fill(dst, t, scale)
 }
 
 func (s checkpointSource) float32s(name string, shape []int, _ weightKind) ([]float32, error) {
 	return s.ck.float32s(name, shape)
 }
 
-func (s checkpointSource) bytes(name string, shape []int) int64 {
-	t, err := s.ck.tensor(name, shape)
+func (s checkpointSource) bytes(name string, _ []int) int64 {
+	t, err := s.ck.st.Tensor(name)
 	if err != nil {
 		return 0
 	}
@@ -89,34 +89,31 @@ func (o Options) storage(cfg *Config, name string, kind weightKind) (gpu.DType, 
 	return dtype, 1
 }
 
-// upload copies a checkpoint tensor to the GPU as dtype, multiplied by
-// scale. f16 weights going to f16 storage are copied bit for bit.
-func upload(dev *gpu.Device, t safetensors.Tensor, dtype gpu.DType, scale float32) (*gpu.Tensor, error) {
+// fill writes a checkpoint tensor into dst (F32 or F16), multiplied by
+// scale. f16 weights going to f16 storage are copied bit for bit, f32 ones
+// converted straight from the mapped file.
+func fill(dst *gpu.Tensor, t safetensors.Tensor, scale float32) error {
 	if scale == 1 {
 		n := t.Elements()
-		bits := unsafe.Slice((*uint16)(unsafe.Pointer(unsafe.SliceData(t.Data))), n)
 		switch {
-		case t.DType == safetensors.F16 && dtype == gpu.F16:
-			return dev.UploadF16(bits, t.Shape...)
-		case t.DType == safetensors.BF16:
-			return dev.UploadBF16(bits, dtype, t.Shape...)
+		case t.DType == safetensors.F16 && dst.DType() == gpu.F16:
+			return dst.WriteF16Bits(unsafe.Slice((*uint16)(unsafe.Pointer(unsafe.SliceData(t.Data))), n))
+		case t.DType == safetensors.F32:
+			if f, ok := float32View(t); ok {
+				return dst.WriteFloats(f)
+			}
 		}
-	}
-	if f, ok := float32View(t); ok && scale == 1 {
-		// The mapped file's bytes as they are: no copy before the f16
-		// conversion (or the upload).
-		return dev.UploadF32(f, dtype, t.Shape...)
 	}
 	f, err := t.Float32()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if scale != 1 {
 		for i := range f {
 			f[i] *= scale
 		}
 	}
-	return dev.UploadF32(f, dtype, t.Shape...)
+	return dst.WriteFloats(f)
 }
 
 // float32View returns an F32 tensor's data as float32 without copying,
