@@ -155,4 +155,4 @@ func serve(ctx context.Context, log *zap.Logger, opts serverOptions, in io.Reade
 
 // stopBudget bounds the time from a reason to stop (exit, the client
 // gone, a signal) to the daemon's return.
-const stopBudget = 600 * time.Millisecond
+const stopBudget = 500 * time.Millisecond
