@@ -33,9 +33,22 @@ type FusedArgs struct {
 // ArgmaxPartials returns the number of U32 elements FusedArgs.Argmax needs
 // for m rows of n outputs of a weight with rows of k elements of dtype w.
 func ArgmaxPartials(m, n, k int, w DType) int {
-	wg, tpr := matvecShape((k + loadWidth(w) - 1) / loadWidth(w))
-	rows := wg / tpr
-	return m * (n + rows - 1) / rows * 3
+	wg, tpr := fmatvecShape((k+loadWidth(w)-1)/loadWidth(w), n)
+	return argmaxPartials(m, n, wg/tpr)
+}
+
+func argmaxPartials(m, n, rows int) int { return m * (n + rows - 1) / rows * 3 }
+
+// fmatvecShape is matvecShape for a decode step's fused products, whose
+// latency is the step's: up to 8192 outputs, 32 invocations per row (in
+// workgroups of 256) beat 16 on the H100 for d_model-long rows
+// (BENCHMARKS.md: 3.4 against 5.9 µs for a 768x768 output projection);
+// the lm_head's 32128 rows keep matvecShape's choice.
+func fmatvecShape(loads, n int) (wg, tpr int) {
+	if matvecShapeOverride == nil && loads <= 128 && n <= 8192 {
+		return 256, 32
+	}
+	return matvecShape(loads)
 }
 
 // loadWidth is the number of weights in one 16-byte load.
@@ -106,12 +119,12 @@ func (b *Batch) FMatVec(out, x, w *Tensor, a FusedArgs) {
 	}
 	per := loadWidth(w.dtype)
 	vec := k%per == 0
-	wg, tpr := matvecShape((k + per - 1) / per)
+	wg, tpr := fmatvecShape((k+per-1)/per, n)
 	defs := kernels.Defines{"W": w.dtype.String(), "M": matvecRows(m), "VEC": vec, "WG": wg, "TPR": tpr,
 		"NORM": a.Norm, "GATE": a.Gate, "ACT": a.Act, "RES": a.Res != nil}
 	params := []uint32{uint32(m), uint32(n), uint32(k), uint32(a.WOff), math.Float32bits(a.Eps)}
 	if a.Argmax != nil {
-		need := ArgmaxPartials(m, n, k, w.dtype)
+		need := argmaxPartials(m, n, wg/tpr)
 		if a.Argmax.dtype != U32 || a.Argmax.n < need || a.Argmax.buf == out.buf {
 			b.failf("%s: argmax partials %s are not a distinct u32 tensor of at least %d", op, a.Argmax, need)
 			return
