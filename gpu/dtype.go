@@ -12,7 +12,16 @@ const (
 	F16
 	// U32 is an unsigned 32-bit integer (token ids, indices).
 	U32
+	// Q8 is 8-bit weights quantised in blocks of 32 consecutive elements
+	// (in row-major order, blocks may span rows), each block nine 32-bit
+	// words: eight of four signed bytes, low byte first, then the block's
+	// scale as an f32. Element i is int8(byte) * scale. For weights only:
+	// kernels dequantise as they load (lib.wgsl's load_w).
+	Q8
 )
+
+// Q8Block is the number of weights that share one Q8 scale.
+const Q8Block = 32
 
 // String returns the name used in kernel defines ("f32", "f16", "u32").
 func (t DType) String() string {
@@ -23,6 +32,8 @@ func (t DType) String() string {
 		return "f16"
 	case U32:
 		return "u32"
+	case Q8:
+		return "q8"
 	}
 	return fmt.Sprintf("dtype(%d)", uint8(t))
 }
@@ -33,6 +44,8 @@ func (t DType) bytes(n int) uint64 {
 	switch t {
 	case F16:
 		return uint64((n+1)/2) * 4
+	case Q8:
+		return uint64((n+Q8Block-1)/Q8Block) * 36
 	default:
 		return uint64(n) * 4
 	}

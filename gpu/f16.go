@@ -1,6 +1,12 @@
 package gpu
 
-import "math"
+import (
+	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+)
 
 // F16Bits converts v to IEEE binary16 bits, rounding to nearest even with
 // subnormals, infinities and NaN as float16.Fromfloat32 does, several
@@ -29,4 +35,70 @@ func F16Bits(v float32) uint16 {
 	odd := x >> 13 & 1
 	x += 0xfff + odd - (127-15)<<23 // rebias the exponent; x >= f16MinNorm
 	return sign | uint16(x>>13)
+}
+
+// packQ8 quantises v to Q8 (see the dtype): per block of Q8Block values,
+// the scale is the largest magnitude over 127 and each value the nearest
+// multiple of it. In parallel for large tensors, as packF16.
+func packQ8(v []float32) []byte {
+	blocks := (len(v) + Q8Block - 1) / Q8Block
+	raw := make([]byte, Q8.bytes(len(v)))
+	words := unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(raw))), len(raw)/4)
+	block := func(b int) {
+		lo, hi := b*Q8Block, min((b+1)*Q8Block, len(v))
+		var amax float32
+		for _, x := range v[lo:hi] {
+			amax = max(amax, float32(math.Abs(float64(x))))
+		}
+		scale := amax / 127
+		out := words[b*9 : b*9+9]
+		out[8] = math.Float32bits(scale)
+		if scale == 0 || math.IsInf(float64(scale), 0) || math.IsNaN(float64(scale)) {
+			return
+		}
+		inv := 1 / scale
+		for i, x := range v[lo:hi] {
+			q := int32(math.Round(float64(x * inv)))
+			q = max(-127, min(127, q))
+			out[i/4] |= uint32(uint8(int8(q))) << (8 * (i % 4))
+		}
+	}
+	const chunk = 1 << 13 // blocks per task
+	if blocks < 2*chunk {
+		for b := range blocks {
+			block(b)
+		}
+		return raw
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), (blocks+chunk-1)/chunk) {
+		wg.Go(func() {
+			for {
+				lo := int(next.Add(chunk)) - chunk
+				if lo >= blocks {
+					return
+				}
+				for b := lo; b < min(lo+chunk, blocks); b++ {
+					block(b)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return raw
+}
+
+// RoundQ8 returns v as a Q8 tensor of it holds it: each value quantised
+// with its block's scale and dequantised, the values a reference must use.
+func RoundQ8(v []float32) []float32 {
+	raw := packQ8(v)
+	words := unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(raw))), len(raw)/4)
+	out := make([]float32, len(v))
+	for i := range out {
+		b := i / Q8Block
+		q := int8(words[b*9+(i%Q8Block)/4] >> (8 * (i % 4)))
+		out[i] = float32(q) * math.Float32frombits(words[b*9+8])
+	}
+	return out
 }

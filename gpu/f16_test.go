@@ -38,3 +38,34 @@ func TestF16Bits(t *testing.T) {
 		check(rng.Uint32())
 	}
 }
+
+// TestQ8 checks the quantisation: every value within half a step of its
+// block's scale, the largest magnitude of a block exact, zeros zero.
+func TestQ8(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	v := make([]float32, 1000)
+	for i := range v {
+		v[i] = float32(rng.NormFloat64()) * float32(1+i/100)
+	}
+	for i := 64; i < 96; i++ {
+		v[i] = 0 // a block of zeros
+	}
+	got := gpu.RoundQ8(v)
+	for b := 0; b*gpu.Q8Block < len(v); b++ {
+		blk := v[b*gpu.Q8Block : min((b+1)*gpu.Q8Block, len(v))]
+		var amax float64
+		for _, x := range blk {
+			amax = math.Max(amax, math.Abs(float64(x)))
+		}
+		step := amax / 127
+		for i, x := range blk {
+			g := got[b*gpu.Q8Block+i]
+			if d := math.Abs(float64(g - x)); d > step/2*1.0001+1e-12 {
+				t.Fatalf("block %d value %d: %g quantised to %g (step %g)", b, i, x, g, step)
+			}
+			if math.Abs(float64(x)) == amax && amax > 0 && math.Abs(float64(g)-float64(x)) > 1e-5*amax {
+				t.Fatalf("block %d: largest value %g became %g", b, x, g)
+			}
+		}
+	}
+}

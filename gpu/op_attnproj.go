@@ -29,8 +29,8 @@ func (b *Batch) projCheck(op string, x, w *Tensor, a ProjArgs, nb int) (kernels.
 		return nil, 0, false
 	}
 	inner := a.Heads * a.HeadDim
-	if len(w.shape) != 2 || (w.dtype != F32 && w.dtype != F16) || w.shape[0] != nb*inner {
-		b.failf("%s: weight %s is not f32 or f16 [%d, K]", op, w, nb*inner)
+	if len(w.shape) != 2 || (w.dtype != F32 && w.dtype != F16 && w.dtype != Q8) || w.shape[0] != nb*inner {
+		b.failf("%s: weight %s is not f32, f16 or q8 [%d, K]", op, w, nb*inner)
 		return nil, 0, false
 	}
 	k := w.shape[1]
@@ -42,7 +42,7 @@ func (b *Batch) projCheck(op string, x, w *Tensor, a ProjArgs, nb int) (kernels.
 	if a.HeadDim%4 == 0 {
 		vec = 4
 	}
-	defs := kernels.Defines{"W": w.dtype.String(), "VEC": k%loadWidth(w.dtype) == 0, "V": vec, "WG": 256}
+	defs := kernels.Defines{"W": w.dtype.String(), "VEC": k%loadWidth(w.dtype) == 0 && w.dtype != Q8, "V": vec, "WG": 256}
 	return defs, x.n / k, true
 }
 

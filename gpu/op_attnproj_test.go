@@ -78,7 +78,7 @@ func TestAttnCross(t *testing.T) {
 		{2, 2, 33, 35, 3, 300, []uint32{300, 7, 0}, []uint32{2, 0}},
 	}
 	rng := rand.New(rand.NewPCG(83, 84))
-	for _, dtype := range []gpu.DType{gpu.F32, gpu.F16} {
+	for _, dtype := range []gpu.DType{gpu.F32, gpu.F16, gpu.Q8} {
 		for _, c := range cases {
 			t.Run(fmt.Sprintf("%s/B%d_H%d_D%d_K%d_L%d", dtype, c.b, c.h, c.d, c.k, c.length), func(t *testing.T) {
 				inner := c.h * c.d
@@ -92,8 +92,11 @@ func TestAttnCross(t *testing.T) {
 					upload(t, kv, gpu.F32, c.inputs, c.length, inner), upload(t, vv, gpu.F32, c.inputs, c.length, inner),
 					gpu.ProjArgs{Heads: c.h, HeadDim: c.d, Eps: 1e-6, KeyLens: uploadU32(t, c.lens), KVRows: uploadU32(t, c.rows)})
 				submit(t, b)
-				if dtype == gpu.F16 {
+				switch dtype {
+				case gpu.F16:
 					w = roundF16(w)
+				case gpu.Q8:
+					w = gpu.RoundQ8(w)
 				}
 				q := projRef(x, w, c.b, inner, c.k)
 				want := kernels.AttentionRef(q, kv, vv, kernels.AttentionArgs{

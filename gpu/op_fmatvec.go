@@ -69,8 +69,8 @@ func (b *Batch) FMatVec(out, x, w *Tensor, a FusedArgs) {
 		b.failf("%s: nil tensor", op)
 		return
 	}
-	if len(w.shape) != 2 || (w.dtype != F32 && w.dtype != F16) {
-		b.failf("%s: weight %s is not a 2-D f32 or f16 matrix", op, w)
+	if len(w.shape) != 2 || (w.dtype != F32 && w.dtype != F16 && w.dtype != Q8) {
+		b.failf("%s: weight %s is not a 2-D f32, f16 or q8 matrix", op, w)
 		return
 	}
 	rows, k := w.shape[0], w.shape[1]
@@ -118,7 +118,7 @@ func (b *Batch) FMatVec(out, x, w *Tensor, a FusedArgs) {
 		return
 	}
 	per := loadWidth(w.dtype)
-	vec := k%per == 0
+	vec := k%per == 0 && w.dtype != Q8 // q8 dequantises per element
 	wg, tpr := fmatvecShape((k+per-1)/per, n)
 	defs := kernels.Defines{"W": w.dtype.String(), "M": matvecRows(m), "VEC": vec, "WG": wg, "TPR": tpr,
 		"NORM": a.Norm, "GATE": a.Gate, "ACT": a.Act, "RES": a.Res != nil}

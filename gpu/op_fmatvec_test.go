@@ -29,7 +29,7 @@ func TestFMatVec(t *testing.T) {
 	type shape struct{ m, n, k, woff int }
 	shapes := []shape{{1, 33, 40, 0}, {3, 7, 64, 5}, {8, 100, 96, 0}, {5, 1, 7, 2}, {2, 1000, 768, 24}, {1, 50, 4160, 1}}
 	rng := rand.New(rand.NewPCG(41, 42))
-	for _, dtype := range []gpu.DType{gpu.F32, gpu.F16} {
+	for _, dtype := range []gpu.DType{gpu.F32, gpu.F16, gpu.Q8} {
 		for _, f := range forms {
 			for _, s := range shapes {
 				t.Run(fmt.Sprintf("%s/%s/M%d_N%d_K%d_off%d", dtype, f.name, s.m, s.n, s.k, s.woff), func(t *testing.T) {
@@ -50,8 +50,11 @@ func TestFMatVec(t *testing.T) {
 					b := dev.NewBatch()
 					b.FMatVec(out, upload(t, x, gpu.F32, s.m, s.k), upload(t, w, dtype, rows, s.k), args)
 					submit(t, b)
-					if dtype == gpu.F16 {
+					switch dtype {
+					case gpu.F16:
 						w = roundF16(w)
+					case gpu.Q8:
+						w = gpu.RoundQ8(w)
 					}
 					// Tolerance: f32 sums of K products in another order
 					// than the float64 reference, scaled by the norm.

@@ -22,8 +22,8 @@ func (b *Batch) MatMulRows(out, x, w *Tensor, woff, n int) {
 		b.failf("matmul: nil tensor")
 		return
 	}
-	if len(w.shape) != 2 || (w.dtype != F32 && w.dtype != F16) {
-		b.failf("matmul: weight %s is not a 2-D f32 or f16 matrix", w)
+	if len(w.shape) != 2 || (w.dtype != F32 && w.dtype != F16 && w.dtype != Q8) {
+		b.failf("matmul: weight %s is not a 2-D f32, f16 or q8 matrix", w)
 		return
 	}
 	if woff < 0 || n <= 0 || woff+n > w.shape[0] {
@@ -46,7 +46,7 @@ func (b *Batch) MatMulRows(out, x, w *Tensor, woff, n int) {
 		// each; rows of x in blocks of up to 8 along the grid's third
 		// dimension.
 		per := loadWidth(w.dtype)
-		vec := k%per == 0
+		vec := k%per == 0 && w.dtype != Q8 // q8 dequantises per element
 		wg, tpr := matvecShape((k + per - 1) / per)
 		rows := matvecRows(min(m, kernels.MatVecMaxRows))
 		groups := grid(n, wg/tpr)
@@ -56,7 +56,7 @@ func (b *Batch) MatMulRows(out, x, w *Tensor, woff, n int) {
 		return
 	}
 	tiles := func(d int) uint32 { return uint32((d + kernels.MatMulTile - 1) / kernels.MatMulTile) }
-	b.dispatch(kernels.MatMul, kernels.Defines{"W": w.dtype.String(), "VEC": k%4 == 0},
+	b.dispatch(kernels.MatMul, kernels.Defines{"W": w.dtype.String(), "VEC": k%4 == 0 && w.dtype != Q8},
 		params, [3]uint32{tiles(n), tiles(m), 1}, x, w, out)
 }
 

@@ -24,7 +24,7 @@ func TestMatMul(t *testing.T) {
 	// the matrix-vector kernel (a partial last block included).
 	shapes = append(shapes, shape{1030, 131, 40}, shape{1025, 100, 33}, shape{1024, 20, 16}, shape{67, 300, 768})
 	rng := rand.New(rand.NewPCG(5, 6))
-	for _, dtype := range []gpu.DType{gpu.F32, gpu.F16} {
+	for _, dtype := range []gpu.DType{gpu.F32, gpu.F16, gpu.Q8} {
 		for _, s := range shapes {
 			t.Run(fmt.Sprintf("%s/M%d_N%d_K%d", dtype, s.m, s.n, s.k), func(t *testing.T) {
 				x := randF32(rng, s.m*s.k, 1)
@@ -33,8 +33,11 @@ func TestMatMul(t *testing.T) {
 				b := dev.NewBatch()
 				b.MatMul(out, upload(t, x, gpu.F32, s.m, s.k), upload(t, w, dtype, s.n, s.k))
 				submit(t, b)
-				if dtype == gpu.F16 {
+				switch dtype {
+				case gpu.F16:
 					w = roundF16(w)
+				case gpu.Q8:
+					w = gpu.RoundQ8(w)
 				}
 				// Tolerance: f32 sums of K products of values in [-1, 1]
 				// in a different order than the float64 reference.

@@ -112,6 +112,8 @@ func (t *Tensor) WriteFloats(data []float32) error {
 		return t.writeRaw(f32Bytes(data))
 	case F16:
 		return t.writeRaw(packF16(data, F16Bits))
+	case Q8:
+		return t.writeRaw(packQ8(data))
 	}
 	return fmt.Errorf("gpu: write floats into %s", t)
 }
@@ -127,8 +129,8 @@ func (t *Tensor) WriteF16Bits(bits []uint16) error {
 	return t.writeRaw(raw)
 }
 
-// UploadF32 copies data to a new tensor stored as dtype (F32 or F16; f16
-// rounds to nearest even).
+// UploadF32 copies data to a new tensor stored as dtype (F32, F16 rounding
+// to nearest even, or Q8 quantising per block).
 func (d *Device) UploadF32(data []float32, dtype DType, shape ...int) (*Tensor, error) {
 	if err := checkLen(len(data), shape); err != nil {
 		return nil, err
@@ -138,6 +140,8 @@ func (d *Device) UploadF32(data []float32, dtype DType, shape ...int) (*Tensor, 
 		return d.upload(F32, shape, f32Bytes(data), "f32 upload")
 	case F16:
 		return d.upload(F16, shape, packF16(data, F16Bits), "f16 upload")
+	case Q8:
+		return d.upload(Q8, shape, packQ8(data), "q8 upload")
 	}
 	return nil, fmt.Errorf("gpu: cannot store float data as %s", dtype)
 }

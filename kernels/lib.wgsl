@@ -2,12 +2,22 @@
 Shared template definitions, included into every kernel's template set.
 
 "w_elem" is the element type of a weight array bound as `w` (or any name):
-f32 weights are stored as f32, f16 weights packed two per u32 word.
+f32 weights are stored as f32, f16 weights packed two per u32 word, q8
+weights in blocks of nine u32 words (see gpu.Q8).
 "load_w" defines fn load_w(i) -> f32 reading element i of a weight array `w`.
 */}}
-{{define "w_elem"}}{{if eq .W "f16"}}u32{{else}}f32{{end}}{{end}}
+{{define "w_elem"}}{{if or (eq .W "f16") (eq .W "q8")}}u32{{else}}f32{{end}}{{end}}
 {{define "load_w"}}
-{{- if eq .W "f16"}}
+{{- if eq .W "q8"}}
+// q8: blocks of 32 weights in nine words, eight of signed bytes and the
+// block's f32 scale (gpu.Q8).
+fn load_w(i: u32) -> f32 {
+    let blk = (i >> 5u) * 9u;
+    let word = w[blk + ((i & 31u) >> 2u)];
+    let q = i32(word << (24u - 8u * (i & 3u))) >> 24u;
+    return f32(q) * bitcast<f32>(w[blk + 8u]);
+}
+{{- else if eq .W "f16"}}
 fn load_w(i: u32) -> f32 {
     let pair = unpack2x16float(w[i >> 1u]);
     return select(pair.x, pair.y, (i & 1u) == 1u);

@@ -136,10 +136,7 @@ func assemble(dev *gpu.Device, cfg *Config, opts Options, src weightSource) (*Mo
 	m.w = w
 
 	d, inner, ff := cfg.DModel, cfg.Inner(), cfg.DFF
-	linear := gpu.F32
-	if opts.F16 {
-		linear = gpu.F16
-	}
+	linear, _ := opts.storage(cfg, "", kindLinear)
 	// stacked allocates a rearranged decoder matrix of rows rows, filled by
 	// a job that reads the named projections of layer prefix p, folds the
 	// norm into each and stacks them.
@@ -219,7 +216,10 @@ func assemble(dev *gpu.Device, cfg *Config, opts Options, src weightSource) (*Mo
 	}
 	foldColumns(lm, g)
 	lmType := gpu.F32
-	if opts.F16 {
+	switch {
+	case opts.Int8 && !cfg.TieWordEmbeddings:
+		lmType = gpu.Q8
+	case opts.F16 || opts.Int8:
 		lmType = f16Safe(lm)
 	}
 	if m.lmHead, err = alloc(lmType, cfg.VocabSize, d); err != nil {

@@ -303,3 +303,53 @@ func TestRunGreedyMatchesReference(t *testing.T) {
 		})
 	}
 }
+
+// TestInt8Weights checks the 8-bit storage path. Tolerance: weights
+// rounded to 8 bits per block of 32 (relative error up to 1/254 of the
+// block's largest) move these random models' logits by about 2e-2 of
+// their range (1e-2 to 2e-2 measured); 5e-2 bounds that while catching a
+// broken path (errors of order 1). Greedy ids must still match.
+func TestInt8Weights(t *testing.T) {
+	for _, fx := range fixtures {
+		t.Run(fx, func(t *testing.T) {
+			_, m := load(t, fixture(fx), model.Options{Int8: true})
+			ref := openRef(t, fx)
+			enc, err := m.Encode(ref.rows(t, "case2.input_ids"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer enc.Close()
+			dec := ref.rows(t, "case2.decoder_input_ids")
+			d, err := m.NewDecoder(enc, len(dec[0]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			logits, err := d.Logits(dec)
+			d.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := relErr(t, logits, ref.floats(t, "case2.logits"))
+			t.Logf("int8 logits error %.2e", e)
+			if e > 5e-2 {
+				t.Errorf("int8 logits error %.2e", e)
+			}
+			want := ref.rows(t, "case2.greedy_ids")[0]
+			d, err = m.NewDecoder(enc, len(want))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			var got []int
+			if err := d.RunGreedy(context.Background(), []int{0}, len(want)-1, func(ids []int, _ []float32) bool {
+				got = append(got, ids[0])
+				return true
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(append([]int{0}, got...)) != fmt.Sprint(want) {
+				t.Errorf("int8 greedy %v, want %v", got, want)
+			}
+		})
+	}
+}

@@ -19,6 +19,11 @@ type Options struct {
 	// a value beyond f16's range (|x| > 65504) is kept in f32 instead of
 	// becoming infinite; norms and the relative-position bias stay f32.
 	F16 bool
+	// Int8 stores the projections (and an untied lm_head) as 8-bit values
+	// with an f32 scale per block of 32 (gpu.Q8), dequantised in the
+	// kernels; embeddings stay f16. It implies F16 for what it does not
+	// quantise. Arithmetic stays f32.
+	Int8 bool
 	// Progress, if set, is called after each tensor is uploaded with the
 	// bytes of checkpoint data done and in all.
 	Progress func(done, total int64)
@@ -81,8 +86,15 @@ func (s checkpointSource) bytes(name string, _ []int) int64 {
 func (o Options) storage(cfg *Config, name string, kind weightKind) (gpu.DType, float32) {
 	dtype := gpu.F32
 	switch kind {
-	case kindLinear, kindEmbedding, kindFFNOut, kindLMHead:
-		if o.F16 {
+	case kindLinear, kindFFNOut:
+		switch {
+		case o.Int8:
+			dtype = gpu.Q8
+		case o.F16:
+			dtype = gpu.F16
+		}
+	case kindEmbedding, kindLMHead:
+		if o.F16 || o.Int8 {
 			dtype = gpu.F16
 		}
 	}
@@ -100,7 +112,7 @@ func fill(dst *gpu.Tensor, t safetensors.Tensor, scale float32) error {
 			return dst.WriteF16Bits(unsafe.Slice((*uint16)(unsafe.Pointer(unsafe.SliceData(t.Data))), n))
 		case t.DType == safetensors.F32:
 			if f, ok := float32View(t); ok {
-				return dst.WriteFloats(f)
+				return dst.WriteFloats(f) // converts to f16 or q8 as dst needs
 			}
 		}
 	}

@@ -63,6 +63,7 @@ type benchFlags struct {
 	RandomWeights bool   `json:"-"`
 	Seed          uint64 `json:"-"`
 	F16           bool   `json:"-"`
+	Int8          bool   `json:"-"`
 	f16Set        bool
 	Adapter       string `json:"-"`
 	PromptTokens  int    `json:"prompt_tokens"`
@@ -84,7 +85,8 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchFlags, error) {
 	set.StringVar(&f.Config, "config", "", "config.json file (or folder holding one) for --random-weights")
 	set.BoolVar(&f.RandomWeights, "random-weights", false, "random weights of the configuration's shape, made on the GPU")
 	set.Uint64Var(&f.Seed, "seed", 1, "seed of the random weights and prompts")
-	set.BoolVar(&f.F16, "f16", false, "f16 weights (feed-forward outputs and lm_head stay f32); default: whether the adapter has shader-f16")
+	set.BoolVar(&f.F16, "f16", false, "f16 weights (arithmetic stays f32); default: whether the adapter has shader-f16")
+	set.BoolVar(&f.Int8, "int8", false, "8-bit projection weights with a scale per 32 (embeddings f16)")
 	set.StringVar(&f.Adapter, "adapter", "", "GPU adapter: index or name substring (default $"+gpu.AdapterEnv+")")
 	set.IntVar(&f.PromptTokens, "prompt-tokens", 64, "prompt length for decode, batch, beam and time to first token")
 	set.IntVar(&f.NewTokens, "new-tokens", 128, "tokens generated per row (at least 2)")
@@ -223,9 +225,10 @@ type benchReport struct {
 //   - config: the configuration's name (its folder's or file's base name),
 //     path and every config.json field nib reads.
 //   - adapter: name, backend, type, driver, shader_f16, timestamp_query.
-//   - weights_dtype: "f16" (projections and embeddings in f16, the
-//     feed-forward output projections and lm_head in f32, as --f16 does
-//     everywhere in nib) or "f32". Arithmetic is f32 either way.
+//   - weights_dtype: "f16" (projections, embeddings and lm_head in f16,
+//     as --f16 does everywhere in nib), "int8" (--int8: projections and an
+//     untied lm_head 8-bit with a scale per 32, embeddings f16) or "f32".
+//     Arithmetic is f32 either way.
 //   - settings: prompt_tokens, new_tokens, encoder_tokens, batch, beam,
 //     beam_requests, runs, only, shader_cache: the flags.
 //   - load_ms: opening the checkpoint and uploading it (or generating the
@@ -334,7 +337,7 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if !f.f16Set {
 		f.F16 = dev.ShaderF16()
 	}
-	rep.WeightsDType = map[bool]string{false: "f32", true: "f16"}[f.F16]
+	rep.WeightsDType = weightsName(f.F16, f.Int8)
 	rep.RandomWeights, rep.Seed = f.RandomWeights, f.Seed
 	logf("%s on %s, %s weights", firstNonEmpty(f.Model, f.Config), info, rep.WeightsDType)
 
@@ -399,7 +402,7 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			logf("random weights written as a checkpoint of %d bytes in %.0f ms", n, ms(time.Since(start)))
 			dir = tmp
 		}
-		childArgs := []string{"--adapter", strconv.Itoa(info.Index), "--f16=" + strconv.FormatBool(f.F16),
+		childArgs := []string{"--adapter", strconv.Itoa(info.Index), "--f16=" + strconv.FormatBool(f.F16), "--int8=" + strconv.FormatBool(f.Int8),
 			"--prompt-tokens", strconv.Itoa(f.PromptTokens), "--seed", strconv.FormatUint(f.Seed, 10), "--model", dir}
 		if err := coldStarts(ctx, childArgs, f.ShaderCache, rep, stderr, logf); err != nil {
 			return err
@@ -431,7 +434,7 @@ type benchSource struct {
 // benchLoad loads the checkpoint or makes the random model f asks for.
 func benchLoad(dev *gpu.Device, f *benchFlags) (*model.Model, benchSource, error) {
 	var src benchSource
-	opts := model.Options{F16: f.F16}
+	opts := model.Options{F16: f.F16, Int8: f.Int8}
 	if f.Model != "" {
 		dir, err := hub.Resolve(f.Model)
 		if err != nil {

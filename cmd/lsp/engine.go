@@ -200,7 +200,7 @@ func (e *engine) loadNow(gen int, spec loadSpec, report func(loadProgress)) (err
 		e.mu.Unlock()
 	}
 	f16 := spec.f16
-	m, err := loadResident(dev, ck, f16, func(msg string, pct int) {
+	m, err := loadResident(dev, ck, model.Options{F16: f16, Int8: spec.int8}, func(msg string, pct int) {
 		report(loadProgress{kind: "report", message: msg, percent: pct})
 	})
 	if err != nil {
@@ -215,7 +215,7 @@ func (e *engine) loadNow(gen int, spec loadSpec, report func(loadProgress)) (err
 	e.m, e.tok = m, tok
 	e.svc = completion.NewService(m, tok, e.serviceOptions(e.cfg))
 	e.modelName = spec.model
-	e.dtype = map[bool]string{true: "f16", false: "f32"}[f16]
+	e.dtype = weightsName(f16, spec.int8)
 	e.log.Info("model ready", zap.String("model", spec.model), zap.String("dir", dir),
 		zap.String("adapter", dev.Info().String()), zap.String("weights", e.dtype),
 		zap.Int64("weightBytes", m.WeightBytes()), zap.Duration("took", time.Since(start)))

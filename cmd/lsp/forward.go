@@ -27,7 +27,8 @@ func forwardCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs.SetOutput(stderr)
 	dir := fs.String("model", "", "model folder or Hugging Face hub id (required)")
 	refPath := fs.String("reference", "", "reference .safetensors file (required)")
-	f16 := fs.Bool("f16", false, "store weights in f16 (lm_head and feed-forward outputs stay f32)")
+	f16 := fs.Bool("f16", false, "store weights in f16 (arithmetic stays f32)")
+	int8 := fs.Bool("int8", false, "store projections as 8-bit values with a scale per 32 (embeddings f16)")
 	tol := fs.Float64("tolerance", 1e-4, "largest accepted error relative to the largest reference value")
 	adapter := fs.String("adapter", "", "GPU adapter: index or name substring (default $"+gpu.AdapterEnv+")")
 	if err := fs.Parse(args); err != nil {
@@ -56,12 +57,12 @@ func forwardCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	defer dev.Close()
-	m, err := model.Load(dev, ck, model.Options{F16: *f16})
+	m, err := model.Load(dev, ck, model.Options{F16: *f16, Int8: *int8})
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	fmt.Fprintf(stdout, "model %s on %s, weights %s, tolerance %g\n", folder, dev.Info(), map[bool]string{false: "f32", true: "f16"}[*f16], *tol)
+	fmt.Fprintf(stdout, "model %s on %s, weights %s, tolerance %g\n", folder, dev.Info(), weightsName(*f16, *int8), *tol)
 
 	cases := referenceCases(ref)
 	if len(cases) == 0 {
@@ -263,4 +264,15 @@ func relErr(got []float32, want safetensors.Tensor) (float64, error) {
 		return maxErr, nil
 	}
 	return maxErr / maxRef, nil
+}
+
+// weightsName names a weight storage choice.
+func weightsName(f16, int8 bool) string {
+	switch {
+	case int8:
+		return "int8"
+	case f16:
+		return "f16"
+	}
+	return "f32"
 }

@@ -33,12 +33,13 @@ func openFolder(dir string) (*model.Checkpoint, *tokenizer.Tokenizer, error) {
 
 // loadResident uploads ck to dev and compiles every kernel it will use,
 // reporting progress as a message and a percentage.
-func loadResident(dev *gpu.Device, ck *model.Checkpoint, f16 bool, report func(msg string, pct int)) (*model.Model, error) {
-	m, err := model.Load(dev, ck, model.Options{F16: f16, Progress: func(done, total int64) {
+func loadResident(dev *gpu.Device, ck *model.Checkpoint, opts model.Options, report func(msg string, pct int)) (*model.Model, error) {
+	opts.Progress = func(done, total int64) {
 		if total > 0 {
 			report("uploading weights", int(90*done/total))
 		}
-	}})
+	}
+	m, err := model.Load(dev, ck, opts)
 	if err != nil {
 		return nil, err
 	}

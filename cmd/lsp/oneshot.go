@@ -13,6 +13,7 @@ import (
 	"github.com/nib-editor/nib/cache"
 	"github.com/nib-editor/nib/completion"
 	"github.com/nib-editor/nib/gpu"
+	"github.com/nib-editor/nib/model"
 )
 
 // The terminal commands, for trying nib without an editor:
@@ -100,7 +101,7 @@ func oneShotService(ctx context.Context, o *oneShotFlags, stderr io.Writer) (*co
 		return nil, nil, err
 	}
 	last := -1
-	m, err := loadResident(dev, ck, o.f16, func(msg string, pct int) {
+	m, err := loadResident(dev, ck, model.Options{F16: o.f16}, func(msg string, pct int) {
 		if pct/10 != last/10 {
 			fmt.Fprintf(stderr, "\rnib: %s %3d%%", msg, pct)
 			last = pct
