@@ -14,12 +14,12 @@ import (
 // settings are what a client may configure, through initializationOptions
 // and workspace/didChangeConfiguration (PROTOCOL.md, "Settings").
 type settings struct {
-	Model          string           `json:"model"`
-	Adapter        string           `json:"adapter"`
-	F16            bool             `json:"f16"`
+	Model   string `json:"model"`
+	Adapter string `json:"adapter"`
+	F16     bool   `json:"f16"`
 	// Int8 stores the projections as 8-bit values (a scale per 32):
 	// half the memory of f16, logits within about 2e-2 of f32.
-	Int8 bool `json:"int8"`
+	Int8           bool             `json:"int8"`
 	MaxInputTokens int              `json:"maxInputTokens"`
 	Completion     completeSettings `json:"completion"`
 	Rewrite        rewriteSettings  `json:"rewrite"`
