@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nib-editor/nib/completion"
+	"github.com/nib-editor/nib/gpu"
 )
 
 // waitQueued waits until n requests are queued.
@@ -97,9 +98,10 @@ func TestOutOfMemory(t *testing.T) {
 	if !errors.Is(err, completion.ErrOutOfMemory) || !strings.Contains(err.Error(), "caches cut to 16 MiB for encoder outputs and 8 MiB for decoder states, batches to 1 requests") {
 		t.Errorf("single request out of memory: %v", err)
 	}
-	// A WebGPU out-of-memory error is recognised as one too.
+	// A WebGPU out-of-memory error (gpu.ErrOutOfMemory, from the
+	// device's uncaptured-error callback) is recognised as one too.
 	s.SetFault(func(int) error {
-		return errors.New("gpu: allocate 4096 bytes for kv: gpu: OutOfMemory error: device memory")
+		return fmt.Errorf("gpu: allocate 4096 bytes for kv: %w: device memory", gpu.ErrOutOfMemory)
 	})
 	if err := rewrite("alone"); !errors.Is(err, completion.ErrOutOfMemory) || !strings.Contains(err.Error(), "device memory") {
 		t.Errorf("WebGPU out-of-memory error: %v", err)

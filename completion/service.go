@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/nib-editor/nib/cache"
+	"github.com/nib-editor/nib/gpu"
 	"github.com/nib-editor/nib/model"
 	"github.com/nib-editor/nib/model/tokenizer"
 )
@@ -556,7 +557,7 @@ func (s *Service) fail(batch []*task, answered []bool, err error, requeue bool) 
 // isOutOfMemory reports whether err is the GPU running out of memory:
 // ErrOutOfMemory, or a WebGPU error of type OutOfMemory.
 func isOutOfMemory(err error) bool {
-	return errors.Is(err, ErrOutOfMemory) || strings.Contains(err.Error(), "OutOfMemory")
+	return errors.Is(err, ErrOutOfMemory) || errors.Is(err, gpu.ErrOutOfMemory)
 }
 
 // outOfMemory shrinks the caches to half their budgets and the batches to

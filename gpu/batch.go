@@ -3,10 +3,12 @@ package gpu
 import (
 	"fmt"
 	"math"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/cogentcore/webgpu/wgpu"
 
+	"github.com/nib-editor/nib/gpu/internal/native"
 	"github.com/nib-editor/nib/kernels"
 )
 
@@ -357,20 +359,21 @@ func (r *Readback) Bytes() ([]byte, error) {
 		return nil, fmt.Errorf("gpu: read of %s before its batch was submitted", r.t)
 	}
 	size := r.size
-	status := wgpu.BufferMapAsyncStatus(math.MaxUint32)
-	if err := r.staging.b.MapAsync(wgpu.MapModeRead, 0, size, func(s wgpu.BufferMapAsyncStatus) { status = s }); err != nil {
-		r.finish(nil, fmt.Errorf("gpu: map readback of %s: %w", r.t, err))
-		return r.data, r.err
-	}
+	var mapped atomic.Uint32
+	const pending = math.MaxUint32
+	mapped.Store(pending)
+	// Through the native shim: the binding's MapAsync passes C a pointer
+	// to a Go variable that may be gone when the callback runs.
+	native.MapAsync(r.staging.b, wgpu.MapModeRead, 0, size, func(s wgpu.BufferMapAsyncStatus) { mapped.Store(uint32(s)) })
 	idx := &wgpu.WrappedSubmissionIndex{Queue: r.d.queue, SubmissionIndex: r.submission}
-	for status == wgpu.BufferMapAsyncStatus(math.MaxUint32) {
+	for mapped.Load() == pending {
 		if err := r.d.Err(); err != nil {
 			r.finish(nil, err)
 			return r.data, r.err
 		}
 		r.d.dev.Poll(true, idx)
 	}
-	if status != wgpu.BufferMapAsyncStatusSuccess {
+	if status := wgpu.BufferMapAsyncStatus(mapped.Load()); status != wgpu.BufferMapAsyncStatusSuccess {
 		r.finish(nil, fmt.Errorf("gpu: map readback of %s: %s", r.t, status))
 		return r.data, r.err
 	}

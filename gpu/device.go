@@ -15,6 +15,10 @@ import (
 // ErrDeviceLost is wrapped by every error after the device stopped working.
 var ErrDeviceLost = errors.New("gpu: device lost")
 
+// ErrOutOfMemory is wrapped by the error of an allocation or submission the
+// device had no memory for; the device itself goes on working.
+var ErrOutOfMemory = errors.New("gpu: out of memory")
+
 // Limits nib's kernels need beyond WebGPU's defaults. Storage bindings and
 // buffers are raised to the adapter's maximum so that large weight matrices
 // fit; the kernels' workgroup memory stays within the default 16 KiB.
@@ -186,9 +190,16 @@ func (r *reporter) DeviceLost(reason wgpu.DeviceLostReason, message string) {
 func (r *reporter) UncapturedError(typ wgpu.ErrorType, message string) {
 	d := (*Device)(r)
 	err := fmt.Errorf("gpu: %s error: %s", typ, message)
+	if typ == wgpu.ErrorTypeOutOfMemory {
+		err = fmt.Errorf("%w: %s", ErrOutOfMemory, message)
+	}
 	d.uncaptured.CompareAndSwap(nil, &err)
 	d.log.Error("gpu uncaptured error", zap.String("type", typ.String()), zap.String("message", message))
 }
+
+// Lost reports whether the device stopped working, without taking any
+// pending error (Err does).
+func (d *Device) Lost() bool { return d.lost.Load() != nil }
 
 func (d *Device) closing() bool {
 	d.mu.Lock()

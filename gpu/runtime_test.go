@@ -3,6 +3,7 @@ package gpu_test
 import (
 	"errors"
 	"math"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -204,4 +205,30 @@ func TestTrimPool(t *testing.T) {
 		t.Errorf("tensor in use after trim: %v", err)
 	}
 	inUse.Close()
+}
+
+// TestManyReadbacks maps thousands of small readbacks with the garbage
+// collector running between them: buffer mapping goes through the native
+// shim, whose callback carries an integer, so nothing the collector frees
+// is read by C (the binding's own MapAsync failed this way under load).
+func TestManyReadbacks(t *testing.T) {
+	src, err := dev.UploadU32([]uint32{1, 2, 3, 4}, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	for i := range 3000 {
+		b := dev.NewBatch()
+		r := b.Read(src)
+		if err := b.Submit(); err != nil {
+			t.Fatal(err)
+		}
+		if i%50 == 0 {
+			runtime.GC()
+		}
+		got, err := r.U32()
+		if err != nil || len(got) != 4 || got[3] != 4 {
+			t.Fatalf("readback %d: %v %v", i, got, err)
+		}
+	}
 }

@@ -112,6 +112,13 @@ func (e *engine) markLost(gen int, once bool) bool {
 	return true
 }
 
+// deviceLost reports whether the open device has stopped working.
+func (e *engine) deviceLost() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.dev != nil && e.dev.Lost()
+}
+
 // simulateLoss marks the device lost, as the driver would: a test hook.
 func (e *engine) simulateLoss(reason string) error {
 	e.mu.Lock()
@@ -179,14 +186,9 @@ func (e *engine) loadNow(gen int, spec loadSpec, report func(loadProgress)) (err
 	if old != nil {
 		old.Close()
 	}
-	switch {
-	case oldDev != nil && lost:
-		// Not closed: releasing a lost device's pooled buffers makes the
-		// WebGPU binding call a readback's map callback whose handle is
-		// gone, a panic inside C. What the driver has not freed with the
-		// device stays allocated until the process ends.
-		e.log.Warn("the lost GPU device is dropped without closing it")
-	case oldDev != nil:
+	if oldDev != nil {
+		// A lost device is closed too: its readbacks map through the
+		// native shim, whose callbacks outlive nothing they read.
 		oldDev.Close()
 	}
 	if dev == nil {

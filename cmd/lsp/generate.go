@@ -170,12 +170,19 @@ func completeKey(uri string) string { return "complete " + uri }
 // loading. A request that a reload took the service from (its queue is
 // failed with completion.ErrClosed) runs again on the new one; a request
 // that met a lost GPU device fails, and the first to meet it starts a
-// reload on a new device.
+// reload on a new device. A device known to be lost before a request
+// starts is replaced first, and the request runs on the new one.
 func (s *server) generate(ctx context.Context, st settings, do func(*completion.Service) (*completion.Output, error)) (*completion.Output, error) {
 	for attempt := 0; ; attempt++ {
 		svc, gen, err := s.eng.service(ctx, st.loadTimeout())
 		if err != nil {
 			return nil, err
+		}
+		if attempt == 0 && s.eng.deviceLost() {
+			// Known lost before this request ran: reload first and run on
+			// the new device rather than fail.
+			s.deviceLost(gen, gpu.ErrDeviceLost)
+			continue
 		}
 		out, err := do(svc)
 		switch {

@@ -25,6 +25,7 @@ package native
 extern void nibDeviceLost(WGPUDeviceLostReason reason, char *message, uintptr_t id);
 extern void nibUncapturedError(WGPUErrorType type, char *message, uintptr_t id);
 extern void nibLog(WGPULogLevel level, char *message);
+extern void nibBufferMapped(WGPUBufferMapAsyncStatus status, uintptr_t id);
 
 static void nib_device_lost(WGPUDeviceLostReason reason, char const *message, void *userdata) {
 	nibDeviceLost(reason, (char *)message, (uintptr_t)userdata);
@@ -67,6 +68,14 @@ static void nib_request_device(WGPUAdapter adapter, WGPUFeatureName const *featu
 	desc.uncapturedErrorCallbackInfo.callback = nib_uncaptured_error;
 	desc.uncapturedErrorCallbackInfo.userdata = (void *)id;
 	wgpuAdapterRequestDevice(adapter, &desc, nib_device_ready, result);
+}
+
+static void nib_buffer_mapped(WGPUBufferMapAsyncStatus status, void *userdata) {
+	nibBufferMapped(status, (uintptr_t)userdata);
+}
+
+static void nib_map_async(WGPUBuffer buffer, WGPUMapModeFlags mode, size_t offset, size_t size, uintptr_t id) {
+	wgpuBufferMapAsync(buffer, mode, offset, size, nib_buffer_mapped, (void *)id);
 }
 
 static void nib_set_log(WGPULogLevel level) {
@@ -132,6 +141,46 @@ func nibLog(level C.WGPULogLevel, message *C.char) {
 	if sink != nil {
 		sink(wgpu.LogLevel(level), C.GoString(message))
 	}
+}
+
+var (
+	mapsMu sync.Mutex
+	maps   = map[uintptr]func(wgpu.BufferMapAsyncStatus){}
+)
+
+//export nibBufferMapped
+func nibBufferMapped(status C.WGPUBufferMapAsyncStatus, id C.uintptr_t) {
+	mapsMu.Lock()
+	done := maps[uintptr(id)]
+	delete(maps, uintptr(id))
+	mapsMu.Unlock()
+	if done != nil {
+		done(wgpu.BufferMapAsyncStatus(status))
+	}
+}
+
+// bufferRef mirrors the binding's Buffer: its device and its handle (the
+// layout is pinned by the binding version in go.mod and checked by this
+// package's tests).
+type bufferRef struct {
+	device C.WGPUDevice
+	ref    C.WGPUBuffer
+}
+
+// MapAsync starts mapping size bytes of buffer at offset, calling done
+// with the outcome from whichever goroutine polls the device. It replaces
+// the binding's Buffer.MapAsync, which hands C the address of a Go
+// variable as the callback's data: the callback may run after that
+// variable is gone and read a stale cgo.Handle ("misuse of an invalid
+// Handle", or worse, another callback). Here the callback carries a plain
+// integer.
+func MapAsync(buffer *wgpu.Buffer, mode wgpu.MapMode, offset, size uint64, done func(wgpu.BufferMapAsyncStatus)) {
+	id := nextID.Add(1)
+	mapsMu.Lock()
+	maps[id] = done
+	mapsMu.Unlock()
+	b := (*bufferRef)(unsafe.Pointer(buffer))
+	C.nib_map_async(b.ref, C.WGPUMapModeFlags(mode), C.size_t(offset), C.size_t(size), C.uintptr_t(id))
 }
 
 // SetLogSink routes wgpu-native's own log lines to sink instead of the
