@@ -33,8 +33,25 @@ type FusedArgs struct {
 // ArgmaxPartials returns the number of U32 elements FusedArgs.Argmax needs
 // for m rows of n outputs of a weight with rows of k elements of dtype w.
 func ArgmaxPartials(m, n, k int, w DType) int {
-	wg, tpr := fmatvecShape((k+loadWidth(w)-1)/loadWidth(w), n)
+	_, wg, tpr := fmatvecLayout(k, n, w)
 	return argmaxPartials(m, n, wg/tpr)
+}
+
+// fmatvecLayout returns whether FMatVec loads weights on its vector path,
+// and its workgroup size and invocations per weight row, for rows of k
+// weights of dtype w and n outputs.
+func fmatvecLayout(k, n int, w DType) (vec bool, wg, tpr int) {
+	per := loadWidth(w)
+	vec = k%per == 0
+	wg, tpr = fmatvecShape((k+per-1)/per, n)
+	if w == Q8 && vec {
+		// Few (36-byte) blocks per row: fewer invocations share one.
+		wg, tpr = 128, 8
+		if k/per > 32 {
+			wg, tpr = 256, 16
+		}
+	}
+	return vec, wg, tpr
 }
 
 func argmaxPartials(m, n, rows int) int { return m * (n + rows - 1) / rows * 3 }
@@ -51,10 +68,14 @@ func fmatvecShape(loads, n int) (wg, tpr int) {
 	return matvecShape(loads)
 }
 
-// loadWidth is the number of weights in one 16-byte load.
+// loadWidth is the number of weights one invocation loads at a time on
+// the vector path: 16 bytes of f32 or f16, or a whole q8 block.
 func loadWidth(w DType) int {
-	if w == F16 {
+	switch w {
+	case F16:
 		return 8
+	case Q8:
+		return Q8Block // a block per load (a row must start at one)
 	}
 	return 4
 }
@@ -117,9 +138,7 @@ func (b *Batch) FMatVec(out, x, w *Tensor, a FusedArgs) {
 		b.failf("%s: out %s is also an input", op, out)
 		return
 	}
-	per := loadWidth(w.dtype)
-	vec := k%per == 0 && w.dtype != Q8 // q8 dequantises per element
-	wg, tpr := fmatvecShape((k+per-1)/per, n)
+	vec, wg, tpr := fmatvecLayout(k, n, w.dtype)
 	defs := kernels.Defines{"W": w.dtype.String(), "M": matvecRows(m), "VEC": vec, "WG": wg, "TPR": tpr,
 		"NORM": a.Norm, "GATE": a.Gate, "ACT": a.Act, "RES": a.Res != nil}
 	params := []uint32{uint32(m), uint32(n), uint32(k), uint32(a.WOff), math.Float32bits(a.Eps)}

@@ -45,7 +45,11 @@ const PARTIALS = WG * M * G;
 @group(0) @binding(0) var<uniform> p: Params;
 {{- if .VEC}}
 @group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
+{{- if eq .W "q8"}}
+@group(0) @binding(2) var<storage, read> w: array<u32>;
+{{- else}}
 @group(0) @binding(2) var<storage, read> w: array<vec4<{{if eq .W "f16"}}u32{{else}}f32{{end}}>>;
+{{- end}}
 {{- else}}
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> w: array<{{template "w_elem" .}}>;
@@ -94,7 +98,30 @@ fn act(v: f32) -> f32 {
 // dot_row adds x[m] . w[row] for every m into acc, over this invocation's
 // share of K.
 fn dot_row(row: u32, lane: u32, acc: ptr<function, array<f32, M>>) {
-{{- if and .VEC (eq .W "f16")}}
+{{- if and .VEC (eq .W "q8")}}
+    // One q8 block (32 weights: eight words of bytes and the scale) per
+    // iteration; rows start at a block (K a multiple of 32).
+    let kb = p.K / 32u;
+    let xrow = p.K / 4u;
+    for (var i = lane; i < kb; i += TPR) {
+        let base = (row * kb + i) * 9u;
+        let scale = bitcast<f32>(w[base + 8u]);
+        var q: array<vec4<f32>, 8>;
+        for (var j = 0u; j < 8u; j++) {
+            let word = w[base + j];
+            q[j] = vec4<f32>(f32(i32(word << 24u) >> 24u), f32(i32(word << 16u) >> 24u),
+                             f32(i32(word << 8u) >> 24u), f32(i32(word) >> 24u));
+        }
+        for (var m = 0u; m < M; m++) {
+            let xb = min(m, p.M - 1u) * xrow + 8u * i;
+            var d = 0.0;
+            for (var j = 0u; j < 8u; j++) {
+                d += dot(q[j], x[xb + j]);
+            }
+            (*acc)[m] += scale * d;
+        }
+    }
+{{- else if and .VEC (eq .W "f16")}}
     let k8 = p.K / 8u;
     let xrow = p.K / 4u;
     for (var i = lane; i < k8; i += TPR) {
