@@ -68,8 +68,16 @@ func startRaw(t *testing.T, env []string, args ...string) *rawClient {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go c.read(stdout)
+	readDone := make(chan struct{})
 	go func() {
+		c.read(stdout)
+		close(readDone)
+	}()
+	go func() {
+		// Wait closes stdout once nib exits: only after the reader has
+		// seen the end of it, or it may read "file already closed"
+		// instead of EOF (os/exec: Wait after all reads).
+		<-readDone
 		c.exitErr = cmd.Wait()
 		close(c.exited)
 	}()
