@@ -42,7 +42,8 @@ func (b *Batch) projCheck(op string, x, w *Tensor, a ProjArgs, nb int) (kernels.
 	if a.HeadDim%4 == 0 {
 		vec = 4
 	}
-	defs := kernels.Defines{"W": w.dtype.String(), "VEC": k%loadWidth(w.dtype) == 0 && w.dtype != Q8, "V": vec, "WG": 256}
+	defs := kernels.Defines{"W": w.dtype.String(), "VEC": k%loadWidth(w.dtype) == 0 && w.dtype != Q8, "V": vec, "WG": 256,
+		"DV": a.HeadDim / vec, "K": k}
 	return defs, x.n / k, true
 }
 

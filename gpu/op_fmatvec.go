@@ -140,7 +140,7 @@ func (b *Batch) FMatVec(out, x, w *Tensor, a FusedArgs) {
 	}
 	vec, wg, tpr := fmatvecLayout(k, n, w.dtype)
 	defs := kernels.Defines{"W": w.dtype.String(), "M": matvecRows(m), "VEC": vec, "WG": wg, "TPR": tpr,
-		"NORM": a.Norm, "GATE": a.Gate, "ACT": a.Act, "RES": a.Res != nil}
+		"NORM": a.Norm, "GATE": a.Gate, "ACT": a.Act, "RES": a.Res != nil, "K": k}
 	params := []uint32{uint32(m), uint32(n), uint32(k), uint32(a.WOff), math.Float32bits(a.Eps)}
 	if a.Argmax != nil {
 		need := argmaxPartials(m, n, wg/tpr)

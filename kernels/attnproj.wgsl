@@ -65,6 +65,10 @@ const NB = 1u;
 {{- end}}
 
 const WG = {{.WG}}u;
+// The head dim in vectors and the width of x are constants so that the
+// dot products unroll (see attnstep.wgsl).
+const DV = {{.DV}}u;
+const K = {{.K}}u;
 // TP invocations share one projection output.
 const TP = 8u;
 const MAXD = 256u;
@@ -102,24 +106,24 @@ fn vdot(a: VT, b: VT) -> f32 {
 fn partial_dot(b: u32, row: u32, lane: u32) -> f32 {
     var acc = 0.0;
 {{- if and .VEC (eq .W "f16")}}
-    let k8 = p.K / 8u;
+    let k8 = K / 8u;
     for (var i = lane; i < k8; i += TP) {
         let packed = w[row * k8 + i];
         let lo = vec4<f32>(unpack2x16float(packed.x), unpack2x16float(packed.y));
         let hi = vec4<f32>(unpack2x16float(packed.z), unpack2x16float(packed.w));
-        let xb = b * p.K + 8u * i;
+        let xb = b * K + 8u * i;
         acc += dot(lo, vec4<f32>(x[xb], x[xb + 1u], x[xb + 2u], x[xb + 3u]))
              + dot(hi, vec4<f32>(x[xb + 4u], x[xb + 5u], x[xb + 6u], x[xb + 7u]));
     }
 {{- else if .VEC}}
-    let k4 = p.K / 4u;
+    let k4 = K / 4u;
     for (var i = lane; i < k4; i += TP) {
-        let xb = b * p.K + 4u * i;
+        let xb = b * K + 4u * i;
         acc += dot(w[row * k4 + i], vec4<f32>(x[xb], x[xb + 1u], x[xb + 2u], x[xb + 3u]));
     }
 {{- else}}
-    for (var k = lane; k < p.K; k += TP) {
-        acc += load_w(row * p.K + k) * x[b * p.K + k];
+    for (var k = lane; k < K; k += TP) {
+        acc += load_w(row * K + k) * x[b * K + k];
     }
 {{- end}}
     return acc;
@@ -136,8 +140,8 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
 
     // The row's inverse RMS.
     var ss = 0.0;
-    for (var k = t; k < p.K; k += WG) {
-        let v = x[b * p.K + k];
+    for (var k = t; k < K; k += WG) {
+        let v = x[b * K + k];
         ss += v * v;
     }
     red[t] = ss;
@@ -148,7 +152,7 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
         }
         workgroupBarrier();
     }
-    let inv = inverseSqrt(red[0] / f32(p.K) + p.eps);
+    let inv = inverseSqrt(red[0] / f32(K) + p.eps);
     // Every invocation has read red[0] before it is reused.
     workgroupBarrier();
 
@@ -178,20 +182,20 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
     let pos = state[0];
     let n = pos + 1u;
     let kb = b;
-    let cbase = b * p.cap * p.width + h * p.dv;
-    for (var e = t; e < p.dv; e += WG) {
+    let cbase = b * p.cap * p.width + h * DV;
+    for (var e = t; e < DV; e += WG) {
         kc[cbase + pos * p.width + e] = pv(1u, e);
         vc[cbase + pos * p.width + e] = pv(2u, e);
     }
 {{- else}}
     let kb = kv_rows[b];
     let n = min(p.cap, lens[kb]);
-    let cbase = kb * p.cap * p.width + h * p.dv;
+    let cbase = kb * p.cap * p.width + h * DV;
 {{- end}}
 
-    let slices = WG / p.dv;
-    let s = t / p.dv;
-    let e = t % p.dv;
+    let slices = WG / DV;
+    let s = t / DV;
+    let e = t % DV;
     var acc = VT(0.0);
     var m = NEG;
     var l = 0.0;
@@ -203,12 +207,12 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
             var d = 0.0;
 {{- if eq .MODE "self"}}
             if (j == pos) {
-                for (var c = 0u; c < p.dv; c++) {
+                for (var c = 0u; c < DV; c++) {
                     d += vdot(pv(0u, c), pv(1u, c));
                 }
             } else {
                 let kr = cbase + j * p.width;
-                for (var c = 0u; c < p.dv; c++) {
+                for (var c = 0u; c < DV; c++) {
                     d += vdot(pv(0u, c), kc[kr + c]);
                 }
             }
@@ -216,7 +220,7 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
             d += bias[buckets[p.center + j - pos] * p.heads + h];
 {{- else}}
             let kr = cbase + j * p.width;
-            for (var c = 0u; c < p.dv; c++) {
+            for (var c = 0u; c < DV; c++) {
                 d += vdot(pv(0u, c), kc[kr + c]);
             }
 {{- end}}
@@ -262,12 +266,12 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
         red[s] = l;
     }
     workgroupBarrier();
-    let obase = b * p.width + h * p.dv;
-    for (var o = t; o < p.dv; o += WG) {
+    let obase = b * p.width + h * DV;
+    for (var o = t; o < DV; o += WG) {
         var total = VT(0.0);
         var sum = 0.0;
         for (var r = 0u; r < slices; r++) {
-            total += acc_sh[r * p.dv + o];
+            total += acc_sh[r * DV + o];
             sum += red[r];
         }
         out[obase + o] = select(VT(0.0), total / sum, sum > 0.0);

@@ -35,6 +35,10 @@ alias VT = {{if eq .V 4}}vec4<f32>{{else}}f32{{end}};
 @group(0) @binding(7) var<storage, read_write> out: array<VT>;
 
 const WG = {{.WG}}u;
+// DV, the head dim in vectors, is a constant so that the per-key dot
+// products unroll: their loads then overlap instead of each waiting for
+// the last (a step's attention is latency-bound).
+const DV = {{.DV}}u;
 const MAXDV = {{if eq .V 4}}64u{{else}}256u{{end}};
 const NEG = -3.0e38;
 
@@ -63,10 +67,10 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
     let b = row / p.heads;
     let pos = state[0];
     let n = pos + 1u;
-    let src = b * 3u * p.width + h * p.dv;
-    let cbase = b * p.cap * p.width + h * p.dv;
+    let src = b * 3u * p.width + h * DV;
+    let cbase = b * p.cap * p.width + h * DV;
 
-    for (var e = t; e < p.dv; e += WG) {
+    for (var e = t; e < DV; e += WG) {
         q_sh[e] = qkv[src + e];
         let kv = qkv[src + p.width + e];
         let vv = qkv[src + 2u * p.width + e];
@@ -77,9 +81,9 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
     }
     workgroupBarrier();
 
-    let slices = WG / p.dv;
-    let s = t / p.dv;
-    let e = t % p.dv;
+    let slices = WG / DV;
+    let s = t / DV;
+    let e = t % DV;
     var acc = VT(0.0);
     var m = NEG;
     var l = 0.0;
@@ -90,12 +94,12 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
             let j = j0 + t;
             var d = 0.0;
             if (j == pos) {
-                for (var c = 0u; c < p.dv; c++) {
+                for (var c = 0u; c < DV; c++) {
                     d += vdot(q_sh[c], k_sh[c]);
                 }
             } else {
                 let kb = cbase + j * p.width;
-                for (var c = 0u; c < p.dv; c++) {
+                for (var c = 0u; c < DV; c++) {
                     d += vdot(q_sh[c], kc[kb + c]);
                 }
             }
@@ -136,12 +140,12 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
         red[s] = l;
     }
     workgroupBarrier();
-    let obase = b * p.width + h * p.dv;
-    for (var o = t; o < p.dv; o += WG) {
+    let obase = b * p.width + h * DV;
+    for (var o = t; o < DV; o += WG) {
         var total = VT(0.0);
         var sum = 0.0;
         for (var r = 0u; r < slices; r++) {
-            total += acc_sh[r * p.dv + o];
+            total += acc_sh[r * DV + o];
             sum += red[r];
         }
         out[obase + o] = total / sum;

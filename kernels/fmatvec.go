@@ -13,7 +13,7 @@ var FMatVec = register(&Kernel{
 	Name:     "fmatvec",
 	File:     "fmatvec.wgsl",
 	Buffers:  []Access{Read, Read, Read, ReadWrite},
-	Defaults: Defines{"W": "f32", "VEC": false, "M": 1, "WG": 256, "TPR": 32, "NORM": false, "GATE": false, "ACT": "", "RES": false, "ARGMAX": false},
+	Defaults: Defines{"W": "f32", "VEC": false, "M": 1, "WG": 256, "TPR": 32, "NORM": false, "GATE": false, "ACT": "", "RES": false, "ARGMAX": false, "K": 64},
 })
 
 // FMatVecArgmax is FMatVec that also writes, for each x row and
@@ -24,7 +24,7 @@ var FMatVecArgmax = register(&Kernel{
 	Name:     "fmatvec_argmax",
 	File:     "fmatvec.wgsl",
 	Buffers:  []Access{Read, Read, Read, ReadWrite, ReadWrite},
-	Defaults: Defines{"W": "f32", "VEC": false, "M": 1, "WG": 256, "TPR": 32, "NORM": false, "GATE": false, "ACT": "", "RES": false, "ARGMAX": true},
+	Defaults: Defines{"W": "f32", "VEC": false, "M": 1, "WG": 256, "TPR": 32, "NORM": false, "GATE": false, "ACT": "", "RES": false, "ARGMAX": true, "K": 64},
 })
 
 // ArgmaxCombine finishes FMatVecArgmax: per row, the index of the largest

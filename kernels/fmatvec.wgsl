@@ -36,6 +36,8 @@ struct Params {
 }
 
 const WG = {{.WG}}u;
+// K, the width of x, is a constant so that the loops over it unroll.
+const K = {{.K}}u;
 const TPR = {{.TPR}}u;
 const ROWS = WG / TPR;
 const M = {{.M}}u;
@@ -101,8 +103,8 @@ fn dot_row(row: u32, lane: u32, acc: ptr<function, array<f32, M>>) {
 {{- if and .VEC (eq .W "q8")}}
     // One q8 block (32 weights: eight words of bytes and the scale) per
     // iteration; rows start at a block (K a multiple of 32).
-    let kb = p.K / 32u;
-    let xrow = p.K / 4u;
+    let kb = K / 32u;
+    let xrow = K / 4u;
     for (var i = lane; i < kb; i += TPR) {
         let base = (row * kb + i) * 9u;
         let scale = bitcast<f32>(w[base + 8u]);
@@ -122,8 +124,8 @@ fn dot_row(row: u32, lane: u32, acc: ptr<function, array<f32, M>>) {
         }
     }
 {{- else if and .VEC (eq .W "f16")}}
-    let k8 = p.K / 8u;
-    let xrow = p.K / 4u;
+    let k8 = K / 8u;
+    let xrow = K / 4u;
     for (var i = lane; i < k8; i += TPR) {
         let packed = w[row * k8 + i];
         let lo = vec4<f32>(unpack2x16float(packed.x), unpack2x16float(packed.y));
@@ -134,7 +136,7 @@ fn dot_row(row: u32, lane: u32, acc: ptr<function, array<f32, M>>) {
         }
     }
 {{- else if .VEC}}
-    let k4 = p.K / 4u;
+    let k4 = K / 4u;
     for (var i = lane; i < k4; i += TPR) {
         let wv = w[row * k4 + i];
         for (var m = 0u; m < M; m++) {
@@ -142,10 +144,10 @@ fn dot_row(row: u32, lane: u32, acc: ptr<function, array<f32, M>>) {
         }
     }
 {{- else}}
-    for (var k = lane; k < p.K; k += TPR) {
-        let wv = load_w(row * p.K + k);
+    for (var k = lane; k < K; k += TPR) {
+        let wv = load_w(row * K + k);
         for (var m = 0u; m < M; m++) {
-            (*acc)[m] += wv * x[min(m, p.M - 1u) * p.K + k];
+            (*acc)[m] += wv * x[min(m, p.M - 1u) * K + k];
         }
     }
 {{- end}}
@@ -162,7 +164,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     // Sum of squares of each row of x, by all invocations.
     var sq: array<f32, M>;
 {{- if .VEC}}
-    let k4 = p.K / 4u;
+    let k4 = K / 4u;
     for (var i = t; i < k4; i += WG) {
         for (var m = 0u; m < M; m++) {
             let v = x[min(m, p.M - 1u) * k4 + i];
@@ -170,9 +172,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         }
     }
 {{- else}}
-    for (var k = t; k < p.K; k += WG) {
+    for (var k = t; k < K; k += WG) {
         for (var m = 0u; m < M; m++) {
-            let v = x[min(m, p.M - 1u) * p.K + k];
+            let v = x[min(m, p.M - 1u) * K + k];
             sq[m] += v * v;
         }
     }
@@ -192,7 +194,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         workgroupBarrier();
     }
     if (t < M) {
-        scale[t] = inverseSqrt(partial[t * WG] / f32(p.K) + p.eps);
+        scale[t] = inverseSqrt(partial[t * WG] / f32(K) + p.eps);
     }
     workgroupBarrier();
 {{- else}}
