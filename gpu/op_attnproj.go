@@ -42,8 +42,12 @@ func (b *Batch) projCheck(op string, x, w *Tensor, a ProjArgs, nb int) (kernels.
 	if a.HeadDim%4 == 0 {
 		vec = 4
 	}
-	defs := kernels.Defines{"W": w.dtype.String(), "VEC": k%loadWidth(w.dtype) == 0 && w.dtype != Q8, "V": vec, "WG": 256,
-		"DV": a.HeadDim / vec, "K": k}
+	vecW := k%loadWidth(w.dtype) == 0 && w.dtype != Q8
+	// One query block (cross-attention) keeps x in workgroup memory, up to
+	// d_model 2048 (16 KiB of workgroup memory in all).
+	stage := vecW && nb == 1 && k <= 2048
+	defs := kernels.Defines{"W": w.dtype.String(), "VEC": vecW, "V": vec, "WG": 256,
+		"DV": a.HeadDim / vec, "K": k, "STAGE": stage}
 	return defs, x.n / k, true
 }
 

@@ -11,7 +11,7 @@ var AttnSelf = register(&Kernel{
 	Name:     "attn_self",
 	File:     "attnproj.wgsl",
 	Buffers:  []Access{Read, Read, ReadWrite, ReadWrite, Read, Read, Read, ReadWrite},
-	Defaults: Defines{"W": "f32", "VEC": false, "V": 1, "WG": 256, "MODE": "self", "DV": 16, "K": 64},
+	Defaults: Defines{"W": "f32", "VEC": false, "V": 1, "WG": 256, "MODE": "self", "DV": 16, "K": 64, "STAGE": false},
 })
 
 // AttnCross is a decoder step's cross-attention up to the output
@@ -23,5 +23,5 @@ var AttnCross = register(&Kernel{
 	Name:     "attn_cross",
 	File:     "attnproj.wgsl",
 	Buffers:  []Access{Read, Read, Read, Read, Read, Read, ReadWrite},
-	Defaults: Defines{"W": "f32", "VEC": false, "V": 1, "WG": 256, "MODE": "cross", "DV": 16, "K": 64},
+	Defaults: Defines{"W": "f32", "VEC": false, "V": 1, "WG": 256, "MODE": "cross", "DV": 16, "K": 64, "STAGE": false},
 })

@@ -79,6 +79,12 @@ var<workgroup> red: array<f32, WG>;
 var<workgroup> proj: array<f32, PROJ>;
 var<workgroup> probs: array<f32, WG>;
 var<workgroup> acc_sh: array<VT, WG>;
+{{- if .STAGE}}
+// The row of x, read once from memory into workgroup memory: the
+// projection reads each element of it once per output.
+const K4 = K / 4u;
+var<workgroup> xs: array<vec4<f32>, K4>;
+{{- end}}
 
 {{- if not .VEC}}
 {{template "load_w" .}}
@@ -111,15 +117,23 @@ fn partial_dot(b: u32, row: u32, lane: u32) -> f32 {
         let packed = w[row * k8 + i];
         let lo = vec4<f32>(unpack2x16float(packed.x), unpack2x16float(packed.y));
         let hi = vec4<f32>(unpack2x16float(packed.z), unpack2x16float(packed.w));
+{{- if .STAGE}}
+        acc += dot(lo, xs[2u * i]) + dot(hi, xs[2u * i + 1u]);
+{{- else}}
         let xb = b * K + 8u * i;
         acc += dot(lo, vec4<f32>(x[xb], x[xb + 1u], x[xb + 2u], x[xb + 3u]))
              + dot(hi, vec4<f32>(x[xb + 4u], x[xb + 5u], x[xb + 6u], x[xb + 7u]));
+{{- end}}
     }
 {{- else if .VEC}}
     let k4 = K / 4u;
     for (var i = lane; i < k4; i += TP) {
+{{- if .STAGE}}
+        acc += dot(w[row * k4 + i], xs[i]);
+{{- else}}
         let xb = b * K + 4u * i;
         acc += dot(w[row * k4 + i], vec4<f32>(x[xb], x[xb + 1u], x[xb + 2u], x[xb + 3u]));
+{{- end}}
     }
 {{- else}}
     for (var k = lane; k < K; k += TP) {
@@ -138,12 +152,20 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
     let h = row % p.heads;
     let b = row / p.heads;
 
-    // The row's inverse RMS.
+    // The row's inverse RMS (and, staged, the row itself).
     var ss = 0.0;
+{{- if .STAGE}}
+    for (var k = t; k < K4; k += WG) {
+        let v = vec4<f32>(x[b * K + 4u * k], x[b * K + 4u * k + 1u], x[b * K + 4u * k + 2u], x[b * K + 4u * k + 3u]);
+        xs[k] = v;
+        ss += dot(v, v);
+    }
+{{- else}}
     for (var k = t; k < K; k += WG) {
         let v = x[b * K + k];
         ss += v * v;
     }
+{{- end}}
     red[t] = ss;
     workgroupBarrier();
     for (var s = WG / 2u; s > 0u; s >>= 1u) {
