@@ -22,27 +22,7 @@ struct Params {
 var<workgroup> keys: array<u32, {{.WG}}>;
 var<workgroup> idxs: array<u32, {{.WG}}>;
 
-// key maps f32 bits to a u32 that orders as the floats do, with -0 equal to
-// +0 and every NaN equal to the largest key. No finite or infinite value maps
-// to 0, which therefore marks an empty slot.
-fn key(f: f32) -> u32 {
-    var b = bitcast<u32>(f);
-    if ((b & 0x7fffffffu) > 0x7f800000u) {
-        return 0xffffffffu;
-    }
-    if (b == 0x80000000u) {
-        b = 0u;
-    }
-    if ((b & 0x80000000u) != 0u) {
-        return ~b;
-    }
-    return b | 0x80000000u;
-}
-
-// beats says whether (k2, i2) wins over (k1, i1).
-fn beats(k1: u32, i1: u32, k2: u32, i2: u32) -> bool {
-    return k2 > k1 || (k2 == k1 && i2 < i1);
-}
+{{template "order" .}}
 
 @compute @workgroup_size({{.WG}})
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

@@ -34,17 +34,7 @@ var<workgroup> idxs: array<u32, WG>;
 var<workgroup> maxs: array<f32, WG>;
 var<workgroup> sums: array<f32, WG>;
 
-// unkey inverts argmax.wgsl's key for non-NaN keys.
-fn unkey(k: u32) -> f32 {
-    if ((k & 0x80000000u) != 0u) {
-        return bitcast<f32>(k & 0x7fffffffu);
-    }
-    return bitcast<f32>(~k);
-}
-
-fn beats(k1: u32, i1: u32, k2: u32, i2: u32) -> bool {
-    return k2 > k1 || (k2 == k1 && i2 < i1);
-}
+{{template "order" .}}
 
 // merge returns the sum of two (max, sum) pairs rescaled to the larger max.
 fn merge(m1: f32, s1: f32, m2: f32, s2: f32) -> vec2<f32> {

@@ -63,20 +63,8 @@ const PARTIALS = WG * M * G;
 
 const VALS = ROWS * M;
 var<workgroup> vals: array<f32, VALS>;
+{{template "order" .}}
 
-fn key(f: f32) -> u32 {
-    var b = bitcast<u32>(f);
-    if ((b & 0x7fffffffu) > 0x7f800000u) {
-        return 0xffffffffu;
-    }
-    if (b == 0x80000000u) {
-        b = 0u;
-    }
-    if ((b & 0x80000000u) != 0u) {
-        return ~b;
-    }
-    return b | 0x80000000u;
-}
 {{- end}}
 
 var<workgroup> partial: array<f32, PARTIALS>;

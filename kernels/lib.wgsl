@@ -5,6 +5,8 @@ Shared template definitions, included into every kernel's template set.
 f32 weights are stored as f32, f16 weights packed two per u32 word, q8
 weights in blocks of nine u32 words (see gpu.Q8).
 "load_w" defines fn load_w(i) -> f32 reading element i of a weight array `w`.
+"order" defines key, unkey and beats: the float order as u32 keys, ties to
+the lowest index, for the argmax and top-k kernels.
 */}}
 {{define "w_elem"}}{{if or (eq .W "f16") (eq .W "q8")}}u32{{else}}f32{{end}}{{end}}
 {{define "load_w"}}
@@ -39,5 +41,39 @@ fn relu(x: f32) -> f32 {
 fn gelu_new(x: f32) -> f32 {
     let u = clamp(0.7978845608028654 * (x + 0.044715 * x * x * x), -15.0, 15.0);
     return 0.5 * x * (1.0 + tanh(u));
+}
+{{end}}
+{{define "order"}}
+// key maps f32 bits to a u32 that orders as the floats do, with -0 equal to
+// +0 and every NaN equal to the largest key. No finite or infinite value maps
+// to 0, which therefore marks an empty slot. Integer compares, not float
+// ones: WGSL lets a compiler assume NaNs never occur, so a NaN test like
+// x != x may be folded away.
+fn key(f: f32) -> u32 {
+    var b = bitcast<u32>(f);
+    if ((b & 0x7fffffffu) > 0x7f800000u) {
+        return 0xffffffffu;
+    }
+    if (b == 0x80000000u) {
+        b = 0u;
+    }
+    if ((b & 0x80000000u) != 0u) {
+        return ~b;
+    }
+    return b | 0x80000000u;
+}
+
+// unkey inverts key for non-NaN keys.
+fn unkey(k: u32) -> f32 {
+    if ((k & 0x80000000u) != 0u) {
+        return bitcast<f32>(k & 0x7fffffffu);
+    }
+    return bitcast<f32>(~k);
+}
+
+// beats says whether (k2, i2) ranks before (k1, i1): a larger key, or an
+// equal one at a lower index.
+fn beats(k1: u32, i1: u32, k2: u32, i2: u32) -> bool {
+    return k2 > k1 || (k2 == k1 && i2 < i1);
 }
 {{end}}

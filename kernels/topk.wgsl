@@ -28,32 +28,7 @@ var<workgroup> keys: array<u32, {{.WG}}>;
 var<workgroup> idxs: array<u32, {{.WG}}>;
 var<workgroup> sums: array<f32, {{.WG}}>;
 
-fn key(f: f32) -> u32 {
-    var b = bitcast<u32>(f);
-    if ((b & 0x7fffffffu) > 0x7f800000u) {
-        return 0xffffffffu;
-    }
-    if (b == 0x80000000u) {
-        b = 0u;
-    }
-    if ((b & 0x80000000u) != 0u) {
-        return ~b;
-    }
-    return b | 0x80000000u;
-}
-
-// unkey inverts key for non-NaN keys.
-fn unkey(k: u32) -> f32 {
-    if ((k & 0x80000000u) != 0u) {
-        return bitcast<f32>(k & 0x7fffffffu);
-    }
-    return bitcast<f32>(~k);
-}
-
-// beats says whether (k2, i2) ranks before (k1, i1).
-fn beats(k1: u32, i1: u32, k2: u32, i2: u32) -> bool {
-    return k2 > k1 || (k2 == k1 && i2 < i1);
-}
+{{template "order" .}}
 
 // reduce leaves the best (key, index) of the workgroup in slot 0.
 fn reduce(tid: u32) {
