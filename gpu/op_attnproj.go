@@ -57,6 +57,11 @@ func (b *Batch) projCheck(op string, x, w *Tensor, a ProjArgs, nb int) (kernels.
 // are F32 [B, capacity, inner] caches, out is F32 [B, inner]. At position
 // State[0], each row's k and v are appended to the caches and its query
 // attends to positions 0..pos with T5's relative position bias.
+//
+// The decoder does not use it: FMatVec and AttnStep, two dispatches,
+// measured faster on the H100 (BENCHMARKS.md), as a head's workgroup here
+// reads all of its 3*D weight rows alone. It stays as the measured
+// alternative, tested, for GPUs where dispatches cost more.
 func (b *Batch) AttnSelf(out, x, w, kc, vc *Tensor, a ProjArgs) {
 	const op = "attn self"
 	if out == nil || x == nil || w == nil || kc == nil || vc == nil || a.Bias == nil || a.Buckets == nil || a.State == nil {
