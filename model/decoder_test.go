@@ -116,16 +116,8 @@ func TestKeepAndShare(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		fresh, err := m.NewDecoder(e, 4)
+		logits := teacherLogits(t, m, e, [][]int{append(slices.Clone(hist[src]), next[r])})
 		e.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		logits, err := fresh.Logits([][]int{append(slices.Clone(hist[src]), next[r])})
-		fresh.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
 		v := m.Config().VocabSize
 		sameCandidates(t, "row after keep", got[r], topRef(logits[3*v:], 4), 1e-4)
 	}
@@ -144,14 +136,9 @@ func TestStackMatchesBatch(t *testing.T) {
 		t.Run(fx, func(t *testing.T) {
 			_, m := load(t, fixture(fx), model.Options{})
 			ref := openRef(t, fx)
-			in, mask := ref.rows(t, "batch.input_ids"), ref.rows(t, "batch.attention_mask")
 			var encs []*model.Encoded
-			for i := range in {
-				n := 0
-				for _, v := range mask[i] {
-					n += v
-				}
-				e, err := m.Encode([][]int{in[i][:n]})
+			for _, in := range ref.batchInputs(t) {
+				e, err := m.Encode([][]int{in})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -166,16 +153,7 @@ func TestStackMatchesBatch(t *testing.T) {
 			if st.Batch() != 3 || st.Len() != 11 || !slices.Equal(st.Lens(), []int{5, 11, 3}) {
 				t.Fatalf("stacked batch %d, length %d, lens %v", st.Batch(), st.Len(), st.Lens())
 			}
-			dec := ref.rows(t, "batch.decoder_input_ids")
-			d, err := m.NewDecoder(st, len(dec[0]))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer d.Close()
-			logits, err := d.Logits(dec)
-			if err != nil {
-				t.Fatal(err)
-			}
+			logits := teacherLogits(t, m, st, ref.rows(t, "batch.decoder_input_ids"))
 			if e := relErr(t, logits, ref.floats(t, "batch.logits")); e > fp32Tol {
 				t.Errorf("stacked batch logits error %.2e", e)
 			}
@@ -319,23 +297,14 @@ func TestInt8Weights(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer enc.Close()
-			dec := ref.rows(t, "case2.decoder_input_ids")
-			d, err := m.NewDecoder(enc, len(dec[0]))
-			if err != nil {
-				t.Fatal(err)
-			}
-			logits, err := d.Logits(dec)
-			d.Close()
-			if err != nil {
-				t.Fatal(err)
-			}
+			logits := teacherLogits(t, m, enc, ref.rows(t, "case2.decoder_input_ids"))
 			e := relErr(t, logits, ref.floats(t, "case2.logits"))
 			t.Logf("int8 logits error %.2e", e)
 			if e > 5e-2 {
 				t.Errorf("int8 logits error %.2e", e)
 			}
 			want := ref.rows(t, "case2.greedy_ids")[0]
-			d, err = m.NewDecoder(enc, len(want))
+			d, err := m.NewDecoder(enc, len(want))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -89,6 +89,21 @@ func (r reference) rows(t *testing.T, name string) [][]int {
 	return rows
 }
 
+// batchInputs is the reference's padded batch of inputs without the
+// padding, each row cut to the tokens its attention mask counts.
+func (r reference) batchInputs(t *testing.T) [][]int {
+	t.Helper()
+	in, mask := r.rows(t, "batch.input_ids"), r.rows(t, "batch.attention_mask")
+	for i := range in {
+		n := 0
+		for _, v := range mask[i] {
+			n += v
+		}
+		in[i] = in[i][:n]
+	}
+	return in
+}
+
 func openRef(t *testing.T, name string) reference {
 	t.Helper()
 	f, err := safetensors.Open(filepath.Join(fixture(name), "reference.safetensors"))
@@ -114,6 +129,22 @@ func load(t *testing.T, dir string, opts model.Options) (*model.Checkpoint, *mod
 	return ck, m
 }
 
+// teacherLogits is the logits of one teacher-forced pass over dec, rows
+// of one length, on a decoder made for that pass and closed after it.
+func teacherLogits(t *testing.T, m *model.Model, enc *model.Encoded, dec [][]int) []float32 {
+	t.Helper()
+	d, err := m.NewDecoder(enc, len(dec[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	logits, err := d.Logits(dec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return logits
+}
+
 // Tolerance: the fixtures' README asks for 1e-4 relative to the largest
 // reference value in fp32.
 const fp32Tol = 1e-4
@@ -137,21 +168,12 @@ func TestGPUMatchesReference(t *testing.T) {
 				if e := relErr(t, hidden, ref.floats(t, p+"encoder_last_hidden_state")); e > fp32Tol {
 					t.Errorf("%sencoder error %.2e", p, e)
 				}
-				dec := ref.rows(t, p+"decoder_input_ids")
-				d, err := m.NewDecoder(enc, len(dec[0]))
-				if err != nil {
-					t.Fatal(err)
-				}
-				logits, err := d.Logits(dec)
-				d.Close()
-				if err != nil {
-					t.Fatal(err)
-				}
+				logits := teacherLogits(t, m, enc, ref.rows(t, p+"decoder_input_ids"))
 				if e := relErr(t, logits, ref.floats(t, p+"logits")); e > fp32Tol {
 					t.Errorf("%slogits error %.2e", p, e)
 				}
 				want := ref.rows(t, p+"greedy_ids")[0]
-				d, err = m.NewDecoder(enc, len(want)-1)
+				d, err := m.NewDecoder(enc, len(want)-1)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -176,29 +198,12 @@ func TestGPUBatchWithPadding(t *testing.T) {
 		t.Run(fx, func(t *testing.T) {
 			_, m := load(t, fixture(fx), model.Options{})
 			ref := openRef(t, fx)
-			in, mask := ref.rows(t, "batch.input_ids"), ref.rows(t, "batch.attention_mask")
-			for i := range in {
-				n := 0
-				for _, v := range mask[i] {
-					n += v
-				}
-				in[i] = in[i][:n]
-			}
-			enc, err := m.Encode(in)
+			enc, err := m.Encode(ref.batchInputs(t))
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer enc.Close()
-			dec := ref.rows(t, "batch.decoder_input_ids")
-			d, err := m.NewDecoder(enc, len(dec[0]))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer d.Close()
-			logits, err := d.Logits(dec)
-			if err != nil {
-				t.Fatal(err)
-			}
+			logits := teacherLogits(t, m, enc, ref.rows(t, "batch.decoder_input_ids"))
 			if e := relErr(t, logits, ref.floats(t, "batch.logits")); e > fp32Tol {
 				t.Errorf("batch logits error %.2e", e)
 			}
@@ -253,16 +258,7 @@ func TestF16Weights(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer enc.Close()
-			dec := ref.rows(t, "case2.decoder_input_ids")
-			d, err := m.NewDecoder(enc, len(dec[0]))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer d.Close()
-			logits, err := d.Logits(dec)
-			if err != nil {
-				t.Fatal(err)
-			}
+			logits := teacherLogits(t, m, enc, ref.rows(t, "case2.decoder_input_ids"))
 			e := relErr(t, logits, ref.floats(t, "case2.logits"))
 			t.Logf("f16 logits error %.2e", e)
 			if e > 5e-3 {
@@ -406,15 +402,7 @@ func TestAnyConfigMatchesCPU(t *testing.T) {
 			if e := relErr(t, gotEnc, wantEnc); e > fp32Tol {
 				t.Errorf("encoder error %.2e against the CPU path", e)
 			}
-			d, err := m.NewDecoder(enc, len(dec))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer d.Close()
-			got, err := d.Logits([][]int{dec})
-			if err != nil {
-				t.Fatal(err)
-			}
+			got := teacherLogits(t, m, enc, [][]int{dec})
 			if e := relErr(t, got, wantLogits); e > fp32Tol {
 				t.Errorf("logits error %.2e against the CPU path", e)
 			}

@@ -47,16 +47,8 @@ func runRandom(t *testing.T, m *model.Model) randomRun {
 	if r.hidden, err = enc.Hidden(); err != nil {
 		t.Fatal(err)
 	}
-	d, err := m.NewDecoder(enc, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.logits, err = d.Logits([][]int{{0, 11, 12}})
-	d.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err = m.NewDecoder(enc, 4)
+	r.logits = teacherLogits(t, m, enc, [][]int{{0, 11, 12}})
+	d, err := m.NewDecoder(enc, 4)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,58 +21,22 @@ import (
 // command buffer and submitted once, whose time less ten recordings is the
 // GPU's. Reported per step in µs.
 func BenchmarkStepPhases(b *testing.B) {
-	dir := os.Getenv("NIB_BENCH_CONFIGS")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "shared", "configs")
-	}
 	names := []string{"flan-t5-small", "flan-t5-base", "flan-t5-large"}
 	if s := os.Getenv("NIB_BENCH_SIZES"); s != "" {
 		names = strings.Split(s, ",")
 	}
 	for _, name := range names {
 		b.Run(name, func(b *testing.B) {
-			cfg, err := model.ParseConfigFile(filepath.Join(dir, name, "config.json"))
-			if err != nil {
-				b.Fatal(err)
-			}
-			m, err := model.LoadRandom(dev, cfg, model.Options{F16: true}, 1)
-			if err != nil {
-				b.Fatal(err)
-			}
+			m := warmRandom(b, name)
 			defer m.Close()
-			if err := m.Warm(); err != nil {
-				b.Fatal(err)
-			}
-			ids := make([]int, 64)
-			for i := range ids {
-				ids[i] = 100 + i
-			}
+			ids := benchPrompt()
 			// Time to first token, by phase, the median of 5.
 			var encT, decT, stepT []float64
 			for range 6 {
-				t0 := time.Now()
-				e, err := m.Encode([][]int{ids})
-				if err != nil {
-					b.Fatal(err)
-				}
-				if err := dev.Sync(); err != nil {
-					b.Fatal(err)
-				}
-				t1 := time.Now()
-				dd, err := m.NewDecoder(e, 160)
-				if err != nil {
-					b.Fatal(err)
-				}
-				t2 := time.Now()
-				if _, err := dd.Step(context.Background(), []int{0}, 1); err != nil {
-					b.Fatal(err)
-				}
-				t3 := time.Now()
-				dd.Close()
-				e.Close()
-				encT = append(encT, float64(t1.Sub(t0).Microseconds()))
-				decT = append(decT, float64(t2.Sub(t1).Microseconds()))
-				stepT = append(stepT, float64(t3.Sub(t2).Microseconds()))
+				e, _, dd, s := firstToken(b, m, ids)
+				encT = append(encT, float64(e.Microseconds()))
+				decT = append(decT, float64(dd.Microseconds()))
+				stepT = append(stepT, float64(s.Microseconds()))
 			}
 			fmt.Printf("%s: ttft encode %.0f µs, new decoder %.0f µs, first step %.0f µs\n", name, median(encT[1:]), median(decT[1:]), median(stepT[1:]))
 			enc, err := m.Encode([][]int{ids})
@@ -130,20 +94,20 @@ func median(v []float64) float64 {
 	return s[len(s)/2]
 }
 
-// BenchmarkTTFT times what a request does before its first token on
-// flan-t5-base shapes: encoding a 64-token prompt, making the decoder and
-// its first step, each until the GPU is done. With -test.cpuprofile it
-// shows where the host's time goes.
-func BenchmarkTTFT(b *testing.B) {
-	dir := os.Getenv("NIB_BENCH_CONFIGS")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "shared", "configs")
+// benchConfigs is the folder of the FLAN-T5 configs whose shapes the
+// benchmarks take: NIB_BENCH_CONFIGS, by default ../../shared/configs.
+func benchConfigs() string {
+	if dir := os.Getenv("NIB_BENCH_CONFIGS"); dir != "" {
+		return dir
 	}
-	name := os.Getenv("NIB_BENCH_SIZES")
-	if name == "" {
-		name = "flan-t5-base"
-	}
-	cfg, err := model.ParseConfigFile(filepath.Join(dir, name, "config.json"))
+	return filepath.Join("..", "..", "shared", "configs")
+}
+
+// warmRandom loads a random f16 model of the named config for the caller
+// to close, warmed so that no timing includes a pipeline compile.
+func warmRandom(b *testing.B, name string) *model.Model {
+	b.Helper()
+	cfg, err := model.ParseConfigFile(filepath.Join(benchConfigs(), name, "config.json"))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -151,41 +115,72 @@ func BenchmarkTTFT(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer m.Close()
 	if err := m.Warm(); err != nil {
+		m.Close()
 		b.Fatal(err)
 	}
+	return m
+}
+
+// benchPrompt is the 64-token prompt the benchmarks encode.
+func benchPrompt() []int {
 	ids := make([]int, 64)
 	for i := range ids {
 		ids[i] = 100 + i
 	}
+	return ids
+}
+
+// firstToken times what a request does before its first token, each
+// phase until the GPU is done with it: encoding ids (and, within that,
+// the host's part until Encode returns), making a decoder of capacity 160,
+// and its first step.
+func firstToken(b *testing.B, m *model.Model, ids []int) (enc, encHost, dec, step time.Duration) {
+	b.Helper()
+	t0 := time.Now()
+	e, err := m.Encode([][]int{ids})
+	if err != nil {
+		b.Fatal(err)
+	}
+	encHost = time.Since(t0)
+	if err := dev.Sync(); err != nil {
+		b.Fatal(err)
+	}
+	t1 := time.Now()
+	d, err := m.NewDecoder(e, 160)
+	if err != nil {
+		b.Fatal(err)
+	}
+	t2 := time.Now()
+	if _, err := d.Step(context.Background(), []int{0}, 1); err != nil {
+		b.Fatal(err)
+	}
+	t3 := time.Now()
+	d.Close()
+	e.Close()
+	return t1.Sub(t0), encHost, t2.Sub(t1), t3.Sub(t2)
+}
+
+// BenchmarkTTFT times what a request does before its first token on
+// flan-t5-base shapes: encoding a 64-token prompt, making the decoder and
+// its first step, each until the GPU is done. With -test.cpuprofile it
+// shows where the host's time goes.
+func BenchmarkTTFT(b *testing.B) {
+	name := os.Getenv("NIB_BENCH_SIZES")
+	if name == "" {
+		name = "flan-t5-base"
+	}
+	m := warmRandom(b, name)
+	defer m.Close()
+	ids := benchPrompt()
 	var enc, encHost, dec, step time.Duration
 	b.ResetTimer()
 	for range b.N {
-		t0 := time.Now()
-		e, err := m.Encode([][]int{ids})
-		if err != nil {
-			b.Fatal(err)
-		}
-		encHost += time.Since(t0)
-		if err := dev.Sync(); err != nil {
-			b.Fatal(err)
-		}
-		t1 := time.Now()
-		d, err := m.NewDecoder(e, 160)
-		if err != nil {
-			b.Fatal(err)
-		}
-		t2 := time.Now()
-		if _, err := d.Step(context.Background(), []int{0}, 1); err != nil {
-			b.Fatal(err)
-		}
-		t3 := time.Now()
-		d.Close()
-		e.Close()
-		enc += t1.Sub(t0)
-		dec += t2.Sub(t1)
-		step += t3.Sub(t2)
+		e, eh, d, s := firstToken(b, m, ids)
+		enc += e
+		encHost += eh
+		dec += d
+		step += s
 	}
 	n := float64(b.N)
 	b.ReportMetric(float64(enc.Microseconds())/n, "encode-µs")
@@ -198,11 +193,7 @@ func BenchmarkTTFT(b *testing.B) {
 // flan-t5-base's shape (random f32 weights, written once to a temporary
 // folder, so in the page cache), as a daemon's cold start does.
 func BenchmarkLoadCheckpoint(b *testing.B) {
-	dir := os.Getenv("NIB_BENCH_CONFIGS")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "shared", "configs")
-	}
-	cfg, err := model.ParseConfigFile(filepath.Join(dir, "flan-t5-base", "config.json"))
+	cfg, err := model.ParseConfigFile(filepath.Join(benchConfigs(), "flan-t5-base", "config.json"))
 	if err != nil {
 		b.Fatal(err)
 	}
