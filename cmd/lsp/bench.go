@@ -583,16 +583,23 @@ func (b *bencher) check(lp float32) {
 	}
 }
 
+// decoder encodes prompts and returns a decoder over them for capacity
+// positions, one row per prompt.
+func (b *bencher) decoder(prompts [][]int, capacity int) (*model.Decoder, error) {
+	enc, err := b.m.Encode(prompts)
+	if err != nil {
+		return nil, err
+	}
+	// The decoder retains the encoder output until its own Close.
+	defer enc.Close()
+	return b.m.NewDecoder(enc, capacity)
+}
+
 // lockstep encodes prompts and decodes f.NewTokens greedy tokens per row,
 // returning the time of the steps after the first. sample, if set, sees
 // the decoder after the last step.
 func (b *bencher) lockstep(ctx context.Context, prompts [][]int, sample func(*model.Decoder)) (time.Duration, error) {
-	enc, err := b.m.Encode(prompts)
-	if err != nil {
-		return 0, err
-	}
-	defer enc.Close()
-	d, err := b.m.NewDecoder(enc, b.f.NewTokens)
+	d, err := b.decoder(prompts, b.f.NewTokens)
 	if err != nil {
 		return 0, err
 	}
@@ -632,12 +639,7 @@ func (b *bencher) lockstep(ctx context.Context, prompts [][]int, sample func(*mo
 // the host.
 func (b *bencher) firstToken(ctx context.Context, prompt []int) (time.Duration, error) {
 	start := time.Now()
-	enc, err := b.m.Encode([][]int{prompt})
-	if err != nil {
-		return 0, err
-	}
-	defer enc.Close()
-	d, err := b.m.NewDecoder(enc, 1)
+	d, err := b.decoder([][]int{prompt}, 1)
 	if err != nil {
 		return 0, err
 	}
@@ -675,12 +677,7 @@ func (b *bencher) encode(ids []int) (time.Duration, error) {
 func (b *bencher) beamSearch(ctx context.Context, prompts [][]int) (time.Duration, error) {
 	width := b.f.Beam
 	k := min(2*width, b.m.Config().VocabSize)
-	enc, err := b.m.Encode(prompts)
-	if err != nil {
-		return 0, err
-	}
-	defer enc.Close()
-	d, err := b.m.NewDecoder(enc, b.f.NewTokens)
+	d, err := b.decoder(prompts, b.f.NewTokens)
 	if err != nil {
 		return 0, err
 	}
