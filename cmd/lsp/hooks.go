@@ -71,26 +71,30 @@ func (s *server) hookFault(req *jsonrpc2.Request) (func(context.Context) (any, e
 	}
 	var mu sync.Mutex
 	left := p.Count
+	// take reports whether one more batch is to fail, and counts it.
+	take := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		if left == 0 {
+			return false
+		}
+		left--
+		return true
+	}
 	var fault func(batch int) error
 	switch p.Kind {
 	case "outOfMemory":
 		fault = func(batch int) error {
-			mu.Lock()
-			defer mu.Unlock()
-			if left == 0 {
+			if !take() {
 				return nil
 			}
-			left--
 			return fmt.Errorf("%w: injected by $/nib/test/fault for a batch of %d", completion.ErrOutOfMemory, batch)
 		}
 	case "panic":
 		fault = func(batch int) error {
-			mu.Lock()
-			defer mu.Unlock()
-			if left == 0 {
+			if !take() {
 				return nil
 			}
-			left--
 			panic(fmt.Sprintf("injected by $/nib/test/fault for a batch of %d", batch))
 		}
 	default:
