@@ -13,11 +13,10 @@ func (s *server) inlineCompletion(req *jsonrpc2.Request) (func(context.Context) 
 	if err := unmarshalParams(req, &p); err != nil {
 		return nil, err
 	}
-	doc, off, _, err := s.docAt(p.TextDocument.URI, p.Position)
+	doc, off, st, err := s.docAt(p.TextDocument.URI, p.Position)
 	if err != nil {
 		return nil, err
 	}
-	_, st, _ := s.snapshot()
 	return func(ctx context.Context) (any, error) {
 		out, err := s.runComplete(ctx, st, doc, off, completeDefaults(st), st.Completion.StopAtSentenceEnd, nil)
 		if err != nil {
@@ -42,11 +41,10 @@ func (s *server) complete(req *jsonrpc2.Request) (func(context.Context) (any, er
 	if err := unmarshalParams(req, &p); err != nil {
 		return nil, err
 	}
-	doc, off, _, err := s.docAt(p.TextDocument.URI, p.Position)
+	doc, off, st, err := s.docAt(p.TextDocument.URI, p.Position)
 	if err != nil {
 		return nil, err
 	}
-	_, st, _ := s.snapshot()
 	params, err := p.decodeParams(completeDefaults(st))
 	if err != nil {
 		return nil, err

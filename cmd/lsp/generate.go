@@ -146,15 +146,16 @@ func generationError(method string, err error) *jsonrpc2.Error {
 	return &jsonrpc2.Error{Code: codeRequestFailed, Message: fmt.Sprintf("%s failed: %v", method, err)}
 }
 
-// docAt returns the document snapshot and the byte offset of pos.
-func (s *server) docAt(uri string, pos Position) (textdoc.Snapshot, int, textdoc.Encoding, error) {
-	enc, _, _ := s.snapshot()
+// docAt returns the document snapshot, the byte offset of pos and the
+// settings, read together with the position encoding that pos is in.
+func (s *server) docAt(uri string, pos Position) (textdoc.Snapshot, int, settings, error) {
+	enc, st, _ := s.snapshot()
 	doc, err := s.docs.Get(uri)
 	if err != nil {
-		return doc, 0, enc, err
+		return doc, 0, st, err
 	}
 	off, err := doc.Offset(pos, enc)
-	return doc, off, enc, err
+	return doc, off, st, err
 }
 
 // completeDefaults are the decoding parameters of a completion.
