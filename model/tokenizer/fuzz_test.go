@@ -92,11 +92,7 @@ func FuzzSentencePieceModel(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		m, err := parseSPModel(b)
-		if err != nil {
-			return
-		}
-		s, err := m.spec()
+		s, err := parseSentencePiece(b)
 		if err != nil {
 			return
 		}

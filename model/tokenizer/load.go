@@ -42,23 +42,7 @@ func Load(dir string) (*Tokenizer, error) {
 // differently (runs of "-", for one). Each loader matches transformers
 // reading the same file.
 func FromSentencePiece(path string) (*Tokenizer, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("tokenizer: %w", err)
-	}
-	m, err := parseSPModel(b)
-	if err != nil {
-		return nil, fmt.Errorf("tokenizer: %s: %w", path, err)
-	}
-	s, err := m.spec()
-	if err != nil {
-		return nil, fmt.Errorf("tokenizer: %s: %w", path, err)
-	}
-	t, err := build(s)
-	if err != nil {
-		return nil, fmt.Errorf("tokenizer: %s: %w", path, err)
-	}
-	return t, nil
+	return fromFile(path, parseSentencePiece)
 }
 
 // FromJSON reads a Hugging Face tokenizer.json with a Unigram model, in
@@ -67,11 +51,17 @@ func FromSentencePiece(path string) (*Tokenizer, error) {
 // WhitespaceSplit and Metaspace). Both give the ids transformers' T5Tokenizer
 // gives, since it rebuilds the same pipeline from either.
 func FromJSON(path string) (*Tokenizer, error) {
+	return fromFile(path, parseHFJSON)
+}
+
+// fromFile builds the tokenizer that parse reads from the file at path.
+// Every error names the file: a failed read's own error does already.
+func fromFile(path string, parse func([]byte) (spec, error)) (*Tokenizer, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
-	s, err := parseHFJSON(b)
+	s, err := parse(b)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %s: %w", path, err)
 	}

@@ -60,6 +60,15 @@ type spModel struct {
 	addDummyPrefix, removeExtraWS, escapeWS bool
 }
 
+// parseSentencePiece decodes a serialised ModelProto into a spec.
+func parseSentencePiece(b []byte) (spec, error) {
+	m, err := parseSPModel(b)
+	if err != nil {
+		return spec{}, err
+	}
+	return m.spec()
+}
+
 // parseSPModel decodes a serialised ModelProto.
 func parseSPModel(b []byte) (*spModel, error) {
 	m := &spModel{modelType: 1, addDummyPrefix: true, removeExtraWS: true, escapeWS: true}
