@@ -282,41 +282,60 @@ func (b *countingBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func TestPullCancelKeepsPartialForResume(t *testing.T) {
-	const stall = 1 << 20
-	s := newHub(t)
-	_, files := addFixture(t, s, tinyID)
-	s.StallOnce("model.safetensors", stall)
+// interruptedPull is a pull of tinyID from a new hub that was cancelled,
+// as by ^C, once interruptAt bytes of the weights had been read; the hub
+// stalls there once as well.
+type interruptedPull struct {
+	s     *hubtest.Server
+	files map[string][]byte // the fixture's, by name
+	opts  hub.PullOptions   // for the next pull: the plain client again
+	repo  string            // the model's folder in opts.CacheDir
+	blob  string            // the weights' blob; the partial one is blob+".incomplete"
+}
+
+// interruptAt is where interruptPull cuts the weights' download.
+const interruptAt = 1 << 20
+
+// interruptPull runs a pull and cancels it mid-download of the weights.
+func interruptPull(t *testing.T) interruptedPull {
+	t.Helper()
+	p := interruptedPull{s: newHub(t)}
+	_, p.files = addFixture(t, p.s, tinyID)
+	p.s.StallOnce("model.safetensors", interruptAt)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	opts := pullOpts(t, s)
-	opts.Client = &http.Client{Transport: &cancelAfter{file: "model.safetensors", n: stall, cancel: cancel}}
-	_, err := hub.Pull(ctx, tinyID, opts)
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("Pull = %v, want context.Canceled", err)
+	p.opts = pullOpts(t, p.s)
+	p.opts.Client = &http.Client{Transport: &cancelAfter{file: "model.safetensors", n: interruptAt, cancel: cancel}}
+	if _, err := hub.Pull(ctx, tinyID, p.opts); !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted Pull = %v, want context.Canceled", err)
 	}
-	repo := filepath.Join(opts.CacheDir, "models--google--flan-t5-tiny")
-	part := filepath.Join(repo, "blobs", etag("model.safetensors", files["model.safetensors"])+".incomplete")
-	fi, err := os.Stat(part)
+	p.opts.Client = nil
+	p.repo = filepath.Join(p.opts.CacheDir, "models--google--flan-t5-tiny")
+	p.blob = filepath.Join(p.repo, "blobs", etag("model.safetensors", p.files["model.safetensors"]))
+	return p
+}
+
+func TestPullCancelKeepsPartialForResume(t *testing.T) {
+	in := interruptPull(t)
+	fi, err := os.Stat(in.blob + ".incomplete")
 	if err != nil {
 		t.Fatalf("partial download not kept: %v", err)
 	}
-	if fi.Size() != stall {
-		t.Errorf("partial download has %d bytes, want %d", fi.Size(), stall)
+	if fi.Size() != interruptAt {
+		t.Errorf("partial download has %d bytes, want %d", fi.Size(), interruptAt)
 	}
-	if _, err := os.Stat(filepath.Join(repo, "refs", "main")); err == nil {
+	if _, err := os.Stat(filepath.Join(in.repo, "refs", "main")); err == nil {
 		t.Error("refs/main written for an unfinished pull")
 	}
 
-	opts.Client = nil
-	dir, err := hub.Pull(context.Background(), tinyID, opts)
+	dir, err := hub.Pull(context.Background(), tinyID, in.opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkSnapshot(t, dir, files, modelFiles)
-	reqs := weightDownloads(s)
-	if last := reqs[len(reqs)-1]; last.Range != fmt.Sprintf("bytes=%d-", stall) || last.Status != http.StatusPartialContent {
-		t.Errorf("second pull asked Range %q, answered %d; want bytes=%d-, 206", last.Range, last.Status, stall)
+	checkSnapshot(t, dir, in.files, modelFiles)
+	reqs := weightDownloads(in.s)
+	if last := reqs[len(reqs)-1]; last.Range != fmt.Sprintf("bytes=%d-", interruptAt) || last.Status != http.StatusPartialContent {
+		t.Errorf("second pull asked Range %q, answered %d; want bytes=%d-, 206", last.Range, last.Status, interruptAt)
 	}
 }
 

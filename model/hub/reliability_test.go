@@ -2,7 +2,6 @@ package hub_test
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -17,20 +16,8 @@ import (
 // the end, and neither kept nor linked; the next pull downloads the file
 // whole and succeeds.
 func TestPullCorruptPartialNeverUsed(t *testing.T) {
-	const stall = 1 << 20
-	s := newHub(t)
-	_, files := addFixture(t, s, tinyID)
-	s.StallOnce("model.safetensors", stall)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	opts := pullOpts(t, s)
-	opts.Client = &http.Client{Transport: &cancelAfter{file: "model.safetensors", n: stall, cancel: cancel}}
-	if _, err := hub.Pull(ctx, tinyID, opts); !errors.Is(err, context.Canceled) {
-		t.Fatalf("interrupted Pull = %v, want context.Canceled", err)
-	}
-	repo := filepath.Join(opts.CacheDir, "models--google--flan-t5-tiny")
-	blob := filepath.Join(repo, "blobs", etag("model.safetensors", files["model.safetensors"]))
-	part := blob + ".incomplete"
+	in := interruptPull(t)
+	part := in.blob + ".incomplete"
 	b, err := os.ReadFile(part)
 	if err != nil {
 		t.Fatalf("partial download not kept: %v", err)
@@ -42,26 +29,25 @@ func TestPullCorruptPartialNeverUsed(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	opts.Client = nil
-	_, err = hub.Pull(context.Background(), tinyID, opts)
+	_, err = hub.Pull(context.Background(), tinyID, in.opts)
 	if err == nil || !strings.Contains(err.Error(), "model.safetensors") || !strings.Contains(err.Error(), "corrupt") {
 		t.Fatalf("Pull resuming a damaged partial = %v, want an error calling model.safetensors corrupt", err)
 	}
-	for _, p := range []string{blob, part, filepath.Join(repo, "refs", "main")} {
+	for _, p := range []string{in.blob, part, filepath.Join(in.repo, "refs", "main")} {
 		if _, err := os.Stat(p); err == nil {
 			t.Errorf("%s exists after a corrupt download", p)
 		}
 	}
-	if snaps, _ := filepath.Glob(filepath.Join(repo, "snapshots", "*", "model.safetensors")); len(snaps) > 0 {
+	if snaps, _ := filepath.Glob(filepath.Join(in.repo, "snapshots", "*", "model.safetensors")); len(snaps) > 0 {
 		t.Errorf("corrupt weights linked into the snapshot: %v", snaps)
 	}
 
-	dir, err := hub.Pull(context.Background(), tinyID, opts)
+	dir, err := hub.Pull(context.Background(), tinyID, in.opts)
 	if err != nil {
 		t.Fatalf("Pull after the corrupt one: %v", err)
 	}
-	checkSnapshot(t, dir, files, modelFiles)
-	reqs := weightDownloads(s)
+	checkSnapshot(t, dir, in.files, modelFiles)
+	reqs := weightDownloads(in.s)
 	if last := reqs[len(reqs)-1]; last.Range != "" || last.Status != http.StatusOK {
 		t.Errorf("the pull after a corrupt download asked Range %q, answered %d; want the whole file", last.Range, last.Status)
 	}
