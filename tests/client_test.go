@@ -56,19 +56,15 @@ func TestMain(m *testing.M) {
 // does: it answers the server's requests (progress creation, applyEdit)
 // and keeps every notification it receives.
 type client struct {
-	t      *testing.T
-	cmd    *exec.Cmd
-	conn   *jsonrpc2.Conn
-	stdin  io.WriteCloser
-	stderr *lockedBuffer
+	*process
+	t    *testing.T
+	conn *jsonrpc2.Conn
 
 	mu      sync.Mutex
 	notes   []notification
 	edits   []json.RawMessage // workspace/applyEdit params received
 	applied bool              // what applyEdit answers
 	noteCh  chan struct{}
-	exited  chan struct{}
-	exitErr error
 	// answers counts the responses received per request id, so that a
 	// test can check that each request was answered exactly once.
 	answers map[jsonrpc2.ID]int
@@ -102,8 +98,23 @@ func start(t *testing.T, args ...string) *client {
 	return startEnv(t, nil, args...)
 }
 
-// startEnv is start with extra environment variables.
-func startEnv(t *testing.T, env []string, args ...string) *client {
+// process is a nib process run by a test.
+type process struct {
+	cmd     *exec.Cmd
+	stdin   io.WriteCloser
+	stderr  *lockedBuffer
+	exited  chan struct{} // closed once nib has exited and exitErr is set
+	exitErr error
+}
+
+// startProcess runs nib with args and the extra environment env, keeping
+// what it writes to stderr, and returns it with its stdout. nib is waited
+// for at once, or, when readDone is not nil, once readDone is closed: Wait
+// closes stdout, and a reader that must see its end as EOF rather than
+// "file already closed" has to finish first (os/exec: Wait after all
+// reads). When the test ends, stdin is closed and nib given 5 s to exit
+// before it is killed; the stderr of a failed test is logged.
+func startProcess(t *testing.T, env []string, readDone <-chan struct{}, args ...string) (*process, io.Reader) {
 	t.Helper()
 	cmd := exec.Command(binary, args...)
 	cmd.Env = append(os.Environ(), env...)
@@ -115,19 +126,43 @@ func startEnv(t *testing.T, env []string, args ...string) *client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &client{t: t, cmd: cmd, stdin: stdin, stderr: &lockedBuffer{}, applied: true, noteCh: make(chan struct{}, 1), exited: make(chan struct{})}
-	cmd.Stderr = c.stderr
+	p := &process{cmd: cmd, stdin: stdin, stderr: &lockedBuffer{}, exited: make(chan struct{})}
+	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	go func() {
-		c.exitErr = cmd.Wait()
-		close(c.exited)
+		if readDone != nil {
+			<-readDone
+		}
+		p.exitErr = cmd.Wait()
+		close(p.exited)
 	}()
+	t.Cleanup(func() {
+		stdin.Close()
+		select {
+		case <-p.exited:
+		case <-time.After(5 * time.Second):
+			cmd.Process.Kill()
+			<-p.exited
+		}
+		if t.Failed() {
+			t.Logf("nib stderr:\n%s", p.stderr.String())
+		}
+	})
+	return p, stdout
+}
+
+// startEnv is start with extra environment variables.
+func startEnv(t *testing.T, env []string, args ...string) *client {
+	t.Helper()
+	c := &client{t: t, applied: true, noteCh: make(chan struct{}, 1)}
+	var stdout io.Reader
+	c.process, stdout = startProcess(t, env, nil, args...)
 	stream := jsonrpc2.NewBufferedStream(struct {
 		io.Reader
 		io.WriteCloser
-	}{stdout, stdin}, jsonrpc2.VSCodeObjectCodec{})
+	}{stdout, c.stdin}, jsonrpc2.VSCodeObjectCodec{})
 	// Handled on the read loop, so notifications are recorded in the order
 	// sent: a response is seen only after the notifications before it.
 	c.answers = map[jsonrpc2.ID]int{}
@@ -138,18 +173,8 @@ func startEnv(t *testing.T, env []string, args ...string) *client {
 			c.mu.Unlock()
 		}
 	}))
-	t.Cleanup(func() {
-		c.conn.Close()
-		select {
-		case <-c.exited:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-			<-c.exited
-		}
-		if t.Failed() {
-			t.Logf("nib stderr:\n%s", c.stderr.String())
-		}
-	})
+	// Runs before startProcess's cleanup, which then finds stdin closed.
+	t.Cleanup(func() { c.conn.Close() })
 	return c
 }
 

@@ -19,17 +19,13 @@ import (
 // duplicate ids): it writes what it is told and records every message nib
 // writes, checking that each is a well-formed frame.
 type rawClient struct {
-	t      *testing.T
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	stderr *lockedBuffer
+	*process
+	t *testing.T
 
 	mu      sync.Mutex
 	msgs    []rawMsg
 	readErr error // what ended stdout: io.EOF when nib closed it cleanly
 	got     chan struct{}
-	exited  chan struct{}
-	exitErr error
 }
 
 // rawMsg is one message nib wrote.
@@ -53,46 +49,15 @@ func (m rawMsg) isResponse(id string) bool {
 // startRaw runs nib with args and the extra environment env.
 func startRaw(t *testing.T, env []string, args ...string) *rawClient {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
-	cmd.Env = append(os.Environ(), env...)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &rawClient{t: t, cmd: cmd, stdin: stdin, stderr: &lockedBuffer{}, got: make(chan struct{}, 1), exited: make(chan struct{})}
-	cmd.Stderr = c.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	c := &rawClient{t: t, got: make(chan struct{}, 1)}
+	// nib is waited for once the reader has seen the end of stdout.
 	readDone := make(chan struct{})
+	var stdout io.Reader
+	c.process, stdout = startProcess(t, env, readDone, args...)
 	go func() {
 		c.read(stdout)
 		close(readDone)
 	}()
-	go func() {
-		// Wait closes stdout once nib exits: only after the reader has
-		// seen the end of it, or it may read "file already closed"
-		// instead of EOF (os/exec: Wait after all reads).
-		<-readDone
-		c.exitErr = cmd.Wait()
-		close(c.exited)
-	}()
-	t.Cleanup(func() {
-		stdin.Close()
-		select {
-		case <-c.exited:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-			<-c.exited
-		}
-		if t.Failed() {
-			t.Logf("nib stderr:\n%s", c.stderr.String())
-		}
-	})
 	return c
 }
 
