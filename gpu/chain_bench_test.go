@@ -70,9 +70,6 @@ func BenchmarkDecodeChain(b *testing.B) {
 		{"wo+res f32 768x2048", func(p *gpu.Batch) { p.FMatVec(outD, xf, woW, gpu.FusedArgs{Res: res}) }},
 		{"norm+lm_head f32 32128x768", func(p *gpu.Batch) { p.FMatVec(outLM, x, lmW, gpu.FusedArgs{Norm: true, Eps: 1e-6}) }},
 		{"topk k=1 32128", func(p *gpu.Batch) { p.TopK(topIDs, topLP, logits, 1) }},
-		{"attn self fused 12x64 pos128", func(p *gpu.Batch) {
-			p.AttnSelf(outI2, x, qkvW, kc, vc, gpu.ProjArgs{Heads: heads, HeadDim: dkv, Eps: 1e-6, Bias: bias, Buckets: buckets, State: state})
-		}},
 		{"attn cross fused 12x64 tk64", func(p *gpu.Batch) {
 			p.AttnCross(outI2, x, oW, ck, ck, gpu.ProjArgs{Heads: heads, HeadDim: dkv, Eps: 1e-6, KeyLens: lens, KVRows: rows})
 		}},

@@ -1,39 +1,31 @@
-// One decode step of a T5 attention block for B rows, with the layer norm
-// and the input projections fused in front of the attention, so that a
-// step's attention is one dispatch instead of two:
+// One decode step of T5 cross-attention for B rows, with the layer norm
+// and the query projection fused in front of the attention, so that a
+// step's cross-attention is one dispatch instead of two:
 //
-//   SELF:  q, k, v = norm(x[b]) . W[q|k|v rows of head h]   (W: [3*inner, K])
-//          k, v appended to the caches at pos = state[0];
-//          attention over cached keys 0..pos-1 and the new one, with T5's
-//          relative position bias (causal: nothing after pos exists).
-//   CROSS: q = norm(x[b]) . W[q rows of head h]              (W: [inner, K])
-//          attention over the encoder's keys and values of input
-//          kv_rows[b], the first lens[kv_rows[b]] of them; no bias.
+//   q = norm(x[b]) . W[q rows of head h]   (W: [inner, K])
+//   attention over the encoder's keys and values of input kv_rows[b], the
+//   first lens[kv_rows[b]] of them; no bias.
 //
 // The norm is T5's RMSNorm with its weight folded into W (see
 // model/assemble.go), so it is a scale of each dot product. No 1/sqrt(d)
 // scaling of scores (T5 folds it into its weights).
 //
 // One workgroup per (row b, head h). It computes the row's RMS, then its
-// head's projections (TP invocations per output, partial sums in workgroup
+// head's query (TP invocations per output, partial sums in workgroup
 // memory), then attends to the keys in chunks of WG with an online softmax
-// as attention.wgsl does. A head's projection reads D*K weights per output
-// block; the heads of a row run in parallel workgroups.
+// as attention.wgsl does. The heads of a row run in parallel workgroups.
+//
+// (A self-attention variant, with the q/k/v projections and the KV-cache
+// append fused in, measured slower on the H100 than FMatVec followed by
+// attnstep.wgsl, as a head's workgroup then reads all of its 3*D weight
+// rows alone; BENCHMARKS.md.)
 struct Params {
     heads: u32,
-    // D is the head dim in floats, dv in vectors of V.
+    // D is the head dim in floats; width is heads * D in vectors of V.
     D: u32,
-    dv: u32,
-    // K is the width of x (d_model); inner = heads * D floats, width the
-    // same in vectors.
-    K: u32,
-    inner: u32,
     width: u32,
-    // cap is the positions per row of the caches (SELF) or of the encoder
-    // output (CROSS).
+    // cap is the positions per input of the encoder output.
     cap: u32,
-    // center is the bucket table's index of relative position 0 (SELF).
-    center: u32,
     rows: u32,
     eps: f32,
 }
@@ -47,22 +39,11 @@ alias VT = {{if eq .V 4}}vec4<f32>{{else}}f32{{end}};
 {{- else}}
 @group(0) @binding(2) var<storage, read> w: array<{{template "w_elem" .}}>;
 {{- end}}
-{{- if eq .MODE "self"}}
-@group(0) @binding(3) var<storage, read_write> kc: array<VT>;
-@group(0) @binding(4) var<storage, read_write> vc: array<VT>;
-@group(0) @binding(5) var<storage, read> bias: array<f32>;
-@group(0) @binding(6) var<storage, read> buckets: array<u32>;
-@group(0) @binding(7) var<storage, read> state: array<u32>;
-@group(0) @binding(8) var<storage, read_write> out: array<VT>;
-const NB = 3u;
-{{- else}}
 @group(0) @binding(3) var<storage, read> kc: array<VT>;
 @group(0) @binding(4) var<storage, read> vc: array<VT>;
 @group(0) @binding(5) var<storage, read> lens: array<u32>;
 @group(0) @binding(6) var<storage, read> kv_rows: array<u32>;
 @group(0) @binding(7) var<storage, read_write> out: array<VT>;
-const NB = 1u;
-{{- end}}
 
 const WG = {{.WG}}u;
 // The head dim in vectors and the width of x are constants so that the
@@ -72,11 +53,10 @@ const K = {{.K}}u;
 // TP invocations share one projection output.
 const TP = 8u;
 const MAXD = 256u;
-const PROJ = NB * MAXD;
 const NEG = -3.0e38;
 
 var<workgroup> red: array<f32, WG>;
-var<workgroup> proj: array<f32, PROJ>;
+var<workgroup> proj: array<f32, MAXD>;
 var<workgroup> probs: array<f32, WG>;
 var<workgroup> acc_sh: array<VT, WG>;
 {{- if .STAGE}}
@@ -90,9 +70,9 @@ var<workgroup> xs: array<vec4<f32>, K4>;
 {{template "load_w" .}}
 {{- end}}
 
-// pv returns vector c of block blk of the projection (q 0, k 1, v 2).
-fn pv(blk: u32, c: u32) -> VT {
-    let o = blk * p.D + c * {{.V}}u;
+// pv returns vector c of the head's query.
+fn pv(c: u32) -> VT {
+    let o = c * {{.V}}u;
 {{- if eq .V 4}}
     return vec4<f32>(proj[o], proj[o + 1u], proj[o + 2u], proj[o + 3u]);
 {{- else}}
@@ -178,14 +158,14 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
     // Every invocation has read red[0] before it is reused.
     workgroupBarrier();
 
-    // The head's projections: NB blocks of D outputs.
-    let outs = NB * p.D;
+    // The head's query: D outputs.
+    let outs = p.D;
     for (var base = 0u; base < outs; base += WG / TP) {
         let o = base + t / TP;
         let lane = t % TP;
         var part = 0.0;
         if (o < outs) {
-            let wrow = (o / p.D) * p.inner + h * p.D + o % p.D;
+            let wrow = h * p.D + o;
             part = partial_dot(b, wrow, lane);
         }
         red[t] = part;
@@ -200,20 +180,9 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
         workgroupBarrier();
     }
 
-{{- if eq .MODE "self"}}
-    let pos = state[0];
-    let n = pos + 1u;
-    let kb = b;
-    let cbase = b * p.cap * p.width + h * DV;
-    for (var e = t; e < DV; e += WG) {
-        kc[cbase + pos * p.width + e] = pv(1u, e);
-        vc[cbase + pos * p.width + e] = pv(2u, e);
-    }
-{{- else}}
     let kb = kv_rows[b];
     let n = min(p.cap, lens[kb]);
     let cbase = kb * p.cap * p.width + h * DV;
-{{- end}}
 
     let slices = WG / DV;
     let s = t / DV;
@@ -227,25 +196,10 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
         if (t < cnt) {
             let j = j0 + t;
             var d = 0.0;
-{{- if eq .MODE "self"}}
-            if (j == pos) {
-                for (var c = 0u; c < DV; c++) {
-                    d += vdot(pv(0u, c), pv(1u, c));
-                }
-            } else {
-                let kr = cbase + j * p.width;
-                for (var c = 0u; c < DV; c++) {
-                    d += vdot(pv(0u, c), kc[kr + c]);
-                }
-            }
-            // Key j sits at relative position j - pos <= 0.
-            d += bias[buckets[p.center + j - pos] * p.heads + h];
-{{- else}}
             let kr = cbase + j * p.width;
             for (var c = 0u; c < DV; c++) {
-                d += vdot(pv(0u, c), kc[kr + c]);
+                d += vdot(pv(c), kc[kr + c]);
             }
-{{- end}}
             score = d;
         }
         red[t] = score;
@@ -267,16 +221,7 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
             for (var jj = s; jj < cnt; jj += slices) {
                 let pj = probs[jj];
                 l += pj;
-                let j = j0 + jj;
-{{- if eq .MODE "self"}}
-                if (j == pos) {
-                    acc += pj * pv(2u, e);
-                } else {
-                    acc += pj * vc[cbase + j * p.width + e];
-                }
-{{- else}}
-                acc += pj * vc[cbase + j * p.width + e];
-{{- end}}
+                acc += pj * vc[cbase + (j0 + jj) * p.width + e];
             }
         }
         // Every read of red and probs is done before the next chunk.

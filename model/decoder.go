@@ -171,9 +171,9 @@ func (d *Decoder) recordPlan() (*gpu.Plan, error) {
 	for i, l := range m.w.Dec {
 		f := m.dec[i]
 		// Self-attention in two dispatches: fusing the q/k/v projection
-		// into the attention (AttnSelf) measured slower on the H100, as a
-		// head's workgroup then reads all of its 3*d_kv weight rows alone;
-		// the cross-attention's one query block fuses well.
+		// into the attention measured slower on the H100 (BENCHMARKS.md),
+		// as a head's workgroup then reads all of its 3*d_kv weight rows
+		// alone; the cross-attention's one query block fuses well.
 		b.FMatVec(d.qkv, d.h, f.QKV, gpu.FusedArgs{Norm: true, Eps: eps})
 		b.AttnStep(d.o, d.qkv, d.selfK[i], d.selfV[i], gpu.AttnStepArgs{
 			Heads: c.NumHeads, HeadDim: c.DKV, Bias: m.w.DecRelBias, Buckets: d.buckets, State: d.state,
