@@ -40,8 +40,6 @@ struct Params {
     has_rows: u32,
 }
 
-alias VT = {{if eq .V 4}}vec4<f32>{{else}}f32{{end}};
-
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> q: array<VT>;
 @group(0) @binding(2) var<storage, read> k: array<VT>;
@@ -55,21 +53,9 @@ alias VT = {{if eq .V 4}}vec4<f32>{{else}}f32{{end}};
 const WG = {{.WG}}u;
 // MAXDV vectors hold the largest head dim, 256 floats.
 const MAXDV = {{if eq .V 4}}64u{{else}}256u{{end}};
-// NEG stands for -inf: finite, so that exp(NEG - m) is 0 and never NaN.
-const NEG = -3.0e38;
 
 var<workgroup> q_sh: array<VT, MAXDV>;
-var<workgroup> probs: array<f32, WG>;
-var<workgroup> red: array<f32, WG>;
-var<workgroup> acc_sh: array<VT, WG>;
-
-fn vdot(a: VT, b: VT) -> f32 {
-{{- if eq .V 4}}
-    return dot(a, b);
-{{- else}}
-    return a * b;
-{{- end}}
-}
+{{template "online_softmax" .}}
 
 // visible returns how many leading keys query i may see in key batch
 // item kb.
@@ -133,20 +119,7 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
             }
             score = d;
         }
-        red[t] = score;
-        workgroupBarrier();
-        for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
-            if (t < stride) {
-                red[t] = max(red[t], red[t + stride]);
-            }
-            workgroupBarrier();
-        }
-        let m_new = max(m, red[0]);
-        let scale = exp(m - m_new);
-        m = m_new;
-        probs[t] = select(0.0, exp(score - m_new), t < cnt);
-        // Also orders every read of red[0] before the next chunk's writes.
-        workgroupBarrier();
+        let scale = chunk_probs(t, cnt, score, &m);
         if (s < slices) {
             acc *= scale;
             l *= scale;
@@ -158,18 +131,5 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
         }
     }
 
-    acc_sh[t] = acc;
-    if (e == 0u && s < slices) {
-        red[s] = l;
-    }
-    workgroupBarrier();
-    for (var o = t; o < p.dv; o += WG) {
-        var total = VT(0.0);
-        var sum = 0.0;
-        for (var r = 0u; r < slices; r++) {
-            total += acc_sh[r * p.dv + o];
-            sum += red[r];
-        }
-        out[q_base + o] = select(VT(0.0), total / sum, sum > 0.0);
-    }
+    finish(t, p.dv, acc, l, q_base);
 }

@@ -30,8 +30,6 @@ struct Params {
     eps: f32,
 }
 
-alias VT = {{if eq .V 4}}vec4<f32>{{else}}f32{{end}};
-
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 {{- if .VEC}}
@@ -53,12 +51,9 @@ const K = {{.K}}u;
 // TP invocations share one projection output.
 const TP = 8u;
 const MAXD = 256u;
-const NEG = -3.0e38;
 
-var<workgroup> red: array<f32, WG>;
 var<workgroup> proj: array<f32, MAXD>;
-var<workgroup> probs: array<f32, WG>;
-var<workgroup> acc_sh: array<VT, WG>;
+{{template "online_softmax" .}}
 {{- if .STAGE}}
 // The row of x, read once from memory into workgroup memory: the
 // projection reads each element of it once per output.
@@ -77,14 +72,6 @@ fn pv(c: u32) -> VT {
     return vec4<f32>(proj[o], proj[o + 1u], proj[o + 2u], proj[o + 3u]);
 {{- else}}
     return proj[o];
-{{- end}}
-}
-
-fn vdot(a: VT, b: VT) -> f32 {
-{{- if eq .V 4}}
-    return dot(a, b);
-{{- else}}
-    return a * b;
 {{- end}}
 }
 
@@ -202,19 +189,7 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
             }
             score = d;
         }
-        red[t] = score;
-        workgroupBarrier();
-        for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
-            if (t < stride) {
-                red[t] = max(red[t], red[t + stride]);
-            }
-            workgroupBarrier();
-        }
-        let m_new = max(m, red[0]);
-        let scale = exp(m - m_new);
-        m = m_new;
-        probs[t] = select(0.0, exp(score - m_new), t < cnt);
-        workgroupBarrier();
+        let scale = chunk_probs(t, cnt, score, &m);
         if (s < slices) {
             acc *= scale;
             l *= scale;
@@ -228,19 +203,6 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
         workgroupBarrier();
     }
 
-    acc_sh[t] = acc;
-    if (e == 0u && s < slices) {
-        red[s] = l;
-    }
-    workgroupBarrier();
     let obase = b * p.width + h * DV;
-    for (var o = t; o < DV; o += WG) {
-        var total = VT(0.0);
-        var sum = 0.0;
-        for (var r = 0u; r < slices; r++) {
-            total += acc_sh[r * DV + o];
-            sum += red[r];
-        }
-        out[obase + o] = select(VT(0.0), total / sum, sum > 0.0);
-    }
+    finish(t, DV, acc, l, obase);
 }

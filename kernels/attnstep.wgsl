@@ -23,8 +23,6 @@ struct Params {
     rows: u32,
 }
 
-alias VT = {{if eq .V 4}}vec4<f32>{{else}}f32{{end}};
-
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> qkv: array<VT>;
 @group(0) @binding(2) var<storage, read_write> kc: array<VT>;
@@ -40,22 +38,11 @@ const WG = {{.WG}}u;
 // the last (a step's attention is latency-bound).
 const DV = {{.DV}}u;
 const MAXDV = {{if eq .V 4}}64u{{else}}256u{{end}};
-const NEG = -3.0e38;
 
 var<workgroup> q_sh: array<VT, MAXDV>;
 var<workgroup> k_sh: array<VT, MAXDV>;
 var<workgroup> v_sh: array<VT, MAXDV>;
-var<workgroup> probs: array<f32, WG>;
-var<workgroup> red: array<f32, WG>;
-var<workgroup> acc_sh: array<VT, WG>;
-
-fn vdot(a: VT, b: VT) -> f32 {
-{{- if eq .V 4}}
-    return dot(a, b);
-{{- else}}
-    return a * b;
-{{- end}}
-}
+{{template "online_softmax" .}}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -106,19 +93,7 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
             // Key j sits at relative position j - pos <= 0.
             score = d + bias[buckets[p.center + j - pos] * p.heads + h];
         }
-        red[t] = score;
-        workgroupBarrier();
-        for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
-            if (t < stride) {
-                red[t] = max(red[t], red[t + stride]);
-            }
-            workgroupBarrier();
-        }
-        let m_new = max(m, red[0]);
-        let scale = exp(m - m_new);
-        m = m_new;
-        probs[t] = select(0.0, exp(score - m_new), t < cnt);
-        workgroupBarrier();
+        let scale = chunk_probs(t, cnt, score, &m);
         if (s < slices) {
             acc *= scale;
             l *= scale;
@@ -135,19 +110,6 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
         }
     }
 
-    acc_sh[t] = acc;
-    if (e == 0u && s < slices) {
-        red[s] = l;
-    }
-    workgroupBarrier();
     let obase = b * p.width + h * DV;
-    for (var o = t; o < DV; o += WG) {
-        var total = VT(0.0);
-        var sum = 0.0;
-        for (var r = 0u; r < slices; r++) {
-            total += acc_sh[r * DV + o];
-            sum += red[r];
-        }
-        out[obase + o] = total / sum;
-    }
+    finish(t, DV, acc, l, obase);
 }

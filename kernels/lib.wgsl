@@ -7,6 +7,8 @@ weights in blocks of nine u32 words (see gpu.Q8).
 "load_w" defines fn load_w(i) -> f32 reading element i of a weight array `w`.
 "order" defines key, unkey and beats: the float order as u32 keys, ties to
 the lowest index, for the argmax and top-k kernels.
+"online_softmax" holds what the attention kernels share (VT, vdot,
+chunk_probs, finish); it needs WG, V and an array<VT> named out.
 */}}
 {{define "w_elem"}}{{if or (eq .W "f16") (eq .W "q8")}}u32{{else}}f32{{end}}{{end}}
 {{define "load_w"}}
@@ -75,5 +77,72 @@ fn unkey(k: u32) -> f32 {
 // equal one at a lower index.
 fn beats(k1: u32, i1: u32, k2: u32, i2: u32) -> bool {
     return k2 > k1 || (k2 == k1 && i2 < i1);
+}
+{{end}}
+{{define "online_softmax"}}
+// The attention kernels' shared parts: head vectors VT of V floats, and an
+// online softmax over the keys in chunks of WG, one key per invocation.
+alias VT = {{if eq .V 4}}vec4<f32>{{else}}f32{{end}};
+// NEG stands for -inf: finite, so that exp(NEG - m) is 0 and never NaN.
+const NEG = -3.0e38;
+
+var<workgroup> red: array<f32, WG>;
+var<workgroup> probs: array<f32, WG>;
+var<workgroup> acc_sh: array<VT, WG>;
+
+fn vdot(a: VT, b: VT) -> f32 {
+{{- if eq .V 4}}
+    return dot(a, b);
+{{- else}}
+    return a * b;
+{{- end}}
+}
+
+// chunk_probs takes invocation t's score for key j0 + t of a chunk of cnt
+// keys (NEG for t >= cnt), raises the running maximum *m to the chunk's,
+// leaves probs[t] = exp(score - *m) (0 for t >= cnt) and returns
+// exp(old *m - new *m), the factor that rescales the sums made against
+// the old maximum. Every invocation calls it; its first barrier also
+// orders the previous chunk's reads of red and probs before this chunk's
+// writes.
+fn chunk_probs(t: u32, cnt: u32, score: f32, m: ptr<function, f32>) -> f32 {
+    red[t] = score;
+    workgroupBarrier();
+    for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
+        if (t < stride) {
+            red[t] = max(red[t], red[t + stride]);
+        }
+        workgroupBarrier();
+    }
+    let m_new = max(*m, red[0]);
+    let scale = exp(*m - m_new);
+    *m = m_new;
+    probs[t] = select(0.0, exp(score - m_new), t < cnt);
+    // Also orders every read of red[0] before the next chunk's writes.
+    workgroupBarrier();
+    return scale;
+}
+
+// finish writes out[obase .. obase + dv): the WG / dv slices' weighted
+// sums of values acc, added up and divided by their added weights l (zeros
+// for a query that saw no key). Invocation t is element t % dv of slice
+// t / dv. Every invocation calls it.
+fn finish(t: u32, dv: u32, acc: VT, l: f32, obase: u32) {
+    let slices = WG / dv;
+    let s = t / dv;
+    acc_sh[t] = acc;
+    if (t % dv == 0u && s < slices) {
+        red[s] = l;
+    }
+    workgroupBarrier();
+    for (var o = t; o < dv; o += WG) {
+        var total = VT(0.0);
+        var sum = 0.0;
+        for (var r = 0u; r < slices; r++) {
+            total += acc_sh[r * dv + o];
+            sum += red[r];
+        }
+        out[obase + o] = select(VT(0.0), total / sum, sum > 0.0);
+    }
 }
 {{end}}
