@@ -161,19 +161,10 @@ func (b *Batch) FMatVec(out, x, w *Tensor, a FusedArgs) {
 // outputs. partials is FusedArgs.Argmax of that FMatVec, which had k
 // inputs per row and weights of dtype w.
 func (b *Batch) ArgmaxCombine(ids, lp, partials *Tensor, m, n, k int, w DType) {
-	const op = "argmax combine"
-	if ids == nil || lp == nil || partials == nil {
-		b.failf("%s: nil tensor", op)
-		return
+	if groups, ok := b.argmaxCombineCheck(ids, lp, partials, m, n, k, w); ok {
+		b.dispatch(kernels.ArgmaxCombine, kernels.Defines{"WG": 256}, []uint32{uint32(m), uint32(groups)},
+			[3]uint32{uint32(m), 1, 1}, partials, ids, lp)
 	}
-	need := ArgmaxPartials(m, n, k, w)
-	if partials.dtype != U32 || partials.n < need || ids.dtype != U32 || ids.n != m || lp.dtype != F32 || lp.n != m {
-		b.failf("%s: ids %s, lp %s, partials %s for %d rows", op, ids, lp, partials, m)
-		return
-	}
-	groups := need / 3 / m
-	b.dispatch(kernels.ArgmaxCombine, kernels.Defines{"WG": 256}, []uint32{uint32(m), uint32(groups)},
-		[3]uint32{uint32(m), 1, 1}, partials, ids, lp)
 }
 
 // History keeps the choices of greedy steps: ArgmaxCombineHist writes row
@@ -186,23 +177,36 @@ type History struct {
 // ArgmaxCombineHist is ArgmaxCombine that also records the step's choices
 // in h.
 func (b *Batch) ArgmaxCombineHist(ids, lp, partials *Tensor, m, n, k int, w DType, h History) {
-	const op = "argmax combine"
-	if ids == nil || lp == nil || partials == nil || h.State == nil || h.IDs == nil || h.LogProbs == nil {
-		b.failf("%s: nil tensor", op)
+	if h.State == nil || h.IDs == nil || h.LogProbs == nil {
+		b.failf("argmax combine: nil tensor")
 		return
+	}
+	groups, ok := b.argmaxCombineCheck(ids, lp, partials, m, n, k, w)
+	if !ok {
+		return
+	}
+	if h.State.dtype != U32 || h.IDs.dtype != U32 || h.LogProbs.dtype != F32 || h.IDs.n != h.LogProbs.n || h.IDs.n%m != 0 {
+		b.failf("argmax combine: history %s, %s, state %s", h.IDs, h.LogProbs, h.State)
+		return
+	}
+	b.dispatch(kernels.ArgmaxCombineHist, kernels.Defines{"WG": 256}, []uint32{uint32(m), uint32(groups)},
+		[3]uint32{uint32(m), 1, 1}, partials, ids, lp, h.State, h.IDs, h.LogProbs)
+}
+
+// argmaxCombineCheck validates the arguments both combines share and
+// returns the number of partials per row.
+func (b *Batch) argmaxCombineCheck(ids, lp, partials *Tensor, m, n, k int, w DType) (int, bool) {
+	const op = "argmax combine"
+	if ids == nil || lp == nil || partials == nil {
+		b.failf("%s: nil tensor", op)
+		return 0, false
 	}
 	need := ArgmaxPartials(m, n, k, w)
 	if partials.dtype != U32 || partials.n < need || ids.dtype != U32 || ids.n != m || lp.dtype != F32 || lp.n != m {
 		b.failf("%s: ids %s, lp %s, partials %s for %d rows", op, ids, lp, partials, m)
-		return
+		return 0, false
 	}
-	if h.State.dtype != U32 || h.IDs.dtype != U32 || h.LogProbs.dtype != F32 || h.IDs.n != h.LogProbs.n || h.IDs.n%m != 0 {
-		b.failf("%s: history %s, %s, state %s", op, h.IDs, h.LogProbs, h.State)
-		return
-	}
-	groups := need / 3 / m
-	b.dispatch(kernels.ArgmaxCombineHist, kernels.Defines{"WG": 256}, []uint32{uint32(m), uint32(groups)},
-		[3]uint32{uint32(m), 1, 1}, partials, ids, lp, h.State, h.IDs, h.LogProbs)
+	return need / 3 / m, true
 }
 
 // Advance records state[0] += 1.
