@@ -157,7 +157,7 @@ func (b *Batch) FMatVec(out, x, w *Tensor, a FusedArgs) {
 
 // ArgmaxCombine records the second stage of FMatVec's Argmax: for each of
 // the m rows, ids[r] (U32) gets the index of the largest output (lowest on
-// ties, NaN first as in Argmax) and lp[r] (F32) its log-softmax over the n
+// ties, NaN first, as torch.argmax) and lp[r] (F32) its log-softmax over the n
 // outputs. partials is FusedArgs.Argmax of that FMatVec, which had k
 // inputs per row and weights of dtype w.
 func (b *Batch) ArgmaxCombine(ids, lp, partials *Tensor, m, n, k int, w DType) {

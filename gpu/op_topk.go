@@ -27,6 +27,16 @@ func (b *Batch) TopK(ids, logprobs, logits *Tensor, k int) {
 		b.failf("%s: outputs %s and %s are not u32 and f32 with %d rows of %d", op, ids, logprobs, rows, k)
 		return
 	}
-	b.dispatch(kernels.TopK, kernels.Defines{"WG": argmaxWG(v)},
+	b.dispatch(kernels.TopK, kernels.Defines{"WG": topkWG(v)},
 		[]uint32{uint32(rows), uint32(v), uint32(k)}, grid(rows, 1), logits, ids, logprobs)
+}
+
+// topkWG returns the invocations per row: 256 for a vocabulary, fewer for
+// short rows, where idle invocations would only lengthen the reduction.
+func topkWG(v int) int {
+	wg := 32
+	for wg < v && wg < 256 {
+		wg *= 2
+	}
+	return wg
 }

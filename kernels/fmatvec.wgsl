@@ -20,8 +20,8 @@
 // workgroup g, the workgroup's best (key, index) and the sum of
 // exp(value - its best value) over its outputs in part[(m*G + g)*3 ..]:
 // the first half of an argmax and a logsumexp over the vocabulary, which
-// argmax_combine.wgsl finishes. Keys order like the floats (see
-// argmax.wgsl); ties go to the lowest index.
+// argmax_combine.wgsl finishes. Keys order like the floats ("order" in
+// lib.wgsl); ties go to the lowest index.
 //
 // The layout of the work is matvec.wgsl's: TPR invocations share a weight
 // row, 16-byte loads (VEC) or single elements, partial sums in workgroup

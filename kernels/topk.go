@@ -45,3 +45,25 @@ func TopKRef(x []float32, v, k int) (ids []uint32, logprobs []float32) {
 	}
 	return ids, logprobs
 }
+
+// ArgmaxRef is torch.argmax over rows of v values in x: ties go to the
+// lowest index and the first NaN wins. TopK's first pick and FMatVec's
+// fused argmax follow it.
+func ArgmaxRef(x []float32, v int) []uint32 {
+	out := make([]uint32, len(x)/v)
+	for r := range out {
+		row := x[r*v : (r+1)*v]
+		best := 0
+		for j, f := range row {
+			b := row[best]
+			if math.IsNaN(float64(b)) {
+				break
+			}
+			if math.IsNaN(float64(f)) || f > b {
+				best = j
+			}
+		}
+		out[r] = uint32(best)
+	}
+	return out
+}
