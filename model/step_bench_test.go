@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nib-editor/nib/gpu"
 	"github.com/nib-editor/nib/model"
 )
 
@@ -85,8 +84,6 @@ func BenchmarkStepPhases(b *testing.B) {
 		})
 	}
 }
-
-var _ = gpu.F32
 
 func median(v []float64) float64 {
 	s := append([]float64(nil), v...)
