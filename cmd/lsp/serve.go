@@ -108,7 +108,7 @@ func serve(ctx context.Context, log *zap.Logger, opts serverOptions, in io.Reade
 	}
 	stream := newFrameStream(in, out, closeIn, opts.maxMessageBytes, log)
 	stream.warn = func(msg string) { srv.showMessage(2, msg) }
-	conn := jsonrpc2.NewConn(ctx, stream, srv, jsonrpc2.SetLogger(zap.NewStdLog(log)))
+	conn := jsonrpc2.NewConn(ctx, newIDStream(stream), srv, jsonrpc2.SetLogger(zap.NewStdLog(log)))
 	reason := ""
 	select {
 	case <-srv.exited:

@@ -208,8 +208,8 @@ func (s *server) handleRequest(ctx context.Context, state serverState, req *json
 		s.mu.Unlock()
 		// Answering with this id would confuse the client about which
 		// request it belongs to; log loudly and refuse.
-		s.log.Warn("duplicate request id", zap.String("id", id), zap.String("method", req.Method))
-		s.replyError(ctx, req, &jsonrpc2.Error{Code: codeInvalidRequest, Message: fmt.Sprintf("request id %s is already in use by a request in progress", id)})
+		s.log.Warn("duplicate request id", zap.String("id", idText(req.ID)), zap.String("method", req.Method))
+		s.replyError(ctx, req, &jsonrpc2.Error{Code: codeInvalidRequest, Message: fmt.Sprintf("request id %s is already in use by a request in progress", idText(req.ID))})
 		return
 	}
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -293,13 +293,21 @@ func (s *server) connection() *jsonrpc2.Conn {
 // answered) are ignored, as LSP allows.
 func (s *server) cancelRequest(_ context.Context, req *jsonrpc2.Request) error {
 	var p struct {
-		ID jsonrpc2.ID `json:"id"`
+		ID json.RawMessage `json:"id"`
 	}
 	if err := unmarshalParams(req, &p); err != nil {
 		return err
 	}
+	// idStream has mapped the id as it mapped the request's own.
+	if _, err := wireID(p.ID); err != nil {
+		return fmt.Errorf("field \"id\": %w", err)
+	}
+	var id jsonrpc2.ID
+	if err := json.Unmarshal(p.ID, &id); err != nil {
+		return fmt.Errorf("field \"id\": %w", err)
+	}
 	s.mu.Lock()
-	cancel := s.inflight[p.ID.String()]
+	cancel := s.inflight[id.String()]
 	s.mu.Unlock()
 	if cancel != nil {
 		cancel()
