@@ -94,32 +94,32 @@ type executeCommandOptions struct {
 // ---- documents ----
 
 type textDocumentItem struct {
-	URI        string `json:"uri"`
+	URI        string `json:"uri" nib:"required"`
 	LanguageID string `json:"languageId"`
 	Version    int32  `json:"version"`
-	Text       string `json:"text"`
+	Text       string `json:"text" nib:"required"`
 }
 
 type textDocumentIdentifier struct {
-	URI string `json:"uri"`
+	URI string `json:"uri" nib:"required"`
 }
 
 type versionedTextDocumentIdentifier struct {
-	URI     string `json:"uri"`
+	URI     string `json:"uri" nib:"required"`
 	Version int32  `json:"version"`
 }
 
 type didOpenParams struct {
-	TextDocument textDocumentItem `json:"textDocument"`
+	TextDocument textDocumentItem `json:"textDocument" nib:"required"`
 }
 
 type didChangeParams struct {
-	TextDocument   versionedTextDocumentIdentifier `json:"textDocument"`
-	ContentChanges []textdoc.Change                `json:"contentChanges"`
+	TextDocument   versionedTextDocumentIdentifier `json:"textDocument" nib:"required"`
+	ContentChanges []textdoc.Change                `json:"contentChanges" nib:"required"`
 }
 
 type didCloseParams struct {
-	TextDocument textDocumentIdentifier `json:"textDocument"`
+	TextDocument textDocumentIdentifier `json:"textDocument" nib:"required"`
 }
 
 type didChangeConfigurationParams struct {
@@ -129,8 +129,8 @@ type didChangeConfigurationParams struct {
 // ---- inline completion (3.18) ----
 
 type inlineCompletionParams struct {
-	TextDocument textDocumentIdentifier `json:"textDocument"`
-	Position     Position               `json:"position"`
+	TextDocument textDocumentIdentifier `json:"textDocument" nib:"required"`
+	Position     Position               `json:"position" nib:"required"`
 	Context      *struct {
 		TriggerKind int `json:"triggerKind"`
 	} `json:"context,omitempty"`
@@ -148,8 +148,8 @@ type inlineCompletionItem struct {
 // ---- code actions and commands ----
 
 type codeActionParams struct {
-	TextDocument textDocumentIdentifier `json:"textDocument"`
-	Range        Range                  `json:"range"`
+	TextDocument textDocumentIdentifier `json:"textDocument" nib:"required"`
+	Range        Range                  `json:"range" nib:"required"`
 }
 
 type codeAction struct {
@@ -165,14 +165,14 @@ type command struct {
 }
 
 type executeCommandParams struct {
-	Command   string            `json:"command"`
+	Command   string            `json:"command" nib:"required"`
 	Arguments []json.RawMessage `json:"arguments"`
 }
 
 // rewriteArgs is the argument of the nib.rewrite command.
 type rewriteArgs struct {
-	TextDocument versionedTextDocumentIdentifier `json:"textDocument"`
-	Range        Range                           `json:"range"`
+	TextDocument versionedTextDocumentIdentifier `json:"textDocument" nib:"required"`
+	Range        Range                           `json:"range" nib:"required"`
 	Instruction  string                          `json:"instruction"`
 }
 
@@ -197,7 +197,7 @@ type workspaceEdit struct {
 }
 
 type textDocumentEdit struct {
-	TextDocument versionedTextDocumentIdentifier `json:"textDocument"`
+	TextDocument versionedTextDocumentIdentifier `json:"textDocument" nib:"required"`
 	Edits        []textEdit                      `json:"edits"`
 }
 
@@ -249,16 +249,16 @@ type sampling struct {
 }
 
 type completeParams struct {
-	TextDocument       textDocumentIdentifier `json:"textDocument"`
-	Position           Position               `json:"position"`
+	TextDocument       textDocumentIdentifier `json:"textDocument" nib:"required"`
+	Position           Position               `json:"position" nib:"required"`
 	StopAtSentenceEnd  *bool                  `json:"stopAtSentenceEnd,omitempty"`
 	PartialResultToken any                    `json:"partialResultToken,omitempty"`
 	sampling
 }
 
 type rewriteParams struct {
-	TextDocument       versionedTextDocumentIdentifier `json:"textDocument"`
-	Range              Range                           `json:"range"`
+	TextDocument       versionedTextDocumentIdentifier `json:"textDocument" nib:"required"`
+	Range              Range                           `json:"range" nib:"required"`
 	Instruction        string                          `json:"instruction"`
 	PartialResultToken any                             `json:"partialResultToken,omitempty"`
 	sampling

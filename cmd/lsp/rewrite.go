@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 
 	"github.com/sourcegraph/jsonrpc2"
@@ -61,6 +62,9 @@ func (s *server) executeCommand(req *jsonrpc2.Request) (func(context.Context) (a
 		return nil, invalidParams("%s: want one argument {textDocument, range, instruction}, got %d", rewriteCommand, len(p.Arguments))
 	}
 	var args rewriteArgs
+	if err := checkJSON("arguments", p.Arguments[0], reflect.TypeOf(args)); err != nil {
+		return nil, invalidParams("%s: %v", rewriteCommand, err)
+	}
 	if err := json.Unmarshal(p.Arguments[0], &args); err != nil {
 		return nil, invalidParams("%s: argument: %s", rewriteCommand, describeUnmarshalError(err))
 	}

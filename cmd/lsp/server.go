@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"runtime/debug"
 	"sync"
 
@@ -350,6 +351,9 @@ func (s *server) call(ctx context.Context, method string, params, result any) er
 func unmarshalParams(req *jsonrpc2.Request, v any) error {
 	if req.Params == nil {
 		return &jsonrpc2.Error{Code: codeInvalidParams, Message: fmt.Sprintf("%s: params are missing", req.Method)}
+	}
+	if err := checkJSON("", *req.Params, reflect.TypeOf(v)); err != nil {
+		return &jsonrpc2.Error{Code: codeInvalidParams, Message: fmt.Sprintf("%s: %v", req.Method, err)}
 	}
 	if err := json.Unmarshal(*req.Params, v); err != nil {
 		return &jsonrpc2.Error{Code: codeInvalidParams, Message: fmt.Sprintf("%s: %s", req.Method, describeUnmarshalError(err))}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 
 	"github.com/sourcegraph/jsonrpc2"
@@ -105,6 +106,9 @@ func (st settings) merge(raw json.RawMessage) (settings, error) {
 	}
 	if _, ok := probe["instructions"]; ok {
 		next.Instructions = nil
+	}
+	if err := checkJSON("", raw, reflect.TypeOf(next)); err != nil {
+		return st, fmt.Errorf("settings: %v", err)
 	}
 	if err := json.Unmarshal(raw, &next); err != nil {
 		return st, fmt.Errorf("settings: %s", describeUnmarshalError(err))

@@ -5,7 +5,7 @@ package textdoc
 // whole document when Range is nil.
 type Change struct {
 	Range *Range `json:"range,omitempty"`
-	Text  string `json:"text"`
+	Text  string `json:"text" nib:"required"`
 }
 
 // Document is an open document that changes: a handle on its current

@@ -7,8 +7,8 @@ import "fmt"
 // the connection's Encoding. Character may equal the line's length (the
 // point before its terminator) but not exceed it.
 type Position struct {
-	Line      int `json:"line"`
-	Character int `json:"character"`
+	Line      int `json:"line" nib:"required"`
+	Character int `json:"character" nib:"required"`
 }
 
 // String formats p as "line:character", zero-based as on the wire.
@@ -23,8 +23,8 @@ func (p Position) before(q Position) bool {
 // as LSP sends it. Start must not come after End; equal ones are an empty
 // range (an insertion point).
 type Range struct {
-	Start Position `json:"start"`
-	End   Position `json:"end"`
+	Start Position `json:"start" nib:"required"`
+	End   Position `json:"end" nib:"required"`
 }
 
 // String formats r as "start-end", for example "1:0-1:5".
