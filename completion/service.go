@@ -361,6 +361,12 @@ func (s *Service) submit(ctx context.Context, j *task, onText func(int, string))
 		s.mu.Unlock()
 		return nil, ErrClosed
 	}
+	// A request already cancelled (superseded by its caller, say) must
+	// not supersede the one that replaced it.
+	if j.ctx.Err() != nil {
+		s.mu.Unlock()
+		return nil, cause(j.ctx)
+	}
 	if j.key != "" {
 		if old := s.byKey[j.key]; old != nil {
 			old.cancel(ErrSuperseded)

@@ -17,6 +17,7 @@ func (s *server) inlineCompletion(req *jsonrpc2.Request) (func(context.Context) 
 	if err != nil {
 		return nil, err
 	}
+	s.supersede(completeKey(doc.URI()), req)
 	return func(ctx context.Context) (any, error) {
 		out, err := s.runComplete(ctx, st, doc, off, completeDefaults(st), st.Completion.StopAtSentenceEnd, nil)
 		if err != nil {
@@ -54,6 +55,7 @@ func (s *server) complete(req *jsonrpc2.Request) (func(context.Context) (any, er
 		stop = *p.StopAtSentenceEnd
 	}
 	stream := s.newStreamer(p.PartialResultToken)
+	s.supersede(completeKey(doc.URI()), req)
 	return func(ctx context.Context) (any, error) {
 		out, err := s.runComplete(ctx, st, doc, off, params, stop, stream.onText())
 		if err != nil {

@@ -167,6 +167,9 @@ func completeDefaults(st settings) completion.Params {
 // newer one cancels an older one still queued or running.
 func completeKey(uri string) string { return "complete " + uri }
 
+// rewriteKey is the supersession key of rewrites in a document.
+func rewriteKey(uri string) string { return "rewrite " + uri }
+
 // generate runs do on the completion service, waiting for a model that is
 // loading. A request that a reload took the service from (its queue is
 // failed with completion.ErrClosed) runs again on the new one; a request
@@ -233,7 +236,7 @@ func (s *server) runRewrite(ctx context.Context, st settings, uri, text, instruc
 	start := time.Now()
 	out, err := s.generate(ctx, st, func(svc *completion.Service) (*completion.Output, error) {
 		return svc.Rewrite(ctx, completion.RewriteRequest{
-			Key:            "rewrite " + uri,
+			Key:            rewriteKey(uri),
 			Instruction:    instruction,
 			Text:           text,
 			Template:       st.Templates.Rewrite,

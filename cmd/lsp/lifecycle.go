@@ -73,7 +73,7 @@ func (s *server) shutdown(req *jsonrpc2.Request) (func(context.Context) (any, er
 	// Stop what is running: nobody will wait for it.
 	for id, cancel := range s.inflight {
 		if id != req.ID.String() {
-			cancel()
+			cancel(nil)
 		}
 	}
 	s.mu.Unlock()
@@ -97,7 +97,7 @@ func (s *server) exit(context.Context, *jsonrpc2.Request) error {
 		s.exitCode = 0
 	}
 	for _, cancel := range s.inflight {
-		cancel()
+		cancel(nil)
 	}
 	close(s.exited)
 	return nil

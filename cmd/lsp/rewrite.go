@@ -87,6 +87,7 @@ func (s *server) executeCommand(req *jsonrpc2.Request) (func(context.Context) (a
 		return nil, invalidParams("%s: the selection is empty (range %v of %s)", rewriteCommand, args.Range, doc.URI())
 	}
 	params := completion.Params{Strategy: completion.Beam, N: 1, Beams: st.Rewrite.Alternatives, MaxTokens: st.Rewrite.MaxTokens}
+	s.supersede(rewriteKey(doc.URI()), req)
 	return func(ctx context.Context) (any, error) {
 		out, err := s.runRewrite(ctx, st, doc.URI(), text, args.Instruction, params, nil)
 		if err != nil {
@@ -164,6 +165,7 @@ func (s *server) rewrite(req *jsonrpc2.Request) (func(context.Context) (any, err
 		return nil, err
 	}
 	stream := s.newStreamer(p.PartialResultToken)
+	s.supersede(rewriteKey(doc.URI()), req)
 	return func(ctx context.Context) (any, error) {
 		out, err := s.runRewrite(ctx, st, doc.URI(), text, p.Instruction, params, stream.onText())
 		if err != nil {

@@ -121,7 +121,7 @@ func serve(ctx context.Context, log *zap.Logger, opts serverOptions, in io.Reade
 	log.Info("stopping", zap.String("reason", reason))
 	srv.mu.Lock()
 	for _, cancel := range srv.inflight {
-		cancel()
+		cancel(nil)
 	}
 	code := srv.exitCode
 	if reason == "client disconnected" && srv.state == stateShutdown || reason == "signal" {

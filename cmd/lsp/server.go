@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/nib-editor/nib/cmd/lsp/internal/textdoc"
+	"github.com/nib-editor/nib/completion"
 )
 
 // serverState is where a connection is in the LSP lifecycle.
@@ -57,7 +58,10 @@ type server struct {
 	enc      textdoc.Encoding
 	caps     clientCapabilities
 	settings settings
-	inflight map[string]context.CancelFunc // by request id
+	inflight map[string]context.CancelCauseFunc // by request id
+	// newest holds, by supersession key, the id of the newest request
+	// in flight under it (see supersede).
+	newest map[string]string
 	exitCode int                           // set by exit
 	exited   chan struct{}                 // closed by exit
 	progress int                           // last work-done token number
@@ -92,7 +96,8 @@ func newServer(log *zap.Logger, opts serverOptions, eng *engine) *server {
 		eng:      eng,
 		enc:      textdoc.UTF16,
 		settings: st,
-		inflight: map[string]context.CancelFunc{},
+		inflight: map[string]context.CancelCauseFunc{},
+		newest:   map[string]string{},
 		exitCode: 1,
 		exited:   make(chan struct{}),
 	}
@@ -213,7 +218,7 @@ func (s *server) handleRequest(ctx context.Context, state serverState, req *json
 		s.replyError(ctx, req, &jsonrpc2.Error{Code: codeInvalidRequest, Message: fmt.Sprintf("request id %s is already in use by a request in progress", idText(req.ID))})
 		return
 	}
-	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	rctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
 	s.inflight[id] = cancel
 	s.mu.Unlock()
 
@@ -237,9 +242,10 @@ func (s *server) handleRequest(ctx context.Context, state serverState, req *json
 			return err
 		}()
 		// A cancelled request is answered -32800 even if it finished its
-		// work: the client has stopped waiting for the result.
-		if rctx.Err() != nil && err == nil {
-			err = rctx.Err()
+		// work: the client has stopped waiting for the result. The cause
+		// says whether it was cancelled or superseded.
+		if rctx.Err() != nil && (err == nil || errors.Is(err, context.Canceled)) {
+			err = context.Cause(rctx)
 		}
 		s.finish(ctx, req, result, err)
 	}()
@@ -259,9 +265,15 @@ func (s *server) prepare(h requestHandler, req *jsonrpc2.Request) (run func(cont
 // finish answers req exactly once and forgets it.
 func (s *server) finish(ctx context.Context, req *jsonrpc2.Request, result any, err error) {
 	s.mu.Lock()
-	if cancel, ok := s.inflight[req.ID.String()]; ok {
-		cancel()
-		delete(s.inflight, req.ID.String())
+	id := req.ID.String()
+	if cancel, ok := s.inflight[id]; ok {
+		cancel(nil)
+		delete(s.inflight, id)
+		for key, newest := range s.newest {
+			if newest == id {
+				delete(s.newest, key)
+			}
+		}
 	}
 	s.mu.Unlock()
 	if err != nil {
@@ -311,9 +323,26 @@ func (s *server) cancelRequest(_ context.Context, req *jsonrpc2.Request) error {
 	cancel := s.inflight[id.String()]
 	s.mu.Unlock()
 	if cancel != nil {
-		cancel()
+		cancel(nil)
 	}
 	return nil
+}
+
+// supersede makes req the newest request under key, cancelling the one
+// before it, if it is still in flight, as superseded. Handlers call it on
+// the read loop, so the newest is the last on the wire: an editor sends a
+// completion on each keystroke, and the last keystroke's must win, however
+// the request goroutines happen to be scheduled.
+func (s *server) supersede(key string, req *jsonrpc2.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := req.ID.String()
+	if prev, ok := s.newest[key]; ok && prev != id {
+		if cancel := s.inflight[prev]; cancel != nil {
+			cancel(completion.ErrSuperseded)
+		}
+	}
+	s.newest[key] = id
 }
 
 // notify sends a notification, logging (not returning) failures: the

@@ -190,3 +190,38 @@ func (c *testConn) initialize(caps string) {
 	}
 	c.send(`{"jsonrpc":"2.0","method":"initialized","params":{}}`)
 }
+
+// sendAll writes the bodies as frames in one write, as a client that
+// sends on each keystroke may.
+func (c *testConn) sendAll(bodies ...string) {
+	c.t.Helper()
+	var b strings.Builder
+	for _, body := range bodies {
+		fmt.Fprintf(&b, "Content-Length: %d\r\n\r\n%s", len(body), body)
+	}
+	if _, err := io.WriteString(c.in, b.String()); err != nil {
+		c.t.Fatalf("write to the server: %v", err)
+	}
+}
+
+// waitReady polls nib/stats until the model is ready.
+func (c *testConn) waitReady() {
+	c.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for i := 0; time.Now().Before(deadline); i++ {
+		id := fmt.Sprintf(`"ready-%d"`, i)
+		c.send(`{"jsonrpc":"2.0","id":` + id + `,"method":"nib/stats"}`)
+		var st struct {
+			Model struct{ State, Error string }
+		}
+		json.Unmarshal(c.reply(id)["result"], &st)
+		switch st.Model.State {
+		case "ready":
+			return
+		case "failed":
+			c.t.Fatalf("the model failed to load: %s", st.Model.Error)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	c.t.Fatalf("the model is not ready after 60 s")
+}
