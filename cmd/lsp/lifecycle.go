@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/sourcegraph/jsonrpc2"
 	"go.uber.org/zap"
@@ -20,14 +23,15 @@ func (s *server) initialize(req *jsonrpc2.Request) (func(context.Context) (any, 
 		return nil, err
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.state != stateNew {
+		s.mu.Unlock()
 		return nil, &jsonrpc2.Error{Code: codeInvalidRequest, Message: "initialize: the server is already initialized"}
 	}
 	st := s.settings
 	if len(p.InitializationOptions) > 0 && string(p.InitializationOptions) != "null" {
 		next, err := st.merge(p.InitializationOptions)
 		if err != nil {
+			s.mu.Unlock()
 			return nil, invalidParams("initialize: initializationOptions: %v", err)
 		}
 		st = next
@@ -55,16 +59,33 @@ func (s *server) initialize(req *jsonrpc2.Request) (func(context.Context) (any, 
 		},
 		ServerInfo: serverInfo{Name: "nib", Version: s.opts.version},
 	}
+	s.mu.Unlock()
+	// The model starts loading now, not at initialized: requests the
+	// client sends in between wait for it like any during a load, and
+	// the load overlaps the rest of the client's start-up. Its progress
+	// bar waits for initialized (see progressBar).
+	s.eng.configure(st)
+	s.startLoad(st)
 	return func(context.Context) (any, error) { return result, nil }, nil
 }
 
-// initialized applies the settings of initializationOptions and starts
-// loading the model they name.
+// initialized lets the server send requests to the client: LSP allows
+// none before it.
 func (s *server) initialized(context.Context, *jsonrpc2.Request) error {
-	_, st, _ := s.snapshot()
-	s.eng.configure(st)
-	s.startLoad(st)
+	s.initOnce.Do(func() { close(s.initDone) })
 	return nil
+}
+
+// waitInitialized waits for the initialized notification.
+func (s *server) waitInitialized(ctx context.Context) error {
+	select {
+	case <-s.initDone:
+		return nil
+	case <-s.exited:
+		return errors.New("the connection ended")
+	case <-ctx.Done():
+		return fmt.Errorf("no initialized notification: %w", ctx.Err())
+	}
 }
 
 func (s *server) shutdown(req *jsonrpc2.Request) (func(context.Context) (any, error), error) {
@@ -124,7 +145,11 @@ func (s *server) startLoad(st settings) {
 }
 
 // workDoneProgress returns a progress reporter for a server-initiated
-// progress bar, or a no-op when the client does not support them.
+// progress bar, or a no-op when the client does not support them. The
+// reporter never blocks: progress is cosmetic, and a client that is slow
+// to answer window/workDoneProgress/create (or never does) must not hold
+// up what reports it, such as a model load. Reports wait in a progressBar
+// until the client has accepted the token.
 func (s *server) workDoneProgress(caps clientCapabilities, title string) func(p loadProgress) {
 	if caps.Window == nil || !caps.Window.WorkDoneProgress {
 		return func(loadProgress) {}
@@ -133,31 +158,86 @@ func (s *server) workDoneProgress(caps clientCapabilities, title string) func(p 
 	s.progress++
 	token := fmt.Sprintf("nib-progress-%d", s.progress)
 	s.mu.Unlock()
-	created := make(chan bool, 1)
-	go func() {
+	b := &progressBar{s: s, token: token, title: title, wake: make(chan struct{}, 1)}
+	go b.run()
+	return b.report
+}
+
+// progressCreateTimeout bounds the wait for the client to answer
+// window/workDoneProgress/create (and, before it, for the initialized
+// notification); without an answer by then the progress is not shown.
+const progressCreateTimeout = 10 * time.Second
+
+// progressBar is one work-done progress shown to the client: reports are
+// queued by report, without blocking, and sent by run once the client has
+// accepted the token.
+type progressBar struct {
+	s     *server
+	token string
+	title string
+	wake  chan struct{}
+
+	mu      sync.Mutex
+	pending []loadProgress // at most begin, the newest report, end
+	dead    bool           // the client refused or never answered: drop all
+}
+
+// report queues p, keeping only the newest of consecutive reports.
+func (b *progressBar) report(p loadProgress) {
+	b.mu.Lock()
+	if !b.dead {
+		if n := len(b.pending); p.kind == "report" && n > 0 && b.pending[n-1].kind == "report" {
+			b.pending[n-1] = p
+		} else {
+			b.pending = append(b.pending, p)
+		}
+	}
+	b.mu.Unlock()
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run creates the token, then sends what is queued until the end.
+func (b *progressBar) run() {
+	ctx, cancel := context.WithTimeout(context.Background(), progressCreateTimeout)
+	defer cancel()
+	err := b.s.waitInitialized(ctx)
+	if err == nil {
 		var res json.RawMessage
-		err := s.call(context.Background(), "window/workDoneProgress/create", workDoneProgressCreateParams{Token: token}, &res)
-		if err != nil {
-			s.log.Debug("work done progress refused", zap.Error(err))
+		err = b.s.call(ctx, "window/workDoneProgress/create", workDoneProgressCreateParams{Token: b.token}, &res)
+	}
+	if err != nil {
+		b.s.log.Info("no progress shown: the client did not accept a work-done progress token", zap.String("token", b.token), zap.Error(err))
+		b.mu.Lock()
+		b.dead, b.pending = true, nil
+		b.mu.Unlock()
+		return
+	}
+	for {
+		b.mu.Lock()
+		todo := b.pending
+		b.pending = nil
+		b.mu.Unlock()
+		for _, p := range todo {
+			v := workDoneProgress{Kind: p.kind, Message: p.message}
+			if p.kind == "begin" {
+				v.Title = b.title
+			}
+			if p.percent >= 0 && p.kind != "end" {
+				pct := p.percent
+				v.Percentage = &pct
+			}
+			b.s.notify("$/progress", progressParams{Token: b.token, Value: v})
+			if p.kind == "end" {
+				return
+			}
 		}
-		created <- err == nil
-	}()
-	ok, waited := false, false
-	return func(p loadProgress) {
-		if !waited {
-			ok, waited = <-created, true
-		}
-		if !ok {
+		select {
+		case <-b.wake:
+		case <-b.s.exited:
 			return
 		}
-		v := workDoneProgress{Kind: p.kind, Message: p.message}
-		if p.kind == "begin" {
-			v.Title = title
-		}
-		if p.percent >= 0 && p.kind != "end" {
-			pct := p.percent
-			v.Percentage = &pct
-		}
-		s.notify("$/progress", progressParams{Token: token, Value: v})
 	}
 }

@@ -122,8 +122,19 @@ func (s *server) executeCommand(req *jsonrpc2.Request) (func(context.Context) (a
 		} else {
 			edit.Changes = map[string][]textEdit{doc.URI(): edits}
 		}
+		// The client is asked to apply the edit and given applyEditTimeout
+		// to answer: a client that never answers must not hold the
+		// request (and its document's rewrites) for ever.
 		var res applyWorkspaceEditResult
-		if err := s.call(ctx, "workspace/applyEdit", applyWorkspaceEditParams{Label: "nib: " + args.Instruction, Edit: edit}, &res); err != nil {
+		actx, cancel := context.WithTimeout(ctx, s.opts.applyEditTimeout)
+		defer cancel()
+		if err := s.call(actx, "workspace/applyEdit", applyWorkspaceEditParams{Label: "nib: " + args.Instruction, Edit: edit}, &res); err != nil {
+			switch {
+			case ctx.Err() != nil:
+				return nil, context.Cause(ctx) // cancelled: -32800
+			case actx.Err() != nil:
+				return nil, requestFailed("%s: the client did not answer workspace/applyEdit within %v; it may still apply the edit", rewriteCommand, s.opts.applyEditTimeout)
+			}
 			return nil, requestFailed("%s: workspace/applyEdit: %v", rewriteCommand, err)
 		}
 		if !res.Applied {

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"runtime/debug"
 	"sync"
+	"time"
 
 	"github.com/sourcegraph/jsonrpc2"
 	"go.uber.org/zap"
@@ -61,10 +62,14 @@ type server struct {
 	inflight map[string]context.CancelCauseFunc // by request id
 	// newest holds, by supersession key, the id of the newest request
 	// in flight under it (see supersede).
-	newest map[string]string
-	exitCode int                           // set by exit
-	exited   chan struct{}                 // closed by exit
-	progress int                           // last work-done token number
+	newest   map[string]string
+	exitCode int           // set by exit
+	exited   chan struct{} // closed by exit
+	progress int           // last work-done token number
+
+	// initDone is closed by the initialized notification.
+	initDone chan struct{}
+	initOnce sync.Once
 
 	requests requestLog
 
@@ -84,11 +89,22 @@ type serverOptions struct {
 	version string
 	// testHooks serves the fault-injection methods of hooks.go.
 	testHooks bool
+	// applyEditTimeout bounds the wait for the client's answer to
+	// workspace/applyEdit; 0 means defaultApplyEditTimeout.
+	applyEditTimeout time.Duration
 }
+
+// defaultApplyEditTimeout is how long nib.rewrite waits for the client to
+// answer workspace/applyEdit. Editors answer at once; one that shows a
+// confirmation first gets a minute.
+const defaultApplyEditTimeout = time.Minute
 
 func newServer(log *zap.Logger, opts serverOptions, eng *engine) *server {
 	st := defaultSettings()
 	st.Model, st.Adapter = opts.model, opts.adapter
+	if opts.applyEditTimeout <= 0 {
+		opts.applyEditTimeout = defaultApplyEditTimeout
+	}
 	return &server{
 		log:      log,
 		opts:     opts,
@@ -100,6 +116,7 @@ func newServer(log *zap.Logger, opts serverOptions, eng *engine) *server {
 		newest:   map[string]string{},
 		exitCode: 1,
 		exited:   make(chan struct{}),
+		initDone: make(chan struct{}),
 	}
 }
 

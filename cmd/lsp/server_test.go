@@ -225,3 +225,32 @@ func (c *testConn) waitReady() {
 	}
 	c.t.Fatalf("the model is not ready after 60 s")
 }
+
+// sendID sends body and returns id, for c.reply(sendID(...)).
+func sendID(c *testConn, body, id string) string {
+	c.t.Helper()
+	c.send(body)
+	return id
+}
+
+// waitReadyModel polls nib/stats until the named model is ready.
+func (c *testConn) waitReadyModel(name string) {
+	c.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for i := 0; time.Now().Before(deadline); i++ {
+		id := fmt.Sprintf(`"model-%d"`, i)
+		c.send(`{"jsonrpc":"2.0","id":` + id + `,"method":"nib/stats"}`)
+		var st struct {
+			Model struct{ Name, State, Error string }
+		}
+		json.Unmarshal(c.reply(id)["result"], &st)
+		if st.Model.State == "ready" && strings.Contains(st.Model.Name, name) {
+			return
+		}
+		if st.Model.State == "failed" {
+			c.t.Fatalf("the model failed to load: %s", st.Model.Error)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	c.t.Fatalf("the model %s is not ready after 60 s", name)
+}
