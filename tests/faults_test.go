@@ -179,3 +179,27 @@ func logWith(c *client, s string) []string {
 	}
 	return out
 }
+
+// TestSIGHUP: the terminal going away (SIGHUP) with a generation running
+// stops the daemon as SIGTERM does: the generation is stopped, the stop is
+// logged, and the exit status is 0, within a second.
+func TestSIGHUP(t *testing.T) {
+	c := start(t, "--model", filepath.Join(fixtures, "t5-tiny-gated"))
+	c.initialize(nil)
+	c.waitReady()
+	c.open(docURI, draft, 1)
+	c.startLong(601, "long-hup")
+	begin := time.Now()
+	if err := c.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-c.exited:
+	case <-time.After(stopLimit()):
+		t.Fatalf("nib still running %v after SIGHUP", stopLimit())
+	}
+	t.Logf("exited %v after SIGHUP", time.Since(begin).Round(time.Millisecond))
+	if c.exitErr != nil || len(logWith(c, "stopping\t{\"reason\": \"signal\"}")) != 1 || len(logWith(c, "stopped\t{\"reason\": \"signal\"")) != 1 {
+		t.Errorf("after SIGHUP: %v; log:\n%s", c.exitErr, c.stderr.String())
+	}
+}

@@ -113,7 +113,10 @@ func (s *server) stats(*jsonrpc2.Request) (func(context.Context) (any, error), e
 		l.mu.Lock()
 		res.Requests = requestCounts{Served: l.served, Cancelled: l.cancelled, Failed: l.failed, Queued: svc.Queued,
 			InFlight: inflight, BatchLimit: svc.BatchLimit, OutOfMemory: svc.OutOfMemory}
-		res.Recent = append(l.recent[l.next:len(l.recent):len(l.recent)], l.recent[:l.next]...)
+		// A fresh slice: an array even before the first generation (never
+		// null), and no alias of the ring, which goes on changing.
+		res.Recent = make([]recentRequest, 0, len(l.recent))
+		res.Recent = append(append(res.Recent, l.recent[l.next:]...), l.recent[:l.next]...)
 		l.mu.Unlock()
 		return res, nil
 	}, nil
