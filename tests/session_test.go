@@ -230,7 +230,12 @@ func TestEditorSession(t *testing.T) {
 				} `json:"textDocument"`
 				Edits []struct {
 					Range struct {
-						Start, End struct{ Line, Character int }
+						// Tagged: the range is sent back to nib, which
+						// reads names case-sensitively.
+						Start, End struct {
+							Line      int `json:"line"`
+							Character int `json:"character"`
+						}
 					} `json:"range"`
 					NewText string `json:"newText"`
 				} `json:"edits"`
