@@ -420,3 +420,59 @@ func TestFrameStreamReadError(t *testing.T) {
 		t.Fatalf("ended with %v, want boom", err)
 	}
 }
+
+// chunkReader hands out its data in reads of at most size bytes, as a
+// pipe with a full buffer does.
+type chunkReader struct {
+	data []byte
+	size int
+}
+
+func (r *chunkReader) Read(p []byte) (int, error) {
+	if len(r.data) == 0 {
+		return 0, io.EOF
+	}
+	n := min(r.size, len(p), len(r.data))
+	copy(p, r.data[:n])
+	r.data = r.data[n:]
+	return n, nil
+}
+
+// largeBodies are didOpen-like messages of about size bytes whose text
+// (or params) stress the body checks: a string of '}' ends every chunk
+// like a whole JSON value; nested objects keep the depth moving; 'a' is
+// the plain case.
+func largeBodies(size int) map[string]string {
+	open := func(text string) string {
+		b, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": map[string]any{"textDocument": map[string]any{"uri": "file:///big.txt", "text": text}}})
+		return string(b)
+	}
+	objects := strings.Repeat(`{"k":[1,2]},`, size/12)
+	return map[string]string{
+		"braces":      open(strings.Repeat("}", size)),
+		"a":           open(strings.Repeat("a", size)),
+		"objects":     open(objects),
+		"raw-objects": `{"jsonrpc":"2.0","method":"m","params":[` + objects + `{}]}`,
+	}
+}
+
+// BenchmarkFrameLargeBody reads one 32 MB message delivered in 64 KB
+// chunks, as a pipe delivers a large didOpen.
+func BenchmarkFrameLargeBody(b *testing.B) {
+	const size = 32 << 20
+	bodies := largeBodies(size)
+	for _, name := range []string{"braces", "a", "objects", "raw-objects"} {
+		input := []byte(frame(bodies[name]))
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(input)))
+			for b.Loop() {
+				s := newFrameStream(&chunkReader{data: input, size: 64 << 10}, io.Discard, nil, 1<<30, nil)
+				var m jsonrpc2.Request
+				if err := s.ReadObject(&m); err != nil {
+					b.Fatal(err)
+				}
+				s.Close()
+			}
+		})
+	}
+}
