@@ -286,6 +286,11 @@ func (s *frameStream) body(n int64) ([]byte, error) {
 		dropped  int64  // bytes of the message dropped from in.buf (over the limit)
 		head     []byte // the start of what was dropped, for the id
 		searched int    // no header can start in in.buf[:searched]
+		// settle is what bytes that may start a header are taken for
+		// when the window is whole: lineMore to wait for more bytes,
+		// lineHeader once they stall, lineNone once the input ended.
+		settle  = lineMore
+		invalid bool // the whole window was found not to be JSON
 	)
 	for {
 		s.held = max(s.held, cap(in.buf))
@@ -294,16 +299,30 @@ func (s *frameStream) body(n int64) ([]byte, error) {
 		fed := int(sc.pos - dropped)
 		s.examined += int64(avail - fed)
 		sc.feed(in.buf[fed:avail])
-		if whole && keep {
+		if whole && keep && !invalid {
 			body := in.buf[:n:n]
 			s.examined += n
 			if json.Valid(body) {
 				in.buf = in.buf[n:]
 				return body, nil
 			}
+			invalid = true
 		}
-		if m := s.findHeader(&searched, avail, whole, &sc, dropped); m >= 0 {
+		m, undecided := s.findHeader(&searched, avail, settle, &sc, dropped)
+		if m >= 0 {
 			return nil, s.cut(n, keep, m, &sc, dropped, head)
+		}
+		if whole && undecided {
+			// The window ends in what may start the next header: the next
+			// bytes tell. If they stall, it is taken for one (next reports
+			// it if it is none): a lost header would lose its message.
+			switch err := in.more(s.stall); {
+			case errors.Is(err, errStalled):
+				settle = lineHeader
+			case err != nil:
+				settle = lineNone
+			}
+			continue
 		}
 		if whole {
 			if keep {
@@ -346,12 +365,12 @@ func (s *frameStream) body(n int64) ([]byte, error) {
 }
 
 // findHeader looks for where the next message begins inside the body
-// window in.buf[*from:avail] (see body): it returns the index of the
-// marker that starts it, or -1 and moves *from to where to look on once
-// more bytes come. whole says that the window is all there and is not
-// valid JSON: a marker cut by the end of the input is then taken for the
-// next header (next reports it if it is none).
-func (s *frameStream) findHeader(from *int, avail int, whole bool, sc *valueScan, dropped int64) int {
+// window in.buf[*from:avail] (see body). It returns the index of the
+// marker that starts it, or -1 with *from moved to where to look on once
+// more bytes come, and undecided set when the bytes there may start a
+// header but the input so far ends too soon to tell. settle, unless it is
+// lineMore, is what such bytes are taken for instead.
+func (s *frameStream) findHeader(from *int, avail int, settle lineKind, sc *valueScan, dropped int64) (int, bool) {
 	buf := s.in.buf
 	for *from < avail {
 		lo := *from
@@ -364,29 +383,34 @@ func (s *frameStream) findHeader(from *int, avail int, whole bool, sc *valueScan
 			for p < avail && !bytes.EqualFold(buf[p:], []byte(marker[:len(buf)-p])) {
 				p++
 			}
-			*from = min(p, avail)
-			if p < avail && whole {
-				return p
+			if p < avail && settle == lineHeader {
+				return p, false
 			}
-			return -1
+			if settle == lineNone {
+				p = avail
+			}
+			*from = min(p, avail)
+			return -1, p < avail
 		}
 		m := lo + i
 		if sc.ended() && sc.after == dropped+int64(m) {
-			return m // a whole value, spaces, and a marker
+			return m, false // a whole value, spaces, and a marker
 		}
 		switch headerLine(buf[m:]) {
 		case lineHeader:
-			return m
+			return m, false
 		case lineMore:
-			if whole {
-				return m
+			switch settle {
+			case lineHeader:
+				return m, false
+			case lineMore:
+				*from = m
+				return -1, true
 			}
-			*from = m
-			return -1
 		}
 		*from = m + 1
 	}
-	return -1
+	return -1, false
 }
 
 // lineKind says whether bytes starting with the marker start a header

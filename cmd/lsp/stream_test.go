@@ -666,6 +666,10 @@ func TestFrameStreamCutByHeader(t *testing.T) {
 			fmt.Sprintf("cut off after %d bytes by the header of another message", len(cut))},
 		{"longer than what follows", fmt.Sprintf("Content-Length: %d\r\n\r\n%s", len(cut)+500, cut), "4242", -32700,
 			fmt.Sprintf("cut off after %d bytes by the header of another message", len(cut))},
+		{"ending in the next marker", fmt.Sprintf("Content-Length: %d\r\n\r\n%s", len(cut)+4, cut), "4242", -32700,
+			fmt.Sprintf("cut off after %d bytes by the header of another message", len(cut))},
+		{"ending in the next length", fmt.Sprintf("Content-Length: %d\r\n\r\n%s", len(cut)+17, cut), "4242", -32700,
+			fmt.Sprintf("cut off after %d bytes by the header of another message", len(cut))},
 		{"malformed", fmt.Sprintf("Content-Length: %d\r\n\r\n%s", len(bad)+60, bad), "4243", -32700,
 			"not valid JSON (invalid character '}'"},
 		{"no body at all", "Content-Length: 60\r\n\r\n", "", -32700,
@@ -686,6 +690,17 @@ func TestFrameStreamCutByHeader(t *testing.T) {
 			}
 		})
 	}
+	// The window ends inside the next marker and the client pauses
+	// there: what may be a header is taken for one.
+	t.Run("pause inside the next marker", func(t *testing.T) {
+		l := startLive(t, 1<<20, 20*time.Millisecond, nil)
+		l.write(t, fmt.Sprintf("Content-Length: %d\r\n\r\n%s", len(cut)+4, cut)+good[:4])
+		checkOneReply(t, l.replies(t, 1), -32700, "4242", fmt.Sprintf("cut off after %d bytes", len(cut)))
+		l.write(t, good[4:])
+		if m := l.next(t); m.ID.Num != 100 {
+			t.Fatalf("delivered %+v, want request 100", m)
+		}
+	})
 }
 
 // TestFrameStreamSlowTail: bytes of a body that come after a pause longer
