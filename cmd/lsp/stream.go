@@ -451,6 +451,7 @@ func headerLine(b []byte) lineKind {
 	return lineMore
 }
 
+// lineOf is lineHeader if ok, else lineNone.
 func lineOf(ok bool) lineKind {
 	if ok {
 		return lineHeader
@@ -479,8 +480,9 @@ func (s *frameStream) cut(n int64, keep bool, m int, sc *valueScan, dropped int6
 		s.tooLong(int(n), body)
 		return errSkip
 	}
-	msg := fmt.Sprintf("parse error: the message is not valid JSON (%s); the header of another message begins %d bytes into it (its Content-Length is %d)", describeJSONError(body), m, n)
-	if describeJSONError(body) == "unexpected end of JSON input" {
+	desc := describeJSONError(body)
+	msg := fmt.Sprintf("parse error: the message is not valid JSON (%s); the header of another message begins %d bytes into it (its Content-Length is %d)", desc, m, n)
+	if desc == "unexpected end of JSON input" {
 		msg = fmt.Sprintf("parse error: the message's JSON is cut off after %d bytes by the header of another message (its Content-Length is %d)", m, n)
 	}
 	s.replyError(scanID(body), codeParseError, msg)
