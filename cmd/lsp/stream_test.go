@@ -463,13 +463,24 @@ func largeBodies(size int) map[string]string {
 }
 
 // BenchmarkFrameLargeBody reads one 32 MB message delivered in 64 KB
-// chunks, as a pipe delivers a large didOpen.
+// chunks, as a pipe delivers a large didOpen: the framing alone, and
+// ReadObject, which adds jsonrpc2's decoding of the request.
 func BenchmarkFrameLargeBody(b *testing.B) {
 	const size = 32 << 20
 	bodies := largeBodies(size)
 	for _, name := range []string{"braces", "a", "objects", "raw-objects"} {
 		input := []byte(frame(bodies[name]))
-		b.Run(name, func(b *testing.B) {
+		b.Run(name+"/frame", func(b *testing.B) {
+			b.SetBytes(int64(len(input)))
+			for b.Loop() {
+				s := newFrameStream(&chunkReader{data: input, size: 64 << 10}, io.Discard, nil, 1<<30, nil)
+				if body, err := s.next(); err != nil || len(body) != len(bodies[name]) {
+					b.Fatalf("read %d bytes, %v", len(body), err)
+				}
+				s.Close()
+			}
+		})
+		b.Run(name+"/ReadObject", func(b *testing.B) {
 			b.SetBytes(int64(len(input)))
 			for b.Loop() {
 				s := newFrameStream(&chunkReader{data: input, size: 64 << 10}, io.Discard, nil, 1<<30, nil)
