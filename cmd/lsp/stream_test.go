@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/sourcegraph/jsonrpc2"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 // frame frames body as a client would.
@@ -59,9 +61,16 @@ type syncBuffer struct {
 
 func newSyncBuffer() *syncBuffer { return &syncBuffer{wrote: make(chan struct{}, 1)} }
 
+// maxOutput bounds what a syncBuffer keeps, so that a stream answering
+// the same frame for ever fails its test instead of filling the memory.
+const maxOutput = 1 << 20
+
 func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.b.Len()+len(p) > maxOutput {
+		return 0, errors.New("more output than any test expects")
+	}
 	n, err := s.b.Write(p)
 	select {
 	case s.wrote <- struct{}{}:
@@ -274,45 +283,34 @@ func TestFrameStreamEndsInsideMessage(t *testing.T) {
 	}
 }
 
-// TestFrameStreamStall: a Content-Length longer than a message that ends
-// in silence is noticed once the client falls silent; the message is
-// answered and what comes later is read.
+// TestFrameStreamStall: a body whose JSON is whole before its
+// Content-Length is, after which the client falls silent, is read as the
+// message once the silence shows it (the client waits for the answer);
+// what comes next is read, and the length is logged as too long when a
+// header comes where its missing bytes should.
 func TestFrameStreamStall(t *testing.T) {
-	pr, pw := io.Pipe()
-	out := newSyncBuffer()
-	s := newFrameStream(pr, out, nil, 1<<20, nil)
-	s.stall = 20 * time.Millisecond
-	got := make(chan jsonrpc2.Request, 1)
-	go func() {
-		var m jsonrpc2.Request
-		if err := s.ReadObject(&m); err == nil {
-			got <- m
-		}
-		close(got)
-	}()
+	core, logs := observer.New(zap.InfoLevel)
+	l := startLive(t, 1<<20, 20*time.Millisecond, zap.New(core))
 	body := request(21, "too long")
 	// Written in two pieces, with the JSON whole only at the end: a
 	// pause inside a body is no lie.
-	fmt.Fprintf(pw, "Content-Length: %d\r\n\r\n%s", len(body)+40, body[:10])
-	time.Sleep(3 * s.stall) // the writer's pause, not a synchronisation
-	io.WriteString(pw, body[10:])
-	for len(parseReplies(t, out.Bytes())) == 0 {
-		select {
-		case <-out.wrote:
-		case <-time.After(10 * time.Second):
-			t.Fatal("no reply 10 s after the client fell silent")
-		}
+	l.write(t, fmt.Sprintf("Content-Length: %d\r\n\r\n%s", len(body)+40, body[:10]))
+	time.Sleep(3 * l.s.stall) // the writer's pause, not a synchronisation
+	l.write(t, body[10:])
+	if m := l.next(t); m.ID.Num != 21 {
+		t.Fatalf("delivered %+v, want request 21", m)
 	}
-	r := parseReplies(t, out.Bytes())
-	if len(r) != 1 || string(r[0].ID) != "21" || !strings.Contains(r[0].Message, fmt.Sprintf("Content-Length is %d", len(body)+40)) {
-		t.Fatalf("replies %+v", r)
+	l.write(t, frame(request(22, "next")))
+	if m := l.next(t); m.ID.Num != 22 {
+		t.Fatalf("after the lie: %+v, want request 22", m)
 	}
-	io.WriteString(pw, frame(request(22, "next")))
-	m, ok := <-got
-	if !ok || m.ID.Num != 22 {
-		t.Fatalf("after the lie: %+v, %v; want request 22", m, ok)
+	if r := parseReplies(t, l.out.Bytes()); len(r) != 0 {
+		t.Fatalf("replies %+v, want none", r)
 	}
-	pw.Close()
+	lie := logs.FilterMessageSnippet("Content-Length of a message read after the client fell silent was too long").All()
+	if len(lie) != 1 || lie[0].ContextMap()["by"] != int64(40) {
+		t.Errorf("logged %+v, want the length 40 bytes too long", logs.All())
+	}
 }
 
 // TestFrameStreamInvalidUTF8: strings that are not UTF-8 are read with
@@ -341,11 +339,13 @@ func TestFrameStreamInvalidUTF8(t *testing.T) {
 }
 
 // FuzzFrame reads arbitrary bytes followed by well-formed frames, in
-// pieces of arbitrary sizes. The stream must never panic, must end (with
-// io.EOF or io.ErrUnexpectedEOF) once the input does, must write only
-// well-formed error responses, and, when the garbage does not itself
-// claim a body (it holds no "Content-Length:"), must deliver every frame
-// after it, unchanged and in order.
+// pieces of arbitrary sizes. The stream must never panic, must end with
+// io.EOF once the input does, must write only well-formed error
+// responses, and must deliver every frame after the garbage, unchanged and
+// in order, last: whatever body a header in the garbage claims, it cannot
+// hide the header line of the first frame. When the garbage does not
+// itself claim a body (it holds no "Content-Length:"), nothing else is
+// delivered.
 func FuzzFrame(f *testing.F) {
 	f.Add([]byte(""), "hello", []byte{0})
 	f.Add([]byte("garbage"), "text with Content-Length: 5 inside", []byte{3, 9})
@@ -359,6 +359,15 @@ func FuzzFrame(f *testing.F) {
 	f.Add([]byte("Content-Length: 10\r\n\r\n"+request(1, "short")), "after short", []byte{7})
 	f.Add([]byte("Content-Length: 300\r\n\r\n"+request(1, "long")), "after long", []byte{7})
 	f.Add([]byte("\r\n\r\nContent-Type: a\r\n"), "ok", []byte{1, 2, 3})
+	// An overlong line that starts with a header, and bare-CR line ends.
+	f.Add([]byte("Content-Length: 1"+strings.Repeat("x", 5000)), "after a long line", []byte{63})
+	f.Add([]byte("Content-Length: 600\r\r"+strings.Repeat("}", 5000)), "after bare CRs", []byte{})
+	// Content-Lengths over the limit on short or cut messages.
+	f.Add([]byte("Content-Length: 513\r\n\r\n"+request(1, "short")), "after 513", []byte{9})
+	f.Add([]byte("Content-Length: 4611686018427387904\r\n\r\n{\"id\":1,\"method\":\"m"), "after 2^62", []byte{})
+	// A length that runs past a cut body into the next header.
+	f.Add([]byte("Content-Length: 103\r\n\r\n{\"jsonrpc\":\"2.0\",\"id\":4242,\"method\":\"nib/st"), "after a cut body", []byte{4, 60})
+	f.Add([]byte("Content-Length: 60\r\n\r\n"), "after no body", []byte{})
 	f.Fuzz(func(t *testing.T, garbage []byte, payload string, pieces []byte) {
 		const limit = 512
 		var want []string
@@ -377,21 +386,18 @@ func FuzzFrame(f *testing.F) {
 			input.WriteString(frame(body))
 		}
 		msgs, _, err := readAll(t, &pieceReader{data: input.Bytes(), pieces: pieces}, limit)
-		if err != io.EOF && err != io.ErrUnexpectedEOF {
-			t.Fatalf("stream ended with %v", err)
-		}
-		if indexMarker(garbage) >= 0 {
-			return
-		}
 		if err != io.EOF {
 			t.Fatalf("stream ended with %v, want io.EOF after whole frames", err)
 		}
-		got := texts(t, msgs)
-		if len(got) < len(want) || strings.Join(got[len(got)-len(want):], "\x00") != strings.Join(want, "\x00") {
+		if len(msgs) < len(want) {
+			t.Fatalf("%d messages delivered, want the %d frames at the end", len(msgs), len(want))
+		}
+		got := texts(t, msgs[len(msgs)-len(want):])
+		if strings.Join(got, "\x00") != strings.Join(want, "\x00") {
 			t.Fatalf("delivered %q, want %q at the end", got, want)
 		}
-		if len(got) != len(want) {
-			t.Fatalf("garbage without a Content-Length delivered messages: %q", got[:len(got)-len(want)])
+		if indexMarker(garbage) < 0 && len(msgs) != len(want) {
+			t.Fatalf("garbage without a Content-Length delivered messages: %+v", msgs[:len(msgs)-len(want)])
 		}
 	})
 }
@@ -418,5 +424,365 @@ func TestFrameStreamReadError(t *testing.T) {
 	_, _, err := readAll(t, &errReader{data: []byte("Content-Length: 4\r\n"), err: boom}, 100)
 	if !errors.Is(err, boom) {
 		t.Fatalf("ended with %v, want boom", err)
+	}
+}
+
+// chunkReader hands out its data in reads of at most size bytes, as a
+// pipe with a full buffer does.
+type chunkReader struct {
+	data []byte
+	size int
+}
+
+func (r *chunkReader) Read(p []byte) (int, error) {
+	if len(r.data) == 0 {
+		return 0, io.EOF
+	}
+	n := min(r.size, len(p), len(r.data))
+	copy(p, r.data[:n])
+	r.data = r.data[n:]
+	return n, nil
+}
+
+// largeBodies are didOpen-like messages of about size bytes whose text
+// (or params) stress the body checks: a string of '}' ends every chunk
+// like a whole JSON value; nested objects keep the depth moving; 'a' is
+// the plain case.
+func largeBodies(size int) map[string]string {
+	open := func(text string) string {
+		b, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": map[string]any{"textDocument": map[string]any{"uri": "file:///big.txt", "text": text}}})
+		return string(b)
+	}
+	objects := strings.Repeat(`{"k":[1,2]},`, size/12)
+	return map[string]string{
+		"braces":      open(strings.Repeat("}", size)),
+		"a":           open(strings.Repeat("a", size)),
+		"objects":     open(objects),
+		"raw-objects": `{"jsonrpc":"2.0","method":"m","params":[` + objects + `{}]}`,
+	}
+}
+
+// BenchmarkFrameLargeBody reads one 32 MB message delivered in 64 KB
+// chunks, as a pipe delivers a large didOpen: the framing alone, and
+// ReadObject, which adds jsonrpc2's decoding of the request.
+func BenchmarkFrameLargeBody(b *testing.B) {
+	const size = 32 << 20
+	bodies := largeBodies(size)
+	for _, name := range []string{"braces", "a", "objects", "raw-objects"} {
+		input := []byte(frame(bodies[name]))
+		b.Run(name+"/frame", func(b *testing.B) {
+			b.SetBytes(int64(len(input)))
+			for b.Loop() {
+				s := newFrameStream(&chunkReader{data: input, size: 64 << 10}, io.Discard, nil, 1<<30, nil)
+				if body, err := s.next(); err != nil || len(body) != len(bodies[name]) {
+					b.Fatalf("read %d bytes, %v", len(body), err)
+				}
+				s.Close()
+			}
+		})
+		b.Run(name+"/ReadObject", func(b *testing.B) {
+			b.SetBytes(int64(len(input)))
+			for b.Loop() {
+				s := newFrameStream(&chunkReader{data: input, size: 64 << 10}, io.Discard, nil, 1<<30, nil)
+				var m jsonrpc2.Request
+				if err := s.ReadObject(&m); err != nil {
+					b.Fatal(err)
+				}
+				s.Close()
+			}
+		})
+	}
+}
+
+// liveStream is a frameStream reading from a pipe the test writes to with
+// pauses of its own, delivering each message it reads on msgs.
+type liveStream struct {
+	s    *frameStream
+	w    *io.PipeWriter
+	out  *syncBuffer
+	msgs chan jsonrpc2.Request
+	done chan error // what ended the stream
+}
+
+func startLive(t *testing.T, limit int64, stall time.Duration, log *zap.Logger) *liveStream {
+	t.Helper()
+	pr, pw := io.Pipe()
+	l := &liveStream{w: pw, out: newSyncBuffer(), msgs: make(chan jsonrpc2.Request, 16), done: make(chan error, 1)}
+	l.s = newFrameStream(pr, l.out, nil, limit, log)
+	l.s.stall = stall
+	go func() {
+		for {
+			var m jsonrpc2.Request
+			if err := l.s.ReadObject(&m); err != nil {
+				l.done <- err
+				return
+			}
+			l.msgs <- m
+		}
+	}()
+	t.Cleanup(func() { pw.Close(); l.s.Close() })
+	return l
+}
+
+// write writes s whole; the pipe returns once the stream has read it.
+func (l *liveStream) write(t *testing.T, s string) {
+	t.Helper()
+	if _, err := io.WriteString(l.w, s); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// next waits for the next message delivered.
+func (l *liveStream) next(t *testing.T) jsonrpc2.Request {
+	t.Helper()
+	select {
+	case m := <-l.msgs:
+		return m
+	case err := <-l.done:
+		t.Fatalf("stream ended with %v; replies %+v", err, parseReplies(t, l.out.Bytes()))
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no message 10 s after it was written; replies %+v", parseReplies(t, l.out.Bytes()))
+	}
+	return jsonrpc2.Request{}
+}
+
+// replies waits until the stream has written n error replies and returns
+// them.
+func (l *liveStream) replies(t *testing.T, n int) []reply {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		if r := parseReplies(t, l.out.Bytes()); len(r) >= n {
+			return r
+		}
+		select {
+		case <-l.out.wrote:
+		case <-deadline:
+			t.Fatalf("%d replies 10 s on, want %d", len(parseReplies(t, l.out.Bytes())), n)
+		}
+	}
+}
+
+// checkOneReply asserts that replies is one error with the code and id
+// whose message holds each of want.
+func checkOneReply(t *testing.T, replies []reply, code int64, id string, want ...string) {
+	t.Helper()
+	if len(replies) != 1 {
+		t.Fatalf("%d replies %+v, want 1", len(replies), replies)
+	}
+	r := replies[0]
+	if r.Code != code || string(r.ID) != id {
+		t.Errorf("reply %d %s %q, want %d %s", r.Code, r.ID, r.Message, code, id)
+	}
+	for _, w := range want {
+		if !strings.Contains(r.Message, w) {
+			t.Errorf("reply %q does not mention %q", r.Message, w)
+		}
+	}
+}
+
+// TestFrameStreamOverlongLine: a header line over maxHeaderLine, even one
+// that starts with "Content-Length:" and never ends (a body glued to its
+// header, bare-CR line ends), is answered once and skipped to the next
+// header, whether the next frame comes with it or after a pause.
+func TestFrameStreamOverlongLine(t *testing.T) {
+	good := frame(request(100, "after"))
+	big := request(1, strings.Repeat("x", 5000))
+	for _, c := range []struct{ name, input string }{
+		{"a length glued to 5000 bytes", "Content-Length: 1" + strings.Repeat("x", 5000)},
+		{"bare CR line ends", fmt.Sprintf("Content-Length: %d\r\r%s", len(big), big)},
+		{"bare CR, blank line too", fmt.Sprintf("Content-Length: %d\r\r\r\r%s", len(big), big)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			for _, pieces := range [][]byte{nil, {0}, {6, 60, 2}} {
+				msgs, replies, err := readAll(t, &pieceReader{data: []byte(c.input + good), pieces: pieces}, 1<<20)
+				if err != io.EOF {
+					t.Fatalf("pieces %v: stream ended with %v, want io.EOF", pieces, err)
+				}
+				if got := texts(t, msgs); strings.Join(got, ",") != "after" {
+					t.Fatalf("pieces %v: delivered %q, want the good frame", pieces, got)
+				}
+				checkOneReply(t, replies, -32700, "", "header line longer than 4096 bytes")
+			}
+			// The next frame only after the long line was answered.
+			l := startLive(t, 1<<20, time.Minute, nil)
+			l.write(t, c.input)
+			checkOneReply(t, l.replies(t, 1), -32700, "", "header line longer than 4096 bytes")
+			l.write(t, good)
+			if m := l.next(t); m.ID.Num != 100 {
+				t.Fatalf("delivered %+v, want request 100", m)
+			}
+			checkOneReply(t, parseReplies(t, l.out.Bytes()), -32700, "", "header line longer")
+		})
+	}
+}
+
+// TestFrameStreamOverLimitLie: a Content-Length over the limit on a short
+// message is answered with -32600 naming the length and the limit, and the
+// next message is read: one right behind, one after the short message's
+// JSON was cut, and one after a silence.
+func TestFrameStreamOverLimitLie(t *testing.T) {
+	good := frame(request(100, "after"))
+	short := request(31, "short")
+	cut := `{"jsonrpc":"2.0","id":33,"method":"m","par`
+	for _, c := range []struct {
+		name, input, id string
+		want            []string
+	}{
+		{"one byte over", "Content-Length: 201\r\n\r\n" + short, "31",
+			[]string{"Content-Length is 201, over the limit of 200 bytes", "JSON ends after " + strconv.Itoa(len(short)) + " bytes"}},
+		{"2^62", "Content-Length: 4611686018427387904\r\n\r\n" + short, "31",
+			[]string{"Content-Length is 4611686018427387904, over the limit of 200 bytes"}},
+		{"cut JSON", "Content-Length: 4611686018427387904\r\n\r\n" + cut, "33",
+			[]string{"Content-Length is 4611686018427387904, over the limit of 200 bytes", fmt.Sprintf("another message begins %d bytes into it", len(cut))}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			for _, pieces := range [][]byte{nil, {0}, {6, 60, 2}} {
+				msgs, replies, err := readAll(t, &pieceReader{data: []byte(c.input + good), pieces: pieces}, 200)
+				if err != io.EOF {
+					t.Fatalf("pieces %v: stream ended with %v, want io.EOF", pieces, err)
+				}
+				if got := texts(t, msgs); strings.Join(got, ",") != "after" {
+					t.Fatalf("pieces %v: delivered %q, want the good frame", pieces, got)
+				}
+				checkOneReply(t, replies, -32600, c.id, c.want...)
+			}
+		})
+	}
+	t.Run("silence", func(t *testing.T) {
+		l := startLive(t, 200, 20*time.Millisecond, nil)
+		l.write(t, "Content-Length: 201\r\n\r\n"+short)
+		checkOneReply(t, l.replies(t, 1), -32600, "31", "Content-Length is 201, over the limit of 200 bytes", "nothing more came")
+		l.write(t, good)
+		if m := l.next(t); m.ID.Num != 100 {
+			t.Fatalf("delivered %+v, want request 100", m)
+		}
+	})
+}
+
+// TestFrameStreamCutByHeader: a Content-Length that runs past a body cut
+// short (or malformed), into the next message's header, costs only that
+// body: it is answered under its id and the next message is read, also
+// when the next message is shorter than the overrun and nothing follows.
+func TestFrameStreamCutByHeader(t *testing.T) {
+	good := frame(request(100, "after"))
+	cut := `{"jsonrpc":"2.0","id":4242,"method":"nib/st`
+	bad := `{"jsonrpc":"2.0","id":4243,"method":"m",}`
+	for _, c := range []struct {
+		name, input, id string
+		code            int64
+		want            string
+	}{
+		{"60 too long", fmt.Sprintf("Content-Length: %d\r\n\r\n%s", len(cut)+60, cut), "4242", -32700,
+			fmt.Sprintf("cut off after %d bytes by the header of another message", len(cut))},
+		{"longer than what follows", fmt.Sprintf("Content-Length: %d\r\n\r\n%s", len(cut)+500, cut), "4242", -32700,
+			fmt.Sprintf("cut off after %d bytes by the header of another message", len(cut))},
+		{"ending in the next marker", fmt.Sprintf("Content-Length: %d\r\n\r\n%s", len(cut)+4, cut), "4242", -32700,
+			fmt.Sprintf("cut off after %d bytes by the header of another message", len(cut))},
+		{"ending in the next length", fmt.Sprintf("Content-Length: %d\r\n\r\n%s", len(cut)+17, cut), "4242", -32700,
+			fmt.Sprintf("cut off after %d bytes by the header of another message", len(cut))},
+		{"malformed", fmt.Sprintf("Content-Length: %d\r\n\r\n%s", len(bad)+60, bad), "4243", -32700,
+			"not valid JSON (invalid character '}'"},
+		{"no body at all", "Content-Length: 60\r\n\r\n", "", -32700,
+			"cut off after 0 bytes by the header of another message"},
+		{"a whole value, a space, a header", fmt.Sprintf("Content-Length: %d\r\n\r\n%s \n", len(request(5, "x"))+80, request(5, "x")), "5", -32600,
+			fmt.Sprintf("Content-Length is %d but the message's JSON ends after", len(request(5, "x"))+80)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			for _, pieces := range [][]byte{nil, {0}, {6, 60, 2}} {
+				msgs, replies, err := readAll(t, &pieceReader{data: []byte(c.input + good), pieces: pieces}, 1<<20)
+				if err != io.EOF {
+					t.Fatalf("pieces %v: stream ended with %v, want io.EOF", pieces, err)
+				}
+				if got := texts(t, msgs); strings.Join(got, ",") != "after" {
+					t.Fatalf("pieces %v: delivered %q, want the good frame", pieces, got)
+				}
+				checkOneReply(t, replies, c.code, c.id, c.want)
+			}
+		})
+	}
+	// The window ends inside the next marker and the client pauses
+	// there: what may be a header is taken for one.
+	t.Run("pause inside the next marker", func(t *testing.T) {
+		l := startLive(t, 1<<20, 20*time.Millisecond, nil)
+		l.write(t, fmt.Sprintf("Content-Length: %d\r\n\r\n%s", len(cut)+4, cut)+good[:4])
+		checkOneReply(t, l.replies(t, 1), -32700, "4242", fmt.Sprintf("cut off after %d bytes", len(cut)))
+		l.write(t, good[4:])
+		if m := l.next(t); m.ID.Num != 100 {
+			t.Fatalf("delivered %+v, want request 100", m)
+		}
+	})
+}
+
+// TestFrameStreamSlowTail: bytes of a body that come after a pause longer
+// than the stall are the message's, not a sign of a lying Content-Length:
+// a body whose JSON is whole and whose counted trailing whitespace comes
+// late is read as the message, and so is the one after it.
+func TestFrameStreamSlowTail(t *testing.T) {
+	for _, tail := range []string{"\r\n", " \t \n\n"} {
+		l := startLive(t, 1<<20, 20*time.Millisecond, nil)
+		body := request(41, "slow") + tail
+		l.write(t, fmt.Sprintf("Content-Length: %d\r\n\r\n%s", len(body), body[:len(body)-len(tail)]))
+		time.Sleep(5 * l.s.stall) // the client's pause, not a synchronisation
+		for i := range tail {
+			l.write(t, tail[i:i+1])
+			time.Sleep(2 * l.s.stall)
+		}
+		l.write(t, frame(request(42, "next")))
+		for _, id := range []uint64{41, 42} {
+			if m := l.next(t); m.ID.Num != id {
+				t.Fatalf("tail %q: delivered %+v, want request %d", tail, m, id)
+			}
+		}
+		if r := parseReplies(t, l.out.Bytes()); len(r) != 0 {
+			t.Fatalf("tail %q: replies %+v, want none", tail, r)
+		}
+	}
+}
+
+// TestFrameStreamLinear: a large body is read in time linear in its size,
+// whatever its bytes: the bytes the body checks examine stay within a few
+// times the message's size, where checking the whole body again after
+// each chunk would examine it hundreds of times. A message over the limit
+// is skipped with little of it held at once.
+func TestFrameStreamLinear(t *testing.T) {
+	const size = 8 << 20
+	for name, body := range largeBodies(size) {
+		input := frame(body) + frame(request(100, "after"))
+		for _, limit := range []int64{1 << 30, 1 << 16} {
+			out := newSyncBuffer()
+			s := newFrameStream(&chunkReader{data: []byte(input), size: 64 << 10}, out, nil, limit, nil)
+			var got []jsonrpc2.Request
+			for {
+				var m jsonrpc2.Request
+				if err := s.ReadObject(&m); err != nil {
+					if err != io.EOF {
+						t.Fatalf("%s: %v", name, err)
+					}
+					break
+				}
+				got = append(got, m)
+			}
+			replies := parseReplies(t, out.Bytes())
+			if limit > size {
+				if len(got) != 2 || len(replies) != 0 {
+					t.Fatalf("%s: %d messages and replies %+v, want 2 and none", name, len(got), replies)
+				}
+				if !bytes.Equal(*got[0].Params, json.RawMessage(body[strings.Index(body, `"params":`)+len(`"params":`):len(body)-1])) {
+					t.Errorf("%s: params changed", name)
+				}
+			} else {
+				if len(got) != 1 || len(replies) != 1 || !strings.Contains(replies[0].Message, "exceeds the limit") {
+					t.Fatalf("%s over the limit: %d messages and replies %+v", name, len(got), replies)
+				}
+				if s.held > 1<<20 {
+					t.Errorf("%s over the limit: %d bytes held at once", name, s.held)
+				}
+			}
+			t.Logf("%s, limit %d: %.2f bytes examined per byte of input, %d held", name, limit, float64(s.examined)/float64(len(input)), s.held)
+			if s.examined > 4*int64(len(input)) {
+				t.Errorf("%s, limit %d: %d bytes examined for %d of input: not linear", name, limit, s.examined, len(input))
+			}
+		}
 	}
 }
