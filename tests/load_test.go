@@ -264,7 +264,7 @@ func TestLoad(t *testing.T) {
 	c.notify("workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{"queueSize": queueSize}})
 	type pending struct {
 		method string
-		w      jsonrpc2.Waiter
+		w      *jsonrpc2.Waiter
 		start  time.Time
 	}
 	var burst []pending
