@@ -209,7 +209,7 @@ type applyWorkspaceEditResult struct {
 // ---- progress, messages, cancellation ----
 
 type cancelParams struct {
-	ID json.RawMessage `json:"id"`
+	ID json.RawMessage `json:"id" nib:"required"`
 }
 
 type progressParams struct {

@@ -322,9 +322,7 @@ func (s *server) connection() *jsonrpc2.Conn {
 // cancelled, and its goroutine answers -32800. Unknown ids (already
 // answered) are ignored, as LSP allows.
 func (s *server) cancelRequest(_ context.Context, req *jsonrpc2.Request) error {
-	var p struct {
-		ID json.RawMessage `json:"id"`
-	}
+	var p cancelParams
 	if err := unmarshalParams(req, &p); err != nil {
 		return err
 	}

@@ -97,16 +97,6 @@ func (c *testConn) send(body string) {
 	}
 }
 
-// sendJSON marshals v and sends it.
-func (c *testConn) sendJSON(v any) {
-	c.t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	c.send(string(b))
-}
-
 // msg is one message from the server, its members raw.
 type msg map[string]json.RawMessage
 
