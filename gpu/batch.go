@@ -304,9 +304,8 @@ func (b *Batch) Submit() error {
 			return fmt.Errorf("gpu: write parameters: %w", err)
 		}
 	}
-	idx := d.queue.Submit(cmd)
+	d.queue.Submit(cmd)
 	for _, r := range b.reads {
-		r.submission = idx
 		r.submitted = true
 	}
 	return nil
@@ -339,18 +338,18 @@ func (b *Batch) reset() {
 
 // Readback is the pending result of Batch.Read.
 type Readback struct {
-	d          *Device
-	t          *Tensor
-	size       uint64 // bytes read
-	staging    *buffer
-	submission wgpu.SubmissionIndex
-	submitted  bool
-	data       []byte
-	err        error
+	d         *Device
+	t         *Tensor
+	size      uint64 // bytes read
+	staging   *buffer
+	submitted bool
+	data      []byte
+	err       error
 }
 
 // Bytes waits for the batch that recorded the read and returns the tensor's
-// bytes. It waits for that submission only, not for later ones.
+// bytes. It waits until that submission's copy is done, not for later
+// submissions.
 func (r *Readback) Bytes() ([]byte, error) {
 	if r.data != nil || r.err != nil {
 		return r.data, r.err
@@ -365,13 +364,9 @@ func (r *Readback) Bytes() ([]byte, error) {
 	// Through the native shim: the binding's MapAsync passes C a pointer
 	// to a Go variable that may be gone when the callback runs.
 	native.MapAsync(r.staging.b, wgpu.MapModeRead, 0, size, func(s wgpu.BufferMapAsyncStatus) { mapped.Store(uint32(s)) })
-	idx := &wgpu.WrappedSubmissionIndex{Queue: r.d.queue, SubmissionIndex: r.submission}
-	for mapped.Load() == pending {
-		if err := r.d.Err(); err != nil {
-			r.finish(nil, err)
-			return r.data, r.err
-		}
-		r.d.dev.Poll(true, idx)
+	if err := r.d.waitFor(func(bool) bool { return mapped.Load() != pending }); err != nil {
+		r.finish(nil, err)
+		return r.data, r.err
 	}
 	if status := wgpu.BufferMapAsyncStatus(mapped.Load()); status != wgpu.BufferMapAsyncStatusSuccess {
 		r.finish(nil, fmt.Errorf("gpu: map readback of %s: %s", r.t, status))

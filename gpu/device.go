@@ -232,6 +232,15 @@ func (d *Device) MaxStorageBinding() uint64 { return d.limits.MaxStorageBufferBi
 // Close releases the device and everything it owns, the pipeline cache
 // included. Tensors must be closed before.
 func (d *Device) Close() error {
+	// Work still in flight finishes before anything is released, without
+	// relying on wgpu's own blocking waits, which give up after 5 s (see
+	// waitFor). A lost device returns at once.
+	d.mu.Lock()
+	closed := d.closed
+	d.mu.Unlock()
+	if !closed {
+		d.waitFor(func(queueEmpty bool) bool { return queueEmpty })
+	}
 	d.mu.Lock()
 	if d.closed {
 		d.mu.Unlock()
@@ -269,6 +278,8 @@ func (d *Device) Sync() error {
 	if err := d.Err(); err != nil {
 		return err
 	}
-	d.dev.Poll(true, nil)
+	if err := d.waitFor(func(queueEmpty bool) bool { return queueEmpty }); err != nil {
+		return err
+	}
 	return d.Err()
 }

@@ -4,9 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/nib-editor/nib/model/internal/modelfile"
 )
 
 // Config is a T5 configuration as Hugging Face's config.json writes it,
@@ -45,7 +46,7 @@ const maxHeadDim = 256
 // LoadConfig reads and validates dir/config.json.
 func LoadConfig(dir string) (*Config, error) {
 	path := filepath.Join(dir, "config.json")
-	raw, err := os.ReadFile(path)
+	raw, err := modelfile.ReadFile(path, modelfile.ConfigLimit)
 	if err != nil {
 		return nil, fmt.Errorf("model: %w", err)
 	}

@@ -3,13 +3,13 @@ package model
 import (
 	"fmt"
 	"math"
-	"os"
 	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/nib-editor/nib/gpu"
+	"github.com/nib-editor/nib/model/internal/modelfile"
 )
 
 // LoadRandom builds a model of cfg's shape on dev with random weights, as
@@ -73,7 +73,7 @@ func (s *randomSource) bytes(name string, _ []int) int64 { return s.size[name] }
 // ParseConfigFile reads and validates a config.json file of any name (see
 // LoadConfig for one in a model folder).
 func ParseConfigFile(path string) (*Config, error) {
-	raw, err := os.ReadFile(path)
+	raw, err := modelfile.ReadFile(path, modelfile.ConfigLimit)
 	if err != nil {
 		return nil, fmt.Errorf("model: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -161,6 +162,22 @@ func TestBadModels(t *testing.T) {
 			os.WriteFile(filepath.Join(d, "config.json"), []byte("{not json"), 0o644)
 			return d
 		}, []string{"config.json", "invalid JSON"}},
+		// Neither may read forever (RSS grows until the machine runs
+		// out) or block the load (it would never end).
+		{"config.json a link to /dev/zero", func() string {
+			d := copyModel(t, fixture, "config.json")
+			if err := os.Symlink("/dev/zero", filepath.Join(d, "config.json")); err != nil {
+				t.Fatal(err)
+			}
+			return d
+		}, []string{"config.json", "not a regular file", "character device"}},
+		{"tokenizer.json a named pipe", func() string {
+			d := copyModel(t, fixture, "tokenizer.json")
+			if err := syscall.Mkfifo(filepath.Join(d, "tokenizer.json"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return d
+		}, []string{"tokenizer.json", "not a regular file", "named pipe"}},
 		{"not a model folder", func() string { return t.TempDir() }, []string{"config.json", "no such file"}},
 	}
 	dirs := make([]string, len(cases))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -300,5 +301,35 @@ func TestBenchFlagErrors(t *testing.T) {
 	var out bytes.Buffer
 	if err := run(context.Background(), []string{"help"}, nil, &out, io.Discard); err != nil || !strings.Contains(out.String(), "bench ") {
 		t.Errorf("help does not list bench (%v):\n%s", err, out.String())
+	}
+}
+
+// TestBenchHugeBatch runs `nib bench --only batch` with 30000 rows of
+// one-token prompts in a child process: the encoder's submission runs for
+// seconds on lavapipe, which used to kill the process with SIGSEGV (exit
+// 139; see gpu.waitFor), and the decoder over so many rows needs more
+// memory than the adapter binds. The child must exit 1 with that error.
+func TestBenchHugeBatch(t *testing.T) {
+	tiny, err := filepath.Abs(filepath.Join(fixtures, "t5-tiny-gated"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"--model", tiny, "--only", "batch", "--batch", "30000", "--prompt-tokens", "1", "--runs", "1"}
+	cmd := exec.Command(os.Args[0], append([]string{"-test.run=^TestBenchHelperProcess$", "--"}, args...)...)
+	cmd.Env = append(os.Environ(), "NIB_BENCH_HELPER_PROCESS=1")
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err = cmd.Run()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("bench %v: %v (%s), want exit status 1\nstderr:\n%s", args, err, cmd.ProcessState, errOut.String())
+	}
+	for _, w := range []string{"nib: bench: batch:", "the adapter binds at most"} {
+		if !strings.Contains(errOut.String(), w) {
+			t.Errorf("stderr does not say %q:\n%s", w, errOut.String())
+		}
+	}
+	if out.Len() != 0 {
+		t.Errorf("a failed bench wrote to stdout: %s", out.String())
 	}
 }

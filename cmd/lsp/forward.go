@@ -68,6 +68,11 @@ func forwardCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 	if len(cases) == 0 {
 		return fmt.Errorf("forward: %s holds no case*.input_ids or batch.input_ids", *refPath)
 	}
+	for _, name := range cases {
+		if err := checkExpected(ref, name); err != nil {
+			return fmt.Errorf("forward: %s: %w", *refPath, err)
+		}
+	}
 	failed := 0
 	for _, name := range cases {
 		r, err := runCase(ctx, m, ref, name)
@@ -104,6 +109,23 @@ func referenceCases(ref *safetensors.File) []string {
 		return cases[i] < cases[j]
 	})
 	return cases
+}
+
+// expectedOutputs are the tensors a case may hold for forward to compare,
+// after the case's name and a dot.
+var expectedOutputs = []string{"encoder_last_hidden_state", "logits", "greedy_ids"}
+
+// checkExpected refuses a case with nothing to compare, which would
+// otherwise pass having checked nothing.
+func checkExpected(ref *safetensors.File, name string) error {
+	want := make([]string, len(expectedOutputs))
+	for i, out := range expectedOutputs {
+		want[i] = name + "." + out
+		if _, ok := ref.Tensor(want[i]); ok {
+			return nil
+		}
+	}
+	return fmt.Errorf("case %s has %s.input_ids but no expected outputs to compare (none of %s)", name, name, strings.Join(want, ", "))
 }
 
 // caseResult holds one case's comparisons; a negative error means the

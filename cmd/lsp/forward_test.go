@@ -109,3 +109,36 @@ func TestForwardErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestForwardNothingToCompare checks that a reference case holding only
+// its input ids is refused, naming the case and the tensors it lacks,
+// instead of passing with nothing compared.
+func TestForwardNothingToCompare(t *testing.T) {
+	dir := filepath.Join(fixtures, "t5-tiny-gated")
+	ids := safetensors.Tensor{Name: "case0.input_ids", DType: safetensors.I64, Shape: []int{1, 2}, Data: make([]byte, 16)}
+	ids.Data[0], ids.Data[8] = 37, 1 // any token, then </s>
+	path := filepath.Join(t.TempDir(), "reference.safetensors")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := safetensors.Write(f, []safetensors.Tensor{ids}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	err = run(context.Background(), []string{"forward", "--model", dir, "--reference", path}, nil, &out, &errOut)
+	if err == nil {
+		t.Fatalf("forward passed a reference with nothing to compare:\n%s", out.String())
+	}
+	for _, w := range []string{path, "case case0", "no expected outputs", "case0.encoder_last_hidden_state", "case0.logits", "case0.greedy_ids"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not mention %q", err, w)
+		}
+	}
+	if strings.Contains(out.String(), "pass") {
+		t.Errorf("stdout claims a pass:\n%s", out.String())
+	}
+}

@@ -4,10 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/nib-editor/nib/model/internal/modelfile"
 )
 
 // ErrNotCached is wrapped by Resolve's error when a hub id has no complete
@@ -97,9 +100,12 @@ func lookup(cache, id, rev string) (string, error) {
 	commit := rev
 	if !isCommit(rev) {
 		refPath := filepath.Join(repo, "refs", filepath.FromSlash(rev))
-		b, err := os.ReadFile(refPath)
-		if err != nil {
+		b, err := modelfile.ReadFile(refPath, modelfile.RefLimit)
+		if errors.Is(err, fs.ErrNotExist) {
 			return "", notCached(id, rev, fmt.Sprintf("looked for %s", refPath))
+		}
+		if err != nil {
+			return "", notCached(id, rev, err.Error())
 		}
 		commit = strings.TrimSpace(string(b))
 		if !isCommit(commit) {
@@ -171,7 +177,7 @@ func missingFiles(dir string) []string {
 // sorted and without repeats. Shard names must be plain file names in the
 // same folder, since they become paths in the cache.
 func readIndex(path string) ([]string, error) {
-	raw, err := os.ReadFile(path)
+	raw, err := modelfile.ReadFile(path, modelfile.IndexLimit)
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/nib-editor/nib/model/internal/modelfile"
 )
 
 // DefaultEndpoint is the hub Pull uses when neither PullOptions.Endpoint
@@ -231,7 +233,7 @@ func envToken() string {
 	if p == "" {
 		p = filepath.Join(hfHome(), "token")
 	}
-	b, err := os.ReadFile(p)
+	b, err := modelfile.ReadFile(p, modelfile.RefLimit)
 	if err != nil {
 		return ""
 	}
@@ -241,7 +243,7 @@ func envToken() string {
 // writeRef records that rev pointed at commit, replacing the file whole so
 // a reader never sees it half written.
 func writeRef(path, commit string) error {
-	if b, err := os.ReadFile(path); err == nil && string(b) == commit {
+	if b, err := modelfile.ReadFile(path, modelfile.RefLimit); err == nil && string(b) == commit {
 		return nil
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {

@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"maps"
 	"math"
-	"os"
 	"slices"
+
+	"github.com/nib-editor/nib/model/internal/modelfile"
 )
 
 // File is one open .safetensors file, memory-mapped read-only. Its methods
@@ -27,21 +28,12 @@ type File struct {
 // documentation). Errors name the file and, where one is at fault, the
 // tensor.
 func Open(path string) (*File, error) {
-	// Stat first: opening a named pipe would block.
-	if fi, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("safetensors: %w", err)
-	} else if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("safetensors: %s: not a regular file", path)
-	}
-	osf, err := os.Open(path)
+	// A named pipe or device is refused without blocking or reading it.
+	osf, fi, err := modelfile.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("safetensors: %w", err)
 	}
 	defer osf.Close() // the mapping outlives the descriptor
-	fi, err := osf.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("safetensors: %w", err)
-	}
 	size := fi.Size()
 	if size < 8 {
 		return nil, fmt.Errorf("safetensors: %s: %d bytes, shorter than the 8-byte header length", path, size)

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/nib-editor/nib/model/internal/modelfile"
 )
 
 // The file names of a Hugging Face model folder's weights.
@@ -155,17 +157,7 @@ type shardOf struct{ name, shard string }
 // readIndex reads the weight map of a model.safetensors.index.json,
 // rejecting repeated tensor names as Open does.
 func readIndex(index string) ([]shardOf, error) {
-	fi, err := os.Stat(index)
-	if err != nil {
-		return nil, fmt.Errorf("safetensors: %w", err)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("safetensors: %s: not a regular file", index)
-	}
-	if fi.Size() > maxHeader {
-		return nil, fmt.Errorf("safetensors: %s: %d bytes, over the limit of %d for an index", index, fi.Size(), maxHeader)
-	}
-	b, err := os.ReadFile(index)
+	b, err := modelfile.ReadFile(index, modelfile.IndexLimit)
 	if err != nil {
 		return nil, fmt.Errorf("safetensors: %w", err)
 	}

@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/nib-editor/nib/model/internal/modelfile"
 )
 
 // Load reads the tokenizer of a model folder, as transformers'
@@ -54,10 +56,11 @@ func FromJSON(path string) (*Tokenizer, error) {
 	return fromFile(path, parseHFJSON)
 }
 
-// fromFile builds the tokenizer that parse reads from the file at path.
+// fromFile builds the tokenizer that parse reads from the file at path,
+// which must be a regular file of at most modelfile.TokenizerLimit bytes.
 // Every error names the file: a failed read's own error does already.
 func fromFile(path string, parse func([]byte) (spec, error)) (*Tokenizer, error) {
-	b, err := os.ReadFile(path)
+	b, err := modelfile.ReadFile(path, modelfile.TokenizerLimit)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
