@@ -30,6 +30,22 @@ const (
 	maxBufferRequest    = 1 << 40
 )
 
+// heapMmapThreshold is the size from which C allocations get mappings of
+// their own, returned to the system when freed: software drivers such as
+// lavapipe keep buffers and staging memory in the C heap, and with glibc's
+// adaptive threshold every reload or device open left megabytes resident.
+// Below it lie the driver's and the compiler's small allocations.
+const heapMmapThreshold = 1 << 20
+
+var tuneHeap sync.Once
+
+// TrimHeap hands the free pages of the C heap, where wgpu-native and
+// software drivers keep their memory, back to the system. Call it after
+// releasing much at once (a model, a device): the C library would keep
+// most of that memory resident. It takes a pass over the heap, up to a
+// few hundred milliseconds after a device close on lavapipe.
+func TrimHeap() { native.TrimHeap() }
+
 // Options configure Open.
 type Options struct {
 	// Adapter chooses the adapter: an index from Adapters or a name
@@ -87,6 +103,7 @@ func Open(opts Options) (*Device, error) {
 	if opts.Logger != nil {
 		SetLogger(opts.Logger)
 	}
+	tuneHeap.Do(func() { native.TuneHeap(heapMmapThreshold) })
 	inst := wgpu.CreateInstance(nil)
 	adapters := inst.EnumerateAdapters(nil)
 	infos := make([]AdapterInfo, len(adapters))
