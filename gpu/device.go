@@ -306,10 +306,10 @@ func (d *Device) Sync() error {
 // last submission and waits for all work, so that the driver frees what
 // was released meanwhile. wgpu-native frees released buffers and bind
 // groups only when the device is polled, and keeps the staging copy of
-// every write until the next submission: a model loaded and replaced
-// before it served a request would otherwise hold a second copy of its
-// weights for good. A lost or closed device is left alone (submitting to
-// a lost one aborts the process).
+// every write until the next submission: models loaded and replaced
+// before they served a request would otherwise pile up second copies of
+// their weights. A lost or closed device is left alone (submitting to a
+// lost one aborts the process).
 func (d *Device) Flush() {
 	d.mu.Lock()
 	if d.closed || d.Lost() {

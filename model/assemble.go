@@ -239,9 +239,10 @@ func assemble(dev *gpu.Device, cfg *Config, opts Options, src weightSource) (*Mo
 	if err := runLoadJobs(jobs, total, opts.Progress); err != nil {
 		return fail(err)
 	}
-	// wgpu-native stages every write until the next submission: without
-	// one, a model that serves no request (one replaced by the next
-	// settings change, say) holds a second copy of its weights for good.
+	// wgpu-native keeps the staging copy of every write until the next
+	// submission: without one here, the model would hold a second copy of
+	// its weights until its first request, and models replaced before any
+	// request would pile theirs up.
 	if err := dev.Sync(); err != nil {
 		return fail(fmt.Errorf("model: upload weights: %w", err))
 	}
