@@ -239,6 +239,13 @@ func assemble(dev *gpu.Device, cfg *Config, opts Options, src weightSource) (*Mo
 	if err := runLoadJobs(jobs, total, opts.Progress); err != nil {
 		return fail(err)
 	}
+	// wgpu-native keeps the staging copy of every write until the next
+	// submission: without one here, the model would hold a second copy of
+	// its weights until its first request, and models replaced before any
+	// request would pile theirs up.
+	if err := dev.Sync(); err != nil {
+		return fail(fmt.Errorf("model: upload weights: %w", err))
+	}
 	return m, nil
 }
 

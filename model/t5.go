@@ -250,11 +250,15 @@ func (m *Model) TrimScratch(keep int64) { m.dev.TrimPool(uint64(max(keep, 0))) }
 // Config returns the model's configuration.
 func (m *Model) Config() *Config { return m.cfg }
 
-// Close releases the model's GPU memory.
+// Close releases the model's GPU memory, waiting for work in flight that
+// uses it: wgpu-native frees released buffers only when the device is
+// polled, and the next model should not have to share memory with this
+// one.
 func (m *Model) Close() {
 	m.eachTensor(func(t *gpu.Tensor) { t.Close() })
 	m.encTable.Close()
 	m.decTable.Close()
+	m.dev.Flush()
 }
 
 // eachTensor calls fn once for every weight tensor.

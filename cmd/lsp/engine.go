@@ -191,6 +191,11 @@ func (e *engine) loadNow(gen int, spec loadSpec, report func(loadProgress)) (err
 		// native shim, whose callbacks outlive nothing they read.
 		oldDev.Close()
 	}
+	if old != nil || oldDev != nil {
+		// What they held in the C heap (all of it on a software
+		// adapter) would mostly stay resident, reload after reload.
+		gpu.TrimHeap()
+	}
 	if dev == nil {
 		pipes := cache.NewPipelines()
 		dev, err = gpu.Open(gpu.Options{Adapter: spec.adapter, Pipelines: pipes, Logger: e.log})

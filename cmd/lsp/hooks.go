@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"runtime"
+	"runtime/debug"
 	"sync"
 
 	"github.com/sourcegraph/jsonrpc2"
@@ -23,7 +23,9 @@ import (
 //	                       as if the GPU ran out of memory, or panic
 //	$/nib/test/panic       request {"in": "prepare"|"run"}, or notification:
 //	                       the handler panics
-//	$/nib/test/gc          request: a garbage collection, then the process
+//	$/nib/test/gc          request: a garbage collection that returns the
+//	                       freed heap to the system (so that resident
+//	                       memory shows native memory), then the process
 //	                       stats of nib/stats (for leak checks)
 const testHooksEnv = "NIB_TEST_HOOKS"
 
@@ -39,7 +41,7 @@ func init() {
 		"$/nib/test/panic":      (*server).hookPanic,
 		"$/nib/test/gc": func(*server, *jsonrpc2.Request) (func(context.Context) (any, error), error) {
 			return func(context.Context) (any, error) {
-				runtime.GC()
+				debug.FreeOSMemory()
 				return readProcessStats(), nil
 			}, nil
 		},

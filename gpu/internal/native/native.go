@@ -78,6 +78,15 @@ static void nib_map_async(WGPUBuffer buffer, WGPUMapModeFlags mode, size_t offse
 	wgpuBufferMapAsync(buffer, mode, offset, size, nib_buffer_mapped, (void *)id);
 }
 
+#ifdef __GLIBC__
+#include <malloc.h>
+static void nib_trim_heap(void) { malloc_trim(0); }
+static void nib_tune_heap(int mmap_threshold) { mallopt(M_MMAP_THRESHOLD, mmap_threshold); }
+#else
+static void nib_trim_heap(void) {}
+static void nib_tune_heap(int mmap_threshold) {}
+#endif
+
 static void nib_set_log(WGPULogLevel level) {
 	wgpuSetLogCallback(nib_log, NULL);
 	wgpuSetLogLevel(level);
@@ -192,6 +201,21 @@ func SetLogSink(level wgpu.LogLevel, sink func(level wgpu.LogLevel, message stri
 	logMu.Unlock()
 	C.nib_set_log(C.WGPULogLevel(level))
 }
+
+// TrimHeap hands the free pages of the C heap back to the system
+// (glibc's malloc_trim; elsewhere it does nothing). glibc returns freed
+// memory only from the top of its heaps, so what a released device or
+// model held in the C heap would otherwise mostly stay resident.
+func TrimHeap() { C.nib_trim_heap() }
+
+// TuneHeap makes the C library serve every allocation of at least
+// mmapThreshold bytes with a mapping of its own, returned to the system
+// when freed (glibc's M_MMAP_THRESHOLD; elsewhere it does nothing). By
+// default glibc raises that threshold to the size of each large block
+// freed, up to 32 MiB, and from then on keeps such blocks in heaps it
+// hardly ever shrinks: a software driver's buffers and staging memory,
+// freed on every reload, would pile up there.
+func TuneHeap(mmapThreshold int) { C.nib_tune_heap(C.int(mmapThreshold)) }
 
 // adapterRef and deviceRef mirror the binding's Adapter and Device, which are
 // each a single C handle. The layout is pinned by the binding version in
