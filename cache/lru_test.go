@@ -277,9 +277,11 @@ func TestLRUCloseOutsideLock(t *testing.T) {
 }
 
 func TestSameValue(t *testing.T) {
+	// A func field makes the struct itself uncomparable; its pointers
+	// still compare.
 	type noCompare struct {
 		val
-		f func()
+		_ func()
 	}
 	p, q := newVal("p", 1), newVal("q", 1)
 	var nilValue Value
@@ -300,7 +302,6 @@ func TestSameValue(t *testing.T) {
 	}
 	// Values of a type == would panic on are never the same.
 	type sliceValue struct {
-		val  *val
 		data []byte
 	}
 	s := sliceValue{data: []byte{1}}

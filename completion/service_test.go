@@ -8,7 +8,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/nib-editor/nib/cache"
 	"github.com/nib-editor/nib/completion"
 	"github.com/nib-editor/nib/gpu"
 	"github.com/nib-editor/nib/model"
@@ -21,7 +20,7 @@ import (
 func gpuModel(t *testing.T, name string) (*model.Model, *tokenizer.Tokenizer) {
 	t.Helper()
 	dir := filepath.Join("..", "..", "shared", "fixtures", name)
-	dev, err := gpu.Open(gpu.Options{Pipelines: cache.NewPipelines()})
+	dev, err := gpu.Open(gpu.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

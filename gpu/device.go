@@ -51,9 +51,6 @@ type Options struct {
 	// Adapter chooses the adapter: an index from Adapters or a name
 	// substring. Empty means $NIB_ADAPTER, then the best adapter.
 	Adapter string
-	// Pipelines keeps compiled pipelines; the device closes it on Close.
-	// Required: see cache.NewPipelines.
-	Pipelines PipelineCache
 	// Logger receives wgpu's warnings and nib's device events. Nil discards.
 	Logger *zap.Logger
 }
@@ -72,7 +69,7 @@ type Device struct {
 	shaderF16  bool
 	timestamps bool
 	log        *zap.Logger
-	pipelines  PipelineCache
+	pipelines  *pipelineCache
 
 	lost       atomic.Pointer[error]
 	uncaptured atomic.Pointer[error]
@@ -93,9 +90,6 @@ type Device struct {
 // Open picks an adapter and opens a device with the limits and features
 // nib's kernels need.
 func Open(opts Options) (*Device, error) {
-	if opts.Pipelines == nil {
-		return nil, errors.New("gpu: Options.Pipelines is nil; pass cache.NewPipelines()")
-	}
 	log := opts.Logger
 	if log == nil {
 		log = zap.NewNop()
@@ -128,7 +122,7 @@ func Open(opts Options) (*Device, error) {
 		inst:       inst,
 		adapter:    adapters[idx],
 		log:        log,
-		pipelines:  opts.Pipelines,
+		pipelines:  newPipelineCache(),
 		layouts:    map[string]*wgpu.BindGroupLayout{},
 		bindGroups: map[bindKey]*wgpu.BindGroup{},
 	}
@@ -285,7 +279,7 @@ func (d *Device) Close() error {
 	d.pool.release()
 	d.arena.Release()
 	d.mu.Unlock()
-	d.pipelines.Close()
+	d.pipelines.close()
 	d.queue.Release()
 	d.dev.Release()
 	d.unregister()

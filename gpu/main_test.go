@@ -9,21 +9,17 @@ import (
 
 	"github.com/x448/float16"
 
-	"github.com/nib-editor/nib/cache"
 	"github.com/nib-editor/nib/gpu"
 )
 
 // dev is shared by every test in the package: opening a device per test
 // would dominate the run time on lavapipe. GPU tests never skip: CI has a
 // software Vulkan device, and no adapter is a failure.
-var (
-	dev       *gpu.Device
-	pipelines = cache.NewPipelines()
-)
+var dev *gpu.Device
 
 func TestMain(m *testing.M) {
 	var err error
-	dev, err = gpu.Open(gpu.Options{Pipelines: pipelines})
+	dev, err = gpu.Open(gpu.Options{})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "open GPU device:", err)
 		os.Exit(1)

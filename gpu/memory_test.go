@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nib-editor/nib/cache"
 	"github.com/nib-editor/nib/gpu"
 )
 
@@ -63,7 +62,7 @@ func growth(t *testing.T, n int, round func()) float64 {
 func TestCloseFreesDevice(t *testing.T) {
 	data := make([]float32, uploadMB<<20/4)
 	per := growth(t, 12, func() {
-		d, err := gpu.Open(gpu.Options{Pipelines: cache.NewPipelines()})
+		d, err := gpu.Open(gpu.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,17 +9,6 @@ import (
 	"github.com/nib-editor/nib/kernels"
 )
 
-// PipelineCache keeps compiled pipelines for the life of a device so that no
-// kernel specialisation is compiled twice. Package cache implements it with
-// hit and miss counts.
-type PipelineCache interface {
-	// Pipeline returns the pipeline stored under key, calling compile on a
-	// miss and storing its result.
-	Pipeline(key string, compile func() (*Pipeline, error)) (*Pipeline, error)
-	// Close releases every stored pipeline.
-	Close()
-}
-
 // Pipeline is one compiled kernel specialisation.
 type Pipeline struct {
 	kernel *kernels.Kernel
@@ -46,7 +35,7 @@ const arenaSize = 4 << 20
 // pipeline returns the compiled pipeline for k specialised by defs.
 func (d *Device) pipeline(k *kernels.Kernel, defs kernels.Defines) (*Pipeline, error) {
 	key := k.Key(defs)
-	return d.pipelines.Pipeline(key, func() (*Pipeline, error) { return d.compile(k, defs, key) })
+	return d.pipelines.get(key, func() (*Pipeline, error) { return d.compile(k, defs, key) })
 }
 
 func (d *Device) compile(k *kernels.Kernel, defs kernels.Defines, key string) (*Pipeline, error) {

@@ -112,11 +112,11 @@ func TestPrecompile(t *testing.T) {
 	if got, _ := ids.ReadU32(); fmt.Sprint(got) != "[7 7 7]" {
 		t.Fatalf("the dry run ran: ids %v", got)
 	}
-	before := pipelines.Stats().Misses
+	before := dev.PipelineStats().Misses
 	if _, err := run(); err != nil {
 		t.Fatal(err)
 	}
-	if after := pipelines.Stats().Misses; after != before {
+	if after := dev.PipelineStats().Misses; after != before {
 		t.Errorf("the real run compiled %d pipelines after Precompile", after-before)
 	}
 }

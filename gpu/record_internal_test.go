@@ -2,31 +2,10 @@ package gpu
 
 import "testing"
 
-// mapCache is a minimal PipelineCache for internal tests, which cannot
-// import package cache (it imports gpu).
-type mapCache map[string]*Pipeline
-
-func (c mapCache) Pipeline(key string, compile func() (*Pipeline, error)) (*Pipeline, error) {
-	if p, ok := c[key]; ok {
-		return p, nil
-	}
-	p, err := compile()
-	if err == nil {
-		c[key] = p
-	}
-	return p, err
-}
-
-func (c mapCache) Close() {
-	for _, p := range c {
-		p.Close()
-	}
-}
-
 // BenchmarkRecord measures the host cost of recording one small dispatch,
 // without submitting: the per-dispatch overhead of a decode step.
 func BenchmarkRecord(b *testing.B) {
-	d, err := Open(Options{Pipelines: mapCache{}})
+	d, err := Open(Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

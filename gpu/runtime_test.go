@@ -9,7 +9,6 @@ import (
 
 	"github.com/x448/float16"
 
-	"github.com/nib-editor/nib/cache"
 	"github.com/nib-editor/nib/gpu"
 )
 
@@ -26,14 +25,59 @@ func TestPipelineCompiledOnce(t *testing.T) {
 		submit(t, b)
 	}
 	record()
-	before := pipelines.Stats()
+	before := dev.PipelineStats()
 	record()
-	after := pipelines.Stats()
+	after := dev.PipelineStats()
 	if after.Misses != before.Misses || after.Pipelines != before.Pipelines {
 		t.Errorf("second run compiled pipelines: misses %d -> %d", before.Misses, after.Misses)
 	}
 	if after.Hits < before.Hits+3 {
 		t.Errorf("second run hit the cache %d times, want 3", after.Hits-before.Hits)
+	}
+}
+
+// TestDeviceOwnsPipelines opens a device with no options: it compiles
+// into a cache of its own, not the shared device's (where ReLU is long
+// compiled), and gives its pipelines back on Close.
+func TestDeviceOwnsPipelines(t *testing.T) {
+	x := upload(t, []float32{1, -2, 3}, gpu.F32, 3)
+	b := dev.NewBatch()
+	b.ReLU(scratch(t, gpu.F32, 3), x)
+	submit(t, b)
+	shared := dev.PipelineStats()
+
+	d, err := gpu.Open(gpu.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := d.UploadF32([]float32{1, -2, 3}, gpu.F32, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	z, err := d.NewTensor(gpu.F32, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		b := d.NewBatch()
+		b.ReLU(z, y)
+		if err := b.Submit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	y.Close()
+	z.Close()
+	if s := d.PipelineStats(); s.Pipelines != 1 || s.Misses != 1 || s.Hits != 1 {
+		t.Errorf("a new device after two ReLUs: %+v, want 1 pipeline, 1 miss, 1 hit", s)
+	}
+	if s := dev.PipelineStats(); s != shared {
+		t.Errorf("the shared device's pipelines changed from %+v to %+v when another device compiled", shared, s)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s := d.PipelineStats(); s.Pipelines != 0 || s.Misses != 1 {
+		t.Errorf("after Close: %+v, want no pipelines and the count of 1 miss", s)
 	}
 }
 
@@ -121,11 +165,11 @@ func TestUploadConversions(t *testing.T) {
 }
 
 func TestOpenUnknownAdapter(t *testing.T) {
-	_, err := gpu.Open(gpu.Options{Adapter: "no-such-gpu", Pipelines: cache.NewPipelines()})
+	_, err := gpu.Open(gpu.Options{Adapter: "no-such-gpu"})
 	if err == nil || !strings.Contains(err.Error(), "no-such-gpu") || !strings.Contains(err.Error(), "available") {
 		t.Fatalf("error %v should name the choice and the available adapters", err)
 	}
-	_, err = gpu.Open(gpu.Options{Adapter: "99", Pipelines: cache.NewPipelines()})
+	_, err = gpu.Open(gpu.Options{Adapter: "99"})
 	if err == nil || !strings.Contains(err.Error(), "out of range") {
 		t.Fatalf("error %v should say the index is out of range", err)
 	}
@@ -134,7 +178,7 @@ func TestOpenUnknownAdapter(t *testing.T) {
 // TestDeviceLost checks that a lost device turns later work into errors
 // wrapping ErrDeviceLost rather than crashes.
 func TestDeviceLost(t *testing.T) {
-	d, err := gpu.Open(gpu.Options{Pipelines: cache.NewPipelines()})
+	d, err := gpu.Open(gpu.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

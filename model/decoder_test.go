@@ -194,7 +194,7 @@ func TestWarmCompilesEverything(t *testing.T) {
 			if err := m.Warm(); err != nil {
 				t.Fatal(err)
 			}
-			before := pipelines.Stats().Misses
+			before := dev.PipelineStats().Misses
 			enc, err := m.Encode([][]int{{5, 6, 7, 1}, {8, 1}, {9, 10, 1}})
 			if err != nil {
 				t.Fatal(err)
@@ -217,7 +217,7 @@ func TestWarmCompilesEverything(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if after := pipelines.Stats().Misses; after != before {
+			if after := dev.PipelineStats().Misses; after != before {
 				t.Errorf("%d pipelines compiled after Warm", after-before)
 			}
 		})

@@ -11,20 +11,16 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nib-editor/nib/cache"
 	"github.com/nib-editor/nib/gpu"
 	"github.com/nib-editor/nib/model"
 	"github.com/nib-editor/nib/model/safetensors"
 )
 
-var (
-	dev       *gpu.Device
-	pipelines = cache.NewPipelines()
-)
+var dev *gpu.Device
 
 func TestMain(m *testing.M) {
 	var err error
-	dev, err = gpu.Open(gpu.Options{Pipelines: pipelines})
+	dev, err = gpu.Open(gpu.Options{})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "open GPU device:", err)
 		os.Exit(1)

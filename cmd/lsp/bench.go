@@ -20,7 +20,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nib-editor/nib/cache"
 	"github.com/nib-editor/nib/gpu"
 	"github.com/nib-editor/nib/model"
 	"github.com/nib-editor/nib/model/hub"
@@ -322,7 +321,7 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	logf := func(format string, a ...any) { fmt.Fprintf(stderr, "bench: "+format+"\n", a...) }
 
-	dev, err := gpu.Open(gpu.Options{Adapter: f.Adapter, Pipelines: cache.NewPipelines(), Logger: logger(stderr)})
+	dev, err := gpu.Open(gpu.Options{Adapter: f.Adapter, Logger: logger(stderr)})
 	if err != nil {
 		return err
 	}
@@ -846,7 +845,7 @@ func benchChild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	var rep coldStart
 	start := time.Now()
-	dev, err := gpu.Open(gpu.Options{Adapter: f.Adapter, Pipelines: cache.NewPipelines(), Logger: logger(stderr)})
+	dev, err := gpu.Open(gpu.Options{Adapter: f.Adapter, Logger: logger(stderr)})
 	if err != nil {
 		return err
 	}

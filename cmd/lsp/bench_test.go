@@ -14,7 +14,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nib-editor/nib/cache"
 	"github.com/nib-editor/nib/gpu"
 	"github.com/nib-editor/nib/model"
 )
@@ -244,7 +243,7 @@ func TestBenchModel(t *testing.T) {
 		t.Errorf("config = %v", c)
 	}
 
-	dev, err := gpu.Open(gpu.Options{Pipelines: cache.NewPipelines()})
+	dev, err := gpu.Open(gpu.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

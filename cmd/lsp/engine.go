@@ -35,7 +35,6 @@ type engine struct {
 	devAdapt  string // the adapter choice dev was opened with
 	devLost   bool   // dev was lost: the next load opens a new one
 	lostGen   int    // the last generation whose device loss was handled
-	pipelines *cache.Pipelines
 	m         *model.Model
 	tok       *tokenizer.Tokenizer
 	svc       *completion.Service
@@ -197,13 +196,12 @@ func (e *engine) loadNow(gen int, spec loadSpec, report func(loadProgress)) (err
 		gpu.TrimHeap()
 	}
 	if dev == nil {
-		pipes := cache.NewPipelines()
-		dev, err = gpu.Open(gpu.Options{Adapter: spec.adapter, Pipelines: pipes, Logger: e.log})
+		dev, err = gpu.Open(gpu.Options{Adapter: spec.adapter, Logger: e.log})
 		if err != nil {
 			return err
 		}
 		e.mu.Lock()
-		e.dev, e.devAdapt, e.pipelines = dev, spec.adapter, pipes
+		e.dev, e.devAdapt = dev, spec.adapter
 		e.mu.Unlock()
 	}
 	f16 := spec.f16
@@ -324,7 +322,7 @@ func (e *engine) stats() (modelStats, gpuStats, map[string]cacheStats, completio
 	if e.dev != nil {
 		gs.Adapter = e.dev.Info().String()
 		gs.ResidentBytes = int64(e.dev.PoolStats().Bytes)
-		p := e.pipelines.Stats()
+		p := e.dev.PipelineStats()
 		caches["pipelines"] = cacheStats{Hits: p.Hits, Misses: p.Misses, Entries: p.Pipelines}
 	}
 	var svc completion.ServiceStats

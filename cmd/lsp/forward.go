@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/nib-editor/nib/cache"
 	"github.com/nib-editor/nib/gpu"
 	"github.com/nib-editor/nib/model"
 	"github.com/nib-editor/nib/model/hub"
@@ -52,7 +51,7 @@ func forwardCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	defer ref.Close()
-	dev, err := gpu.Open(gpu.Options{Adapter: *adapter, Pipelines: cache.NewPipelines(), Logger: logger(stderr)})
+	dev, err := gpu.Open(gpu.Options{Adapter: *adapter, Logger: logger(stderr)})
 	if err != nil {
 		return err
 	}

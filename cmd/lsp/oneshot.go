@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/nib-editor/nib/cache"
 	"github.com/nib-editor/nib/completion"
 	"github.com/nib-editor/nib/gpu"
 	"github.com/nib-editor/nib/model"
@@ -96,7 +95,7 @@ func oneShotService(ctx context.Context, o *oneShotFlags, stderr io.Writer) (*co
 		return nil, nil, err
 	}
 	defer ck.Close()
-	dev, err := gpu.Open(gpu.Options{Adapter: o.adapter, Pipelines: cache.NewPipelines(), Logger: logger(stderr)})
+	dev, err := gpu.Open(gpu.Options{Adapter: o.adapter, Logger: logger(stderr)})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -118,7 +118,7 @@ func findCharsmap(n json.RawMessage) ([]byte, error) {
 	switch h.Type {
 	case "Precompiled":
 		if h.PrecompiledCharsmap == nil {
-			return nil, errors.New("Precompiled has no precompiled_charsmap")
+			return nil, errors.New("type Precompiled without precompiled_charsmap")
 		}
 		b, err := base64.StdEncoding.DecodeString(*h.PrecompiledCharsmap)
 		if err != nil {
