@@ -259,12 +259,11 @@ func (s *Service) SetFault(f func(batch int) error) {
 	s.fault = f
 }
 
-// Forget drops the type-through state kept under key (a closed document).
+// Forget drops the type-through state kept under key, the Key its
+// completions were asked with (a closed document).
 func (s *Service) Forget(key string) {
-	for _, prefix := range []string{"", "complete "} {
-		if st, ok := s.states.Remove(prefix + key); ok {
-			st.Close()
-		}
+	if st, ok := s.states.Remove(key); ok {
+		st.Close()
 	}
 }
 

@@ -285,7 +285,7 @@ func (e *engine) forget(uri string) {
 	svc := e.svc
 	e.mu.Unlock()
 	if svc != nil {
-		svc.Forget(uri)
+		svc.Forget(completeKey(uri))
 	}
 }
 
