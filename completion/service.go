@@ -806,14 +806,6 @@ func (m modelStepper) RunGreedy(ctx context.Context, first []int, maxSteps int, 
 func (m modelStepper) Rows() int             { return m.d.Rows() }
 func (m modelStepper) Keep(rows []int) error { return m.d.Keep(rows) }
 
-func (m modelStepper) Step(ctx context.Context, tokens []int, k int) ([]Candidates, error) {
-	cs, err := m.d.Step(ctx, tokens, k)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Candidates, len(cs))
-	for i, c := range cs {
-		out[i] = Candidates{IDs: c.IDs, LogProbs: c.LogProbs}
-	}
-	return out, nil
+func (m modelStepper) Step(ctx context.Context, tokens []int, k int) ([]model.Candidates, error) {
+	return m.d.Step(ctx, tokens, k)
 }
