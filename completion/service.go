@@ -11,7 +11,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/nib-editor/nib/cache"
-	"github.com/nib-editor/nib/gpu"
 	"github.com/nib-editor/nib/model"
 	"github.com/nib-editor/nib/model/tokenizer"
 )
@@ -560,9 +559,9 @@ func (s *Service) fail(batch []*task, answered []bool, err error, requeue bool) 
 }
 
 // isOutOfMemory reports whether err is the GPU running out of memory:
-// ErrOutOfMemory, or a WebGPU error of type OutOfMemory.
+// ErrOutOfMemory, or the model's (a WebGPU error of type OutOfMemory).
 func isOutOfMemory(err error) bool {
-	return errors.Is(err, ErrOutOfMemory) || errors.Is(err, gpu.ErrOutOfMemory)
+	return errors.Is(err, ErrOutOfMemory) || errors.Is(err, model.ErrOutOfMemory)
 }
 
 // outOfMemory shrinks the caches to half their budgets and the batches to
