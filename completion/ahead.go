@@ -3,6 +3,8 @@ package completion
 import (
 	"context"
 	"fmt"
+
+	"github.com/nib-editor/nib/model"
 )
 
 // GreedyRunner is a Stepper that can also decode greedily on its own, the
@@ -48,7 +50,7 @@ func decodeAhead(s GreedyRunner, start int, active []*job, rows []int) {
 				continue
 			}
 			r := rows[i]
-			src, _ := j.strategy.advance([]Candidates{{IDs: ids[r : r+1], LogProbs: lps[r : r+1]}})
+			src, _ := j.strategy.advance([]model.Candidates{{IDs: ids[r : r+1], LogProbs: lps[r : r+1]}})
 			if len(src) == 0 {
 				j.res.Alternatives = j.strategy.result()
 				live[i] = false

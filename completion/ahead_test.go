@@ -4,6 +4,8 @@ import (
 	"context"
 	"reflect"
 	"testing"
+
+	"github.com/nib-editor/nib/model"
 )
 
 // aheadStepper is a fakeStepper that is also a GreedyRunner, running one
@@ -16,9 +18,9 @@ type aheadStepper struct {
 func (a *aheadStepper) RunGreedy(ctx context.Context, first []int, maxSteps int, emit func([]int, []float32) bool) error {
 	a.runs++
 	tokens := first
-	var pending []Candidates
+	var pending []model.Candidates
 	for step := 0; step <= maxSteps; step++ {
-		var next []Candidates
+		var next []model.Candidates
 		if step < maxSteps && ctx.Err() == nil {
 			c, err := a.Step(ctx, tokens, 1)
 			if err != nil {

@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"math"
 	"slices"
+
+	"github.com/nib-editor/nib/model"
 )
 
 // beam is beam search as Hugging Face's generate(num_beams=width) does it
@@ -60,7 +62,7 @@ func (b *beam) score(sum float64, n int) float64 {
 	return sum / math.Pow(float64(n), b.set.LengthPenalty)
 }
 
-func (b *beam) advance(c []Candidates) (src, next []int) {
+func (b *beam) advance(c []model.Candidates) (src, next []int) {
 	width, k := b.set.width, b.set.k
 	cands := make([]candidate, 0, len(c)*k)
 	for j, row := range c {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"sync/atomic"
+
+	"github.com/nib-editor/nib/model"
 )
 
 // Request is one decoding job for Decode.
@@ -236,7 +238,7 @@ type strategy interface {
 	// advance takes the candidates of its rows and returns, for each row
 	// it keeps for the next step, the row it continues (an index into c)
 	// and the token to feed it. It returns nothing once it is done.
-	advance(c []Candidates) (src, next []int)
+	advance(c []model.Candidates) (src, next []int)
 	// result returns the alternatives, finished or so far.
 	result() []Sequence
 }
@@ -265,7 +267,7 @@ func identity(keep []int, n int) bool {
 }
 
 // checkCandidates checks what a Stepper returned for rows rows.
-func checkCandidates(c []Candidates, rows int) error {
+func checkCandidates(c []model.Candidates, rows int) error {
 	if len(c) != rows {
 		return fmt.Errorf("stepper returned %d rows of candidates for %d rows", len(c), rows)
 	}
@@ -279,7 +281,7 @@ func checkCandidates(c []Candidates, rows int) error {
 
 // logProb returns candidate i's log-probability, NaN read as -Inf so that
 // it sorts last and is never sampled.
-func logProb(c Candidates, i int) float64 {
+func logProb(c model.Candidates, i int) float64 {
 	lp := float64(c.LogProbs[i])
 	if math.IsNaN(lp) {
 		return math.Inf(-1)

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/nib-editor/nib/model"
 )
 
 const start = 0 // decoder start token of the fakes, as in T5
@@ -442,7 +444,7 @@ func TestStepperErrorFailsRunningRequests(t *testing.T) {
 // badStepper returns malformed candidates.
 type badStepper struct{ fakeStepper }
 
-func (b *badStepper) Step(ctx context.Context, tokens []int, k int) ([]Candidates, error) {
+func (b *badStepper) Step(ctx context.Context, tokens []int, k int) ([]model.Candidates, error) {
 	c, err := b.fakeStepper.Step(ctx, tokens, k)
 	if err == nil {
 		c[0].LogProbs = c[0].LogProbs[:0]

@@ -30,15 +30,16 @@
 // checked before and after every step.
 //
 // For a completion, Params.EOS is </s>, Params.StopIDs holds <extra_id_1>
-// (the end of the span T5 fills), and SentenceStop ends an alternative at
-// the end of a sentence. The model's answer starts with <extra_id_0>, which
+// (the end of the span T5 fills), and CompleteRequest.StopAtSentenceEnd
+// ends an alternative at the end of a sentence (SentenceEnd). The model's answer starts with <extra_id_0>, which
 // the tokenizer drops when decoding.
 //
 // # Text
 //
 // OutputText is the text of generated ids: the tokenizer's decoding, with
 // the first word's space kept where the model put one after a word
-// ("Hello" + "▁world" is "Hello world"). A Detokenizer streams it from
-// Request.OnToken's ids as deltas that never take text back, except when
-// beam search's best sequence changes, which it reports as a reset.
+// ("Hello" + "▁world" is "Hello world"). The text of a sequence extends
+// the text of each of its prefixes, so a caller can stream Request.OnToken's
+// ids as deltas that never take text back, except when beam search's best
+// sequence changes.
 package completion

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/nib-editor/nib/completion"
+	"github.com/nib-editor/nib/model"
 )
 
 // counter is a stand-in decoder whose rows always continue with the token
@@ -13,11 +14,11 @@ type counter struct{ last []int }
 
 func (c *counter) Rows() int { return len(c.last) }
 
-func (c *counter) Step(_ context.Context, tokens []int, k int) ([]completion.Candidates, error) {
-	out := make([]completion.Candidates, len(tokens))
+func (c *counter) Step(_ context.Context, tokens []int, k int) ([]model.Candidates, error) {
+	out := make([]model.Candidates, len(tokens))
 	for i, t := range tokens {
 		c.last[i] = t
-		out[i] = completion.Candidates{IDs: []int{t + 1}, LogProbs: []float32{-0.105}}
+		out[i] = model.Candidates{IDs: []int{t + 1}, LogProbs: []float32{-0.105}}
 	}
 	return out, nil
 }

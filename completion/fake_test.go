@@ -6,6 +6,8 @@ import (
 	"math"
 	"slices"
 	"testing"
+
+	"github.com/nib-editor/nib/model"
 )
 
 // dist is a pseudo language model: the log-probabilities of every next
@@ -74,7 +76,7 @@ func logSoftmax(logits []float64) []float32 {
 
 // topK returns the k most likely tokens of lp, best first, ties to the
 // lower id, as a Stepper must.
-func topK(lp []float32, k int) Candidates {
+func topK(lp []float32, k int) model.Candidates {
 	ids := make([]int, len(lp))
 	for i := range ids {
 		ids[i] = i
@@ -89,7 +91,7 @@ func topK(lp []float32, k int) Candidates {
 		return 0
 	})
 	ids = ids[:min(k, len(ids))]
-	c := Candidates{IDs: ids, LogProbs: make([]float32, len(ids))}
+	c := model.Candidates{IDs: ids, LogProbs: make([]float32, len(ids))}
 	for i, id := range ids {
 		c.LogProbs[i] = lp[id]
 	}
@@ -122,7 +124,7 @@ func newFake(t testing.TB, lm dist, prompts ...int) *fakeStepper {
 
 func (f *fakeStepper) Rows() int { return len(f.hists) }
 
-func (f *fakeStepper) Step(ctx context.Context, tokens []int, k int) ([]Candidates, error) {
+func (f *fakeStepper) Step(ctx context.Context, tokens []int, k int) ([]model.Candidates, error) {
 	f.t.Helper()
 	if len(tokens) != len(f.hists) {
 		f.t.Errorf("Step with %d tokens for %d rows", len(tokens), len(f.hists))
@@ -139,7 +141,7 @@ func (f *fakeStepper) Step(ctx context.Context, tokens []int, k int) ([]Candidat
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	out := make([]Candidates, len(f.hists))
+	out := make([]model.Candidates, len(f.hists))
 	for i := range f.hists {
 		f.hists[i] = append(f.hists[i], tokens[i])
 		out[i] = topK(f.lm(f.hists[i]), k)

@@ -257,6 +257,53 @@ func TestBuildCompleteNeverSplitsClusters(t *testing.T) {
 	}
 }
 
+// TestBuildCompleteKeepsScriptClusters cuts inside one long word of
+// letters and clusters that only the full UAX #29 rules keep whole: a
+// Devanagari conjunct (GB9c), a Hangul syllable of jamo (GB6-8) and an
+// Arabic number sign before its digit (GB9b). Each character costs a
+// token, so that the budgets that fit end inside those clusters.
+func TestBuildCompleteKeepsScriptClusters(t *testing.T) {
+	encode := func(s string) []int {
+		return make([]int, utf8.RuneCountInString(s)+1) // one id a character, then </s>
+	}
+	units := []string{"ab", "\u0915\u094d\u0937", "cd", "\u1100\u1161\u11a8", "ef", "\u0600\u0661", "gh", "\u0915\u094d\u0924\u093f"}
+	var word strings.Builder
+	cuts := map[int]bool{0: true}
+	for i := range 60 {
+		u := units[i%len(units)]
+		if u[0] < utf8.RuneSelf { // ASCII letters: one cluster each
+			for j := range len(u) {
+				word.WriteByte(u[j])
+				cuts[word.Len()] = true
+			}
+			continue
+		}
+		word.WriteString(u)
+		cuts[word.Len()] = true
+	}
+	w := word.String()
+	fixed := len(encode("<extra_id_0>"))
+	sawCut := 0
+	for budget := fixed + 1; budget < fixed+80; budget++ {
+		p, err := buildComplete(encode, "", w, w, budget)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.IDs) > budget {
+			t.Fatalf("budget %d: %d tokens", budget, len(p.IDs))
+		}
+		if !cuts[p.TrimmedBefore] || !cuts[len(w)-p.TrimmedAfter] {
+			t.Fatalf("budget %d: cut at %d and %d, inside a cluster: %+q", budget, p.TrimmedBefore, len(w)-p.TrimmedAfter, p.Text)
+		}
+		if p.TrimmedBefore > 0 && p.TrimmedBefore < len(w) {
+			sawCut++
+		}
+	}
+	if sawCut < 40 {
+		t.Fatalf("only %d budgets cut inside the word", sawCut)
+	}
+}
+
 // TestBuildCompleteLargeDocument checks that a 10 MB document costs about
 // what a small one does: the bytes encoded stay near the budget's window.
 func TestBuildCompleteLargeDocument(t *testing.T) {
@@ -370,32 +417,6 @@ func TestBuildRewrite(t *testing.T) {
 	}
 	if _, err := BuildRewrite(tok, "{instruction}", "x", "y", 100); !errors.Is(err, ErrTemplate) {
 		t.Fatalf("template without {text}: %v", err)
-	}
-}
-
-func TestGraphemeBoundary(t *testing.T) {
-	for _, tc := range []struct {
-		s    string
-		cuts []int // every boundary strictly inside s
-	}{
-		{"ab", []int{1}},
-		{"e\u0301x", []int{3}},
-		{"東京", []int{3}},
-		{"a\r\nb", []int{1, 3}},
-		{"👍🏽a", []int{8}},
-		{"👨\u200d👩a", []int{11}},
-		{"🇯🇵🇫🇷", []int{8}},
-		{"a🇯🇵🇫🇷🇩", []int{1, 9, 17}},
-	} {
-		var got []int
-		for i := 1; i < len(tc.s); i++ {
-			if graphemeBoundary(tc.s, i) {
-				got = append(got, i)
-			}
-		}
-		if !slices.Equal(got, tc.cuts) {
-			t.Errorf("%q: boundaries %v, want %v", tc.s, got, tc.cuts)
-		}
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+
+	"github.com/nib-editor/nib/model"
 )
 
 // greedy extends one sequence by the most likely token at every step.
@@ -15,7 +17,7 @@ type greedy struct {
 
 func (g *greedy) need() int { return 1 }
 
-func (g *greedy) advance(c []Candidates) (src, next []int) {
+func (g *greedy) advance(c []model.Candidates) (src, next []int) {
 	id := c[0].IDs[0]
 	if !g.set.grow(&g.seq, 0, id, logProb(c[0], 0), g.onToken) {
 		return nil, nil
@@ -58,7 +60,7 @@ func newSampler(s *settings, onToken func(int, []int)) *sampler {
 
 func (sm *sampler) need() int { return sm.set.TopK }
 
-func (sm *sampler) advance(c []Candidates) (src, next []int) {
+func (sm *sampler) advance(c []model.Candidates) (src, next []int) {
 	var rows []int
 	for a := range sm.alts {
 		row := 0
@@ -86,7 +88,7 @@ func (sm *sampler) result() []Sequence { return sm.alts }
 // weighted by exp(logprob/Temperature), cut to the smallest prefix whose
 // share of that weight reaches TopP (the candidates come best first), and
 // one is drawn in proportion to its weight. It uses one number from rng.
-func (sm *sampler) pick(c Candidates, rng *rand.Rand) int {
+func (sm *sampler) pick(c model.Candidates, rng *rand.Rand) int {
 	n := min(sm.set.TopK, len(c.IDs))
 	best := math.Inf(-1)
 	for i := range n {

@@ -296,3 +296,43 @@ func texts(out *completion.Output) string {
 	}
 	return strings.Join(parts, " / ")
 }
+
+// TestForget: Forget drops the type-through state kept under exactly the
+// key it is given, the Key of the completions; the service makes no keys
+// of its own from it, so a state kept under another key stays.
+func TestForget(t *testing.T) {
+	s, _ := newService(t, completion.ServiceOptions{})
+	ctx := context.Background()
+	before, after := "The weather today is", " Tomorrow it rains."
+	suggest := func(key string) string {
+		out, err := s.Complete(ctx, completion.CompleteRequest{Key: key, Before: before, After: after, MaxInputTokens: 128, Params: greedy(6)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if text := out.Alternatives[0].Text; len([]rune(text)) >= 2 {
+			return text
+		}
+		t.Fatalf("suggestion %+v: want at least 2 characters", out.Alternatives[0])
+		return ""
+	}
+	typeOn := func(key, sugg string, n int) completion.Cached {
+		typed := string([]rune(sugg)[:n])
+		out, err := s.Complete(ctx, completion.CompleteRequest{Key: key, Before: before + typed, After: after, MaxInputTokens: 128, Params: greedy(6)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.Cached
+	}
+	doc, prefixed := suggest("doc"), suggest("complete doc")
+	s.Forget("doc")
+	if c := typeOn("doc", doc, 1); c == completion.CachedTypeThrough {
+		t.Errorf("typing on after Forget(%q) was served by type-through", "doc")
+	}
+	if c := typeOn("complete doc", prefixed, 1); c != completion.CachedTypeThrough {
+		t.Errorf("Forget(%q) dropped the state kept under %q: typing on was cached %q, want typeThrough", "doc", "complete doc", c)
+	}
+	s.Forget("complete doc")
+	if c := typeOn("complete doc", prefixed, 2); c == completion.CachedTypeThrough {
+		t.Errorf("typing on after Forget(%q) was served by type-through", "complete doc")
+	}
+}

@@ -1,6 +1,10 @@
 package completion
 
-import "context"
+import (
+	"context"
+
+	"github.com/nib-editor/nib/model"
+)
 
 // Stepper advances rows of a decoder in lockstep: each row is one sequence being generated.
 type Stepper interface {
@@ -9,15 +13,9 @@ type Stepper interface {
 	// Step feeds one token per row (len(tokens) == Rows()) at the next position and returns, per row,
 	// the k most likely next tokens, best first, with their log-probabilities (log-softmax of the logits,
 	// over the whole vocabulary). k >= 1. Ties go to the lower id.
-	Step(ctx context.Context, tokens []int, k int) ([]Candidates, error)
+	Step(ctx context.Context, tokens []int, k int) ([]model.Candidates, error)
 	// Keep rearranges rows: afterwards row i continues what row rows[i] was (its whole history).
 	// Rows may repeat (beam search duplicates a beam) or be left out (finished or cancelled rows).
 	// len(rows) >= 1.
 	Keep(rows []int) error
-}
-
-// Candidates are one row's best next tokens, best first.
-type Candidates struct {
-	IDs      []int
-	LogProbs []float32
 }

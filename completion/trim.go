@@ -4,6 +4,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/nib-editor/nib/model/tokenizer"
 )
 
 // side is the text on one side of the cursor, of which the part nearest
@@ -31,7 +33,7 @@ func (s side) at(n int) int {
 
 // floor returns the largest cut that keeps at most n bytes.
 func (s side) floor(n int) int {
-	for n > 0 && !graphemeBoundary(s.text, s.at(n)) {
+	for n > 0 && !tokenizer.GraphemeBoundary(s.text, s.at(n)) {
 		n--
 	}
 	return n
@@ -39,7 +41,7 @@ func (s side) floor(n int) int {
 
 // ceil returns the smallest cut that keeps at least n bytes.
 func (s side) ceil(n int) int {
-	for n < len(s.text) && !graphemeBoundary(s.text, s.at(n)) {
+	for n < len(s.text) && !tokenizer.GraphemeBoundary(s.text, s.at(n)) {
 		n++
 	}
 	return n
@@ -147,7 +149,7 @@ func (s side) prefer(n, tokens, limit int, count func(string) int) (int, int) {
 	}
 	var best [cutParagraph + 1]int // the most kept by a cut of each kind; 0: none
 	for m := n; m >= n-n/2 && m > 0 && best[cutParagraph] == 0; m-- {
-		if !graphemeBoundary(s.text, s.at(m)) {
+		if !tokenizer.GraphemeBoundary(s.text, s.at(m)) {
 			continue
 		}
 		for k := s.kind(m); k > cutGrapheme && best[k] == 0; k-- {
@@ -172,50 +174,3 @@ func (s side) prefer(n, tokens, limit int, count func(string) int) (int, int) {
 	}
 	return n, tokens
 }
-
-// graphemeBoundary reports whether s may be cut at byte i without
-// splitting a character or, as far as editors show them, a grapheme
-// cluster: not before a combining mark, variation selector, emoji modifier
-// or tag, not after a zero-width joiner, not inside a pair of regional
-// indicators (a flag) or a CR LF.
-func graphemeBoundary(s string, i int) bool {
-	if i <= 0 || i >= len(s) {
-		return true
-	}
-	if !utf8.RuneStart(s[i]) {
-		return false
-	}
-	prev, size := utf8.DecodeLastRuneInString(s[:i])
-	next, _ := utf8.DecodeRuneInString(s[i:])
-	switch {
-	case prev == '\r' && next == '\n', prev == zwj, extends(next):
-		return false
-	case regional(prev) && regional(next):
-		// Flags pair indicators from the start of their run.
-		run := 0
-		for j := i; j > 0; j -= size {
-			var r rune
-			r, size = utf8.DecodeLastRuneInString(s[:j])
-			if !regional(r) {
-				break
-			}
-			run++
-		}
-		return run%2 == 0
-	}
-	return true
-}
-
-const zwj = '\u200d'
-
-// extends reports whether r belongs to the grapheme cluster before it.
-func extends(r rune) bool {
-	return unicode.In(r, unicode.Mn, unicode.Me, unicode.Mc) ||
-		r == zwj ||
-		0xfe00 <= r && r <= 0xfe0f || // variation selectors
-		0x1f3fb <= r && r <= 0x1f3ff || // emoji skin tones
-		0xe0020 <= r && r <= 0xe007f || // tags (subdivision flags)
-		0xe0100 <= r && r <= 0xe01ef // variation selectors supplement
-}
-
-func regional(r rune) bool { return 0x1f1e6 <= r && r <= 0x1f1ff }

@@ -225,9 +225,6 @@ func (d *Decoder) Bytes() int64 {
 	return int64(n)
 }
 
-// Encoded returns the encoder output the decoder reads.
-func (d *Decoder) Encoded() *Encoded { return d.enc }
-
 // Close releases the KV cache and the decoder's reference to its encoder
 // output.
 func (d *Decoder) Close() {

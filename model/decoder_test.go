@@ -322,3 +322,35 @@ func TestInt8Weights(t *testing.T) {
 		})
 	}
 }
+
+// TestProbes: the benchmark probes time a step when the decoder has a
+// plan, and say why they cannot when it has none (closed) rather than
+// report a time of 0.
+func TestProbes(t *testing.T) {
+	_, m := load(t, fixture("t5-tiny-gated"), model.Options{})
+	enc, err := m.Encode([][]int{{5, 6, 7, 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+	d, err := m.NewDecoder(enc, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Step(context.Background(), []int{0}, 1); err != nil {
+		t.Fatal(err)
+	}
+	if us, err := d.ProbeRecord(3); err != nil || us < 0 {
+		t.Errorf("ProbeRecord on a live decoder: %v µs, %v", us, err)
+	}
+	if us, err := d.ProbeBatched(2, 2); err != nil || us <= 0 {
+		t.Errorf("ProbeBatched on a live decoder: %v µs, %v", us, err)
+	}
+	d.Close()
+	if _, err := d.ProbeRecord(3); err == nil {
+		t.Error("ProbeRecord on a closed decoder: no error")
+	}
+	if _, err := d.ProbeBatched(2, 2); err == nil {
+		t.Error("ProbeBatched on a closed decoder: no error")
+	}
+}

@@ -2,7 +2,6 @@ package model
 
 import (
 	"fmt"
-	"slices"
 	"sync/atomic"
 
 	"github.com/nib-editor/nib/gpu"
@@ -156,12 +155,6 @@ func (e *Encoded) Hidden() ([]float32, error) {
 // Len returns the padded input length.
 func (e *Encoded) Len() int { return e.length }
 
-// Batch returns the number of encoded inputs.
-func (e *Encoded) Batch() int { return e.batch }
-
-// Lens returns the unpadded length of each input.
-func (e *Encoded) Lens() []int { return slices.Clone(e.lens) }
-
 // Bytes returns the GPU memory the encoder output holds.
 func (e *Encoded) Bytes() int64 {
 	var n uint64
@@ -248,4 +241,28 @@ func (m *Model) Stack(encs []*Encoded) (*Encoded, error) {
 		return nil, fmt.Errorf("model: stack: %w", err)
 	}
 	return out, nil
+}
+
+// checkIDs refuses token ids outside the vocabulary: the GPU gather would
+// silently read zeros for them.
+func checkIDs(ids []int, vocab int) error {
+	if len(ids) == 0 {
+		return fmt.Errorf("model: empty token sequence")
+	}
+	for i, id := range ids {
+		if id < 0 || id >= vocab {
+			return fmt.Errorf("model: token %d at position %d is outside the vocabulary of %d", id, i, vocab)
+		}
+	}
+	return nil
+}
+
+// toU32 converts token ids for the GPU, which reads them as uint32; checkIDs
+// has ruled out negative ones.
+func toU32(ids []int) []uint32 {
+	out := make([]uint32, len(ids))
+	for i, id := range ids {
+		out[i] = uint32(id)
+	}
+	return out
 }

@@ -74,8 +74,14 @@ func BenchmarkStepPhases(b *testing.B) {
 			}
 			aheadUS := float64(time.Since(t0).Microseconds()) / float64(steps)
 			b.ReportMetric(aheadUS, "ahead-µs")
-			rec := d.ProbeRecord(n)
-			batched := d.ProbeBatched(10, 20)
+			rec, err := d.ProbeRecord(n)
+			if err != nil {
+				b.Fatal(err)
+			}
+			batched, err := d.ProbeBatched(10, 20)
+			if err != nil {
+				b.Fatal(err)
+			}
 			b.ReportMetric(stepUS, "step-µs")
 			b.ReportMetric(rec, "record-µs")
 			b.ReportMetric(batched, "batched10-µs/step")

@@ -283,7 +283,7 @@ func (e *engine) forget(uri string) {
 	svc := e.svc
 	e.mu.Unlock()
 	if svc != nil {
-		svc.Forget(uri)
+		svc.Forget(completeKey(uri))
 	}
 }
 

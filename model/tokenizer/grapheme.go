@@ -177,3 +177,57 @@ func graphemeBreak(prev, cur graphemeProps, conjunct, emoji, ri int) bool {
 	}
 	return true // GB999
 }
+
+// GraphemeBoundary reports whether s may be cut at byte i without splitting
+// an extended grapheme cluster (UAX #29, as graphemeEnd segments): what
+// editors show as one character stays whole. The ends of s are boundaries.
+// It looks only near i: back to the nearest place where the rules break
+// whatever came before, which in ordinary text is the previous character.
+func GraphemeBoundary(s string, i int) bool {
+	if i <= 0 || i >= len(s) {
+		return true
+	}
+	if !utf8.RuneStart(s[i]) {
+		return false
+	}
+	if brk, known := breakKnown(s, i); known {
+		return brk
+	}
+	// Rules GB9c, GB11 and GB12 depend on the characters before: segment
+	// from a place that is a boundary whatever they are.
+	j := i
+	for j > 0 {
+		_, n := utf8.DecodeLastRuneInString(s[:j])
+		j -= n
+		if brk, known := breakKnown(s, j); j == 0 || known && brk {
+			break
+		}
+	}
+	for j < i {
+		j = graphemeEnd(s, j)
+	}
+	return j == i
+}
+
+// breakKnown reports whether UAX #29 breaks between the characters either
+// side of s[i] (0 < i < len(s)), and whether that holds whatever the state
+// of rules GB9c, GB11 and GB12, that is without looking further back.
+func breakKnown(s string, i int) (brk, known bool) {
+	if i <= 0 || i >= len(s) {
+		return true, true
+	}
+	r, _ := utf8.DecodeLastRuneInString(s[:i])
+	c, _ := utf8.DecodeRuneInString(s[i:])
+	prev, cur := propsOf(r), propsOf(c)
+	brk = graphemeBreak(prev, cur, 0, 0, 1)
+	for conjunct := range 3 {
+		for emoji := range 3 {
+			for ri := 1; ri <= 2; ri++ {
+				if graphemeBreak(prev, cur, conjunct, emoji, ri) != brk {
+					return brk, false
+				}
+			}
+		}
+	}
+	return brk, true
+}

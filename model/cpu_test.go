@@ -1,7 +1,6 @@
 package model
 
 import (
-	"fmt"
 	"math"
 
 	"github.com/nib-editor/nib/kernels"
@@ -104,26 +103,4 @@ func (m *CPU) ffn(x []float32, n int, w ffnWeights[[]float32]) []float32 {
 		h = kernels.ReLURef(kernels.MatMulRef(x, w.Wi, n, ff, d))
 	}
 	return kernels.MatMulRef(h, w.Wo, n, d, ff)
-}
-
-// checkIDs refuses token ids outside the vocabulary: the GPU gather would
-// silently read zeros for them.
-func checkIDs(ids []int, vocab int) error {
-	if len(ids) == 0 {
-		return fmt.Errorf("model: empty token sequence")
-	}
-	for i, id := range ids {
-		if id < 0 || id >= vocab {
-			return fmt.Errorf("model: token %d at position %d is outside the vocabulary of %d", id, i, vocab)
-		}
-	}
-	return nil
-}
-
-func toU32(ids []int) []uint32 {
-	out := make([]uint32, len(ids))
-	for i, id := range ids {
-		out[i] = uint32(id)
-	}
-	return out
 }

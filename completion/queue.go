@@ -1,0 +1,150 @@
+package completion
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/nib-editor/nib/model"
+)
+
+// The queue: requests wait their turn, bounded, and a newer request for
+// a key supersedes the older one, waiting or running.
+
+// task is one queued request.
+type task struct {
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	key    string
+	prompt Prompt
+	params Params
+	onText func(alt int, ids []int)
+	texts  func(ids []int) string
+	// complete is set for completions: their state may be kept.
+	complete *CompleteRequest
+	// cont continues a stored decoder state instead of encoding.
+	cont *typeState
+	out  chan jobResult
+}
+
+type jobResult struct {
+	out *Output
+	err error
+}
+
+// submit queues j and waits for its result.
+func (s *Service) submit(ctx context.Context, j *task, onText func(int, string)) (*Output, error) {
+	if onText != nil {
+		texts := j.texts
+		j.onText = func(alt int, ids []int) { onText(alt, texts(ids)) }
+	}
+	j.ctx, j.cancel = context.WithCancelCause(ctx)
+	defer j.cancel(nil)
+	j.out = make(chan jobResult, 1)
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil, ErrClosed
+	}
+	// A request already cancelled (superseded by its caller, say) must
+	// not supersede the one that replaced it.
+	if j.ctx.Err() != nil {
+		s.mu.Unlock()
+		return nil, cause(j.ctx)
+	}
+	if j.key != "" {
+		if old := s.byKey[j.key]; old != nil {
+			old.cancel(ErrSuperseded)
+		}
+	}
+	// Superseded jobs still waiting leave the queue now, making room.
+	kept := s.queue[:0]
+	for _, q := range s.queue {
+		if q.ctx.Err() != nil {
+			q.out <- jobResult{err: cause(q.ctx)}
+			continue
+		}
+		kept = append(kept, q)
+	}
+	s.queue = kept
+	if len(s.queue) >= s.opts.QueueSize {
+		s.mu.Unlock()
+		return nil, fmt.Errorf("%w (%d requests waiting)", ErrQueueFull, s.opts.QueueSize)
+	}
+	s.queue = append(s.queue, j)
+	if j.key != "" {
+		s.byKey[j.key] = j
+	}
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	r := <-j.out
+	s.mu.Lock()
+	if s.byKey[j.key] == j {
+		delete(s.byKey, j.key)
+	}
+	s.mu.Unlock()
+	return r.out, r.err
+}
+
+// cause is the error a cancelled task reports.
+func cause(ctx context.Context) error {
+	if c := context.Cause(ctx); c != nil {
+		return c
+	}
+	return ctx.Err()
+}
+
+// run is the worker: it owns the model.
+func (s *Service) run() {
+	defer close(s.done)
+	for range s.wake {
+		for {
+			batch := s.take()
+			if len(batch) == 0 {
+				break
+			}
+			s.process(batch)
+			s.m.TrimScratch(model.IdleScratchBytes)
+		}
+	}
+}
+
+// take removes the next batch from the queue: jobs that can share forward
+// passes, in arrival order. A continuation of a stored decoder state runs
+// alone.
+func (s *Service) take() []*task {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var batch []*task
+	kept := s.queue[:0]
+	for _, j := range s.queue {
+		switch {
+		case j.ctx.Err() != nil:
+			j.out <- jobResult{err: cause(j.ctx)}
+		case len(batch) == 0 && j.cont != nil:
+			batch = append(batch, j)
+		case len(batch) < min(s.opts.MaxBatch, s.limit) && j.cont == nil && (len(batch) == 0 || batch[0].cont == nil):
+			batch = append(batch, j)
+		default:
+			kept = append(kept, j)
+		}
+	}
+	s.queue = kept
+	if len(batch) > 0 {
+		s.batches++
+		s.batched += uint64(len(batch))
+	}
+	return batch
+}
+
+// errorOf names a task's cancellation cause (superseded, closed) rather than
+// a bare context.Canceled.
+func errorOf(j *task, err error) error {
+	if errors.Is(err, context.Canceled) {
+		return cause(j.ctx)
+	}
+	return err
+}
