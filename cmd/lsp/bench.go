@@ -22,6 +22,7 @@ import (
 
 	"github.com/nib-editor/nib/cache"
 	"github.com/nib-editor/nib/gpu"
+	"github.com/nib-editor/nib/internal/load"
 	"github.com/nib-editor/nib/model"
 	"github.com/nib-editor/nib/model/hub"
 )
@@ -337,7 +338,7 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if !f.f16Set {
 		f.F16 = dev.ShaderF16()
 	}
-	rep.WeightsDType = weightsName(f.F16, f.Int8)
+	rep.WeightsDType = load.WeightsName(f.F16, f.Int8)
 	rep.RandomWeights, rep.Seed = f.RandomWeights, f.Seed
 	logf("%s on %s, %s weights", firstNonEmpty(f.Model, f.Config), info, rep.WeightsDType)
 

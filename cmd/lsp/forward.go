@@ -13,6 +13,7 @@ import (
 
 	"github.com/nib-editor/nib/cache"
 	"github.com/nib-editor/nib/gpu"
+	"github.com/nib-editor/nib/internal/load"
 	"github.com/nib-editor/nib/model"
 	"github.com/nib-editor/nib/model/hub"
 	"github.com/nib-editor/nib/model/safetensors"
@@ -62,7 +63,7 @@ func forwardCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	defer m.Close()
-	fmt.Fprintf(stdout, "model %s on %s, weights %s, tolerance %g\n", folder, dev.Info(), weightsName(*f16, *int8), *tol)
+	fmt.Fprintf(stdout, "model %s on %s, weights %s, tolerance %g\n", folder, dev.Info(), load.WeightsName(*f16, *int8), *tol)
 
 	cases := referenceCases(ref)
 	if len(cases) == 0 {
@@ -286,15 +287,4 @@ func relErr(got []float32, want safetensors.Tensor) (float64, error) {
 		return maxErr, nil
 	}
 	return maxErr / maxRef, nil
-}
-
-// weightsName names a weight storage choice.
-func weightsName(f16, int8 bool) string {
-	switch {
-	case int8:
-		return "int8"
-	case f16:
-		return "f16"
-	}
-	return "f32"
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/nib-editor/nib/cache"
 	"github.com/nib-editor/nib/completion"
 	"github.com/nib-editor/nib/gpu"
+	"github.com/nib-editor/nib/internal/load"
 	"github.com/nib-editor/nib/model"
 )
 
@@ -87,11 +88,11 @@ func inputText(args []string, stdin io.Reader) (string, error) {
 
 // oneShotService loads the model and starts a completion service on it.
 func oneShotService(ctx context.Context, o *oneShotFlags, stderr io.Writer) (*completion.Service, func(), error) {
-	dir, err := resolveOrPull(ctx, o.model, stderr)
+	dir, err := load.ResolveOrPull(ctx, o.model, stderr)
 	if err != nil {
 		return nil, nil, err
 	}
-	ck, tok, err := openFolder(dir)
+	ck, tok, err := load.OpenFolder(dir)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -101,7 +102,7 @@ func oneShotService(ctx context.Context, o *oneShotFlags, stderr io.Writer) (*co
 		return nil, nil, err
 	}
 	last := -1
-	m, err := loadResident(dev, ck, model.Options{F16: o.f16}, func(msg string, pct int) {
+	m, err := load.Resident(dev, ck, model.Options{F16: o.f16}, func(msg string, pct int) {
 		if pct/10 != last/10 {
 			fmt.Fprintf(stderr, "\rnib: %s %3d%%", msg, pct)
 			last = pct

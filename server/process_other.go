@@ -1,0 +1,9 @@
+//go:build !unix
+
+package server
+
+// maxRSS is not known here.
+func maxRSS() int64 { return 0 }
+
+// ignoreSIGPIPE: there is no SIGPIPE here.
+func ignoreSIGPIPE() {}
