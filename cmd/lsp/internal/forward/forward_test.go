@@ -1,4 +1,4 @@
-package main
+package forward
 
 import (
 	"bytes"
@@ -11,7 +11,7 @@ import (
 	"github.com/nib-editor/nib/model/safetensors"
 )
 
-const fixtures = "../../../shared/fixtures"
+const fixtures = "../../../../../shared/fixtures"
 
 // TestForwardFixtures runs `nib forward` on both fixtures, as the model
 // issue asks: every case within 1e-4 and every greedy sequence equal.
@@ -20,7 +20,7 @@ func TestForwardFixtures(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			dir := filepath.Join(fixtures, name)
 			var out, errOut bytes.Buffer
-			err := run(context.Background(), []string{"forward", "--model", dir, "--reference", filepath.Join(dir, "reference.safetensors")}, nil, &out, &errOut)
+			err := Run(context.Background(), []string{"--model", dir, "--reference", filepath.Join(dir, "reference.safetensors")}, &out, &errOut)
 			if err != nil {
 				t.Fatalf("forward: %v\n%s%s", err, out.String(), errOut.String())
 			}
@@ -68,7 +68,7 @@ func TestForwardDetectsMismatch(t *testing.T) {
 	f.Close()
 
 	var out, errOut bytes.Buffer
-	err = run(context.Background(), []string{"forward", "--model", dir, "--reference", path}, nil, &out, &errOut)
+	err = Run(context.Background(), []string{"--model", dir, "--reference", path}, &out, &errOut)
 	if err == nil || !strings.Contains(err.Error(), "2 of 4 cases failed") {
 		t.Fatalf("forward on a tampered reference: err %v, want 2 of 4 cases failed\n%s", err, out.String())
 	}
@@ -96,14 +96,14 @@ func TestForwardErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"forward"}, "--model and --reference are required"},
-		{[]string{"forward", "--model", dir, "--reference", "nope.safetensors"}, "nope.safetensors"},
-		{[]string{"forward", "--model", dir, "--reference", filepath.Join(dir, "model.safetensors")}, "holds no case"},
-		{[]string{"forward", "--model", t.TempDir(), "--reference", filepath.Join(dir, "reference.safetensors")}, "config.json"},
+		{nil, "--model and --reference are required"},
+		{[]string{"--model", dir, "--reference", "nope.safetensors"}, "nope.safetensors"},
+		{[]string{"--model", dir, "--reference", filepath.Join(dir, "model.safetensors")}, "holds no case"},
+		{[]string{"--model", t.TempDir(), "--reference", filepath.Join(dir, "reference.safetensors")}, "config.json"},
 	}
 	for _, c := range cases {
 		var out, errOut bytes.Buffer
-		err := run(context.Background(), c.args, nil, &out, &errOut)
+		err := Run(context.Background(), c.args, &out, &errOut)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%q: err %v, want it to mention %q", c.args, err, c.want)
 		}
@@ -129,7 +129,7 @@ func TestForwardNothingToCompare(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out, errOut bytes.Buffer
-	err = run(context.Background(), []string{"forward", "--model", dir, "--reference", path}, nil, &out, &errOut)
+	err = Run(context.Background(), []string{"--model", dir, "--reference", path}, &out, &errOut)
 	if err == nil {
 		t.Fatalf("forward passed a reference with nothing to compare:\n%s", out.String())
 	}

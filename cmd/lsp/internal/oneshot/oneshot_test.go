@@ -1,8 +1,9 @@
-package main
+package oneshot
 
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,7 +18,8 @@ import (
 func runCLI(t *testing.T, stdin string, args ...string) (string, string, error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	err := run(context.Background(), args, strings.NewReader(stdin), &out, &errOut)
+	command := map[string]func(context.Context, []string, io.Reader, io.Writer, io.Writer) error{"complete": Complete, "rewrite": Rewrite}[args[0]]
+	err := command(context.Background(), args[1:], strings.NewReader(stdin), &out, &errOut)
 	return out.String(), errOut.String(), err
 }
 

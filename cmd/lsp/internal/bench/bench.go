@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bufio"
@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/nib-editor/nib/cache"
+	"github.com/nib-editor/nib/cmd/lsp/internal/cli"
 	"github.com/nib-editor/nib/gpu"
 	"github.com/nib-editor/nib/internal/load"
 	"github.com/nib-editor/nib/model"
@@ -32,7 +33,7 @@ const benchUsage = `usage: nib bench --model DIR|HUB-ID [flags]
 
 Measures decode speed (batch 1, batch, beam), time to first token, encoder
 speed, GPU memory, load, warm-up and cold start, and prints one JSON object
-on stdout. The doc comment of cmd/lsp/bench.go describes every field.
+on stdout. The doc comment of cmd/lsp/internal/bench/bench.go describes every field.
 
 flags:
 `
@@ -200,7 +201,7 @@ type benchReport struct {
 	Finite  bool                 `json:"finite"`
 }
 
-// benchCommand implements `nib bench`, which measures generation speed and
+// Run implements `nib bench`, which measures generation speed and
 // memory on one GPU and prints one JSON object on stdout; progress goes to
 // stderr.
 //
@@ -302,7 +303,7 @@ type benchReport struct {
 //
 // Per-kernel times are not reported: the gpu package has no timestamp
 // query API yet (adapter.timestamp_query says whether one could have).
-func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == benchChildFlag {
 		return benchChild(ctx, args[1:], stdout, stderr)
 	}
@@ -323,7 +324,7 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	logf := func(format string, a ...any) { fmt.Fprintf(stderr, "bench: "+format+"\n", a...) }
 
-	dev, err := gpu.Open(gpu.Options{Adapter: f.Adapter, Pipelines: cache.NewPipelines(), Logger: logger(stderr)})
+	dev, err := gpu.Open(gpu.Options{Adapter: f.Adapter, Pipelines: cache.NewPipelines(), Logger: cli.Logger(stderr)})
 	if err != nil {
 		return err
 	}
@@ -847,7 +848,7 @@ func benchChild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	var rep coldStart
 	start := time.Now()
-	dev, err := gpu.Open(gpu.Options{Adapter: f.Adapter, Pipelines: cache.NewPipelines(), Logger: logger(stderr)})
+	dev, err := gpu.Open(gpu.Options{Adapter: f.Adapter, Pipelines: cache.NewPipelines(), Logger: cli.Logger(stderr)})
 	if err != nil {
 		return err
 	}

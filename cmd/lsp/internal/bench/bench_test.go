@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bytes"
@@ -39,7 +39,7 @@ func TestBenchHelperProcess(t *testing.T) {
 		return
 	}
 	i := slices.Index(os.Args, "--")
-	err := run(context.Background(), append([]string{"bench"}, os.Args[i+1:]...), os.Stdin, os.Stdout, os.Stderr)
+	err := Run(context.Background(), os.Args[i+1:], os.Stdout, os.Stderr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "nib:", err)
 		os.Exit(1)
@@ -52,7 +52,7 @@ func TestBenchHelperProcess(t *testing.T) {
 func runBench(t *testing.T, args ...string) map[string]any {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	if err := run(context.Background(), append([]string{"bench"}, args...), nil, &out, &errOut); err != nil {
+	if err := Run(context.Background(), args, &out, &errOut); err != nil {
 		t.Fatalf("bench: %v\nstderr:\n%s", err, errOut.String())
 	}
 	dec := json.NewDecoder(&out)
@@ -290,17 +290,13 @@ func TestBenchFlagErrors(t *testing.T) {
 		{[]string{"--model", tiny, "extra"}, `"extra"`},
 	} {
 		var out, errOut bytes.Buffer
-		err := run(context.Background(), append([]string{"bench"}, c.args...), nil, &out, &errOut)
+		err := Run(context.Background(), c.args, &out, &errOut)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("bench %v: error %v, want one saying %s", c.args, err, c.want)
 		}
 		if out.Len() != 0 {
 			t.Errorf("bench %v wrote to stdout: %s", c.args, out.String())
 		}
-	}
-	var out bytes.Buffer
-	if err := run(context.Background(), []string{"help"}, nil, &out, io.Discard); err != nil || !strings.Contains(out.String(), "bench ") {
-		t.Errorf("help does not list bench (%v):\n%s", err, out.String())
 	}
 }
 

@@ -1,4 +1,4 @@
-package main
+package oneshot
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/nib-editor/nib/cache"
+	"github.com/nib-editor/nib/cmd/lsp/internal/cli"
 	"github.com/nib-editor/nib/completion"
 	"github.com/nib-editor/nib/gpu"
 	"github.com/nib-editor/nib/internal/load"
@@ -97,7 +98,7 @@ func oneShotService(ctx context.Context, o *oneShotFlags, stderr io.Writer) (*co
 		return nil, nil, err
 	}
 	defer ck.Close()
-	dev, err := gpu.Open(gpu.Options{Adapter: o.adapter, Pipelines: cache.NewPipelines(), Logger: logger(stderr)})
+	dev, err := gpu.Open(gpu.Options{Adapter: o.adapter, Pipelines: cache.NewPipelines(), Logger: cli.Logger(stderr)})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -195,7 +196,9 @@ func (p *printer) finish(out *completion.Output) {
 	}
 }
 
-func completeCommand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+// Complete implements `nib complete`: it continues a text, streaming it to
+// stdout.
+func Complete(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("complete", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o oneShotFlags
@@ -237,7 +240,9 @@ func completeCommand(ctx context.Context, args []string, stdin io.Reader, stdout
 	return nil
 }
 
-func rewriteCommandCLI(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+// Rewrite implements `nib rewrite`: it rewrites a text by an instruction,
+// streaming the rewriting to stdout.
+func Rewrite(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("rewrite", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o oneShotFlags

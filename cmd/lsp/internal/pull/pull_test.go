@@ -1,4 +1,4 @@
-package main
+package pull
 
 import (
 	"bytes"
@@ -58,9 +58,9 @@ func TestPullCommand(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			err := pullCommand(context.Background(), tt.args, &stdout, &stderr)
+			err := Run(context.Background(), tt.args, &stdout, &stderr)
 			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
-				t.Errorf("pullCommand(%q) = %v, want error %q", tt.args, err, tt.wantErr)
+				t.Errorf("Run(%q) = %v, want error %q", tt.args, err, tt.wantErr)
 			}
 			if stdout.String() != tt.wantOut {
 				t.Errorf("stdout = %q, want %q", stdout.String(), tt.wantOut)

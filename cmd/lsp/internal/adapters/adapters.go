@@ -1,4 +1,4 @@
-package main
+package adapters
 
 import (
 	"context"
@@ -12,9 +12,9 @@ import (
 	"github.com/nib-editor/nib/gpu"
 )
 
-// adapters prints the adapters WebGPU offers, best first as nib would
+// Run prints the adapters WebGPU offers, best first as nib would
 // choose, with the limits and features nib's kernels use.
-func adapters(_ context.Context, args []string, stdout io.Writer) error {
+func Run(_ context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("adapters", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	choice := fs.String("adapter", "", "mark the adapter this choice (index or name substring) selects; default $"+gpu.AdapterEnv)

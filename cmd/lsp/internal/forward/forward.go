@@ -1,4 +1,4 @@
-package main
+package forward
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/nib-editor/nib/cache"
+	"github.com/nib-editor/nib/cmd/lsp/internal/cli"
 	"github.com/nib-editor/nib/gpu"
 	"github.com/nib-editor/nib/internal/load"
 	"github.com/nib-editor/nib/model"
@@ -19,11 +20,11 @@ import (
 	"github.com/nib-editor/nib/model/safetensors"
 )
 
-// forwardCommand runs every case of a reference file (the format of
+// Run runs every case of a reference file (the format of
 // ../shared/fixtures/*/reference.safetensors) through the GPU model and
 // compares: encoder output and teacher-forced logits by the maximum error
 // relative to the largest reference value, greedy ids exactly.
-func forwardCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("forward", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dir := fs.String("model", "", "model folder or Hugging Face hub id (required)")
@@ -53,7 +54,7 @@ func forwardCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	defer ref.Close()
-	dev, err := gpu.Open(gpu.Options{Adapter: *adapter, Pipelines: cache.NewPipelines(), Logger: logger(stderr)})
+	dev, err := gpu.Open(gpu.Options{Adapter: *adapter, Pipelines: cache.NewPipelines(), Logger: cli.Logger(stderr)})
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,5 @@
-package main
+// Package cli holds what nib's terminal commands share.
+package cli
 
 import (
 	"io"
@@ -8,9 +9,9 @@ import (
 	"go.uber.org/zap/zapcore"
 )
 
-// logger writes warnings and errors to w (stderr), never stdout, which is
+// Logger writes warnings and errors to w (stderr), never stdout, which is
 // the protocol's or a command's output. $NIB_LOG_LEVEL=debug shows more.
-func logger(w io.Writer) *zap.Logger {
+func Logger(w io.Writer) *zap.Logger {
 	level := zapcore.WarnLevel
 	if l, err := zapcore.ParseLevel(os.Getenv("NIB_LOG_LEVEL")); err == nil {
 		level = l

@@ -1,4 +1,4 @@
-package main
+package pull
 
 import (
 	"context"
@@ -23,9 +23,9 @@ gated repositories.
 flags:
 `
 
-// pullCommand implements `nib pull`: the snapshot folder goes to stdout,
+// Run implements `nib pull`: the snapshot folder goes to stdout,
 // so scripts can use it, and progress and usage to stderr.
-func pullCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("pull", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	revision := fs.String("revision", "", "branch, tag or commit to pull (default main; id@R says the same)")

@@ -1,4 +1,4 @@
-package main
+package tokenize
 
 import (
 	"bufio"
@@ -26,10 +26,10 @@ flags:
 // fits with room to spare.
 const maxTokenizeLine = 64 << 20
 
-// tokenizeCommand implements `nib tokenize`. Output is flushed after each
+// Run implements `nib tokenize`. Output is flushed after each
 // line, so it can be driven interactively or through a pipe. Errors name
 // the input line at fault.
-func tokenizeCommand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("tokenize", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	model := fs.String("model", "", "model folder holding tokenizer.json or spiece.model")

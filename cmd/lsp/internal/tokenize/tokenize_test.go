@@ -1,4 +1,4 @@
-package main
+package tokenize
 
 import (
 	"bufio"
@@ -11,10 +11,10 @@ import (
 )
 
 // fixtureModel is a complete model folder with the real T5 tokenizer.
-const fixtureModel = "../../../shared/fixtures/t5-tiny-gated"
+const fixtureModel = "../../../../../shared/fixtures/t5-tiny-gated"
 
 func TestTokenizeGolden(t *testing.T) {
-	f, err := os.Open("../../../shared/tokenizer/golden.jsonl")
+	f, err := os.Open("../../../../../shared/tokenizer/golden.jsonl")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +36,7 @@ func TestTokenizeGolden(t *testing.T) {
 		want.Write(append(compact.Bytes(), '\n'))
 	}
 	var out, errOut bytes.Buffer
-	if err := tokenizeCommand(context.Background(), []string{"--model", fixtureModel}, &in, &out, &errOut); err != nil {
+	if err := Run(context.Background(), []string{"--model", fixtureModel}, &in, &out, &errOut); err != nil {
 		t.Fatal(err)
 	}
 	if out.String() != want.String() {
@@ -76,7 +76,7 @@ func TestTokenizeErrors(t *testing.T) {
 				ctx = context.Background()
 			}
 			var out, errOut bytes.Buffer
-			err := tokenizeCommand(ctx, tc.args, strings.NewReader(tc.stdin), &out, &errOut)
+			err := Run(ctx, tc.args, strings.NewReader(tc.stdin), &out, &errOut)
 			if out.String() != tc.out {
 				t.Errorf("stdout %q, want %q", out.String(), tc.out)
 			}
