@@ -22,6 +22,7 @@ import (
 
 	"github.com/nib-editor/nib/cache"
 	"github.com/nib-editor/nib/cmd/lsp/internal/cli"
+	"github.com/nib-editor/nib/completion"
 	"github.com/nib-editor/nib/gpu"
 	"github.com/nib-editor/nib/internal/load"
 	"github.com/nib-editor/nib/model"
@@ -119,6 +120,8 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchFlags, error) {
 		return nil, errors.New("bench: --config needs --random-weights (a checkpoint is given with --model)")
 	case f.PromptTokens < 1 || f.EncoderTokens < 1 || f.Batch < 1 || f.Beam < 1 || f.BeamRequests < 1 || f.Runs < 1:
 		return nil, errors.New("bench: --prompt-tokens, --encoder-tokens, --batch, --beam, --beam-requests and --runs must be positive")
+	case f.Beam > completion.MaxBeams:
+		return nil, fmt.Errorf("bench: --beam %d: the widest beam search is %d", f.Beam, completion.MaxBeams)
 	case f.NewTokens < 2:
 		return nil, errors.New("bench: --new-tokens must be at least 2 (decode speed counts the steps after the first)")
 	case f.ShaderCache != "fresh" && f.ShaderCache != "inherit":
@@ -249,12 +252,12 @@ type benchReport struct {
 //   - batch_decode_tok_s: batch rows of different prompts in lockstep,
 //     greedy as decode_tok_s: batch*(new_tokens-1) / the time of the steps
 //     after the first.
-//   - beam_decode_tok_s: beam_requests prompts with beam search of width
-//     beam (Step with k=2*beam per row, the best beam continuations per
-//     request by summed log-probability, Keep to reorder the rows and
-//     their KV caches each step): beam_requests*beam*(new_tokens-1) / the
-//     time of the steps after the first, Keep included. Tokens of every
-//     beam count.
+//   - beam_decode_tok_s: beam_requests prompts decoded together by the
+//     daemon's beam search (completion.Decode, Beam strategy, width beam,
+//     no end id: Step with k=2*beam per row, the best continuations per
+//     request, Keep to reorder the rows and their KV caches each step):
+//     beam_requests*beam*(new_tokens-1) / the time of the steps after the
+//     first, Keep included. Tokens of every beam count.
 //   - gpu_weight_bytes: GPU memory of the weights (Model.WeightBytes).
 //   - gpu_resident_bytes: every GPU buffer the device holds (the pool's
 //     live bytes, gpu.Device.PoolStats: weights, KV cache, encoder output,
@@ -548,8 +551,11 @@ func (b *bencher) measure(ctx context.Context, logf func(string, ...any)) error 
 			return float64(len(batch)) * steps / d.Seconds(), err
 		}},
 		{"beam", &rep.BeamDecodeTokS, func() (float64, error) {
-			d, err := b.beamSearch(ctx, beam)
-			return float64(len(beam)*f.Beam) * steps / d.Seconds(), err
+			d, rows, err := b.beamSearch(ctx, beam)
+			if err == nil && rows != len(beam)*f.Beam*int(steps) {
+				err = fmt.Errorf("beam search decoded %d rows after its first step, want %d requests * %d beams * %d steps", rows, len(beam), f.Beam, int(steps))
+			}
+			return float64(rows) / d.Seconds(), err
 		}},
 	}
 	for _, mm := range list {
@@ -671,72 +677,66 @@ func (b *bencher) encode(ids []int) (time.Duration, error) {
 	return time.Since(start), nil
 }
 
-// beamSearch runs beam search of width f.Beam over prompts for
-// f.NewTokens steps without stopping at EOS: each step takes the top
-// 2*width candidates of every row, keeps per request the width best
-// continuations by summed log-probability, and reorders the decoder's rows
-// with Keep. It returns the time of the steps after the first.
-func (b *bencher) beamSearch(ctx context.Context, prompts [][]int) (time.Duration, error) {
-	width := b.f.Beam
-	k := min(2*width, b.m.Config().VocabSize)
+// beamSearch runs the daemon's beam search (completion.Decode with the
+// Beam strategy) of width f.Beam over prompts for f.NewTokens steps, with
+// no end id so that no beam stops early. It returns the time of the steps
+// after the first, Keep included, and the rows those steps decoded.
+func (b *bencher) beamSearch(ctx context.Context, prompts [][]int) (time.Duration, int, error) {
 	d, err := b.decoder(prompts, b.f.NewTokens)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer d.Close()
-	type cand struct {
-		row, id int
-		sum     float64
+	params := completion.Params{Strategy: completion.Beam, N: 1, Beams: b.f.Beam, MaxTokens: b.f.NewTokens, EOS: -1}
+	reqs := make([]completion.Request, len(prompts))
+	for i := range reqs {
+		reqs[i] = completion.Request{Ctx: ctx, Params: params}
 	}
-	requests := len(prompts)
-	perRequest := 1 // rows per request: 1 at the first step, width after
-	tokens := make([]int, requests)
-	sums := make([]float64, requests)
-	for i := range tokens {
-		tokens[i] = b.m.Config().DecoderStartID
-	}
-	var first time.Time
-	for step := range b.f.NewTokens {
-		c, err := d.Step(ctx, tokens, k)
-		if err != nil {
-			return 0, err
-		}
-		var keep, next []int
-		var nextSums []float64
-		for r := range requests {
-			var cands []cand
-			for row := r * perRequest; row < (r+1)*perRequest; row++ {
-				for j, id := range c[row].IDs {
-					b.check(c[row].LogProbs[j])
-					cands = append(cands, cand{row, id, sums[row] + float64(c[row].LogProbs[j])})
-				}
-			}
-			slices.SortStableFunc(cands, func(x, y cand) int {
-				switch {
-				case x.sum > y.sum:
-					return -1
-				case x.sum < y.sum:
-					return 1
-				}
-				return 0
-			})
-			for _, cd := range cands[:min(width, len(cands))] {
-				keep = append(keep, cd.row)
-				next = append(next, cd.id)
-				nextSums = append(nextSums, cd.sum)
-			}
-		}
-		if step < b.f.NewTokens-1 {
-			if err := d.Keep(keep); err != nil {
-				return 0, err
-			}
-		}
-		tokens, sums, perRequest = next, nextSums, len(keep)/requests
-		if step == 0 {
-			first = time.Now()
+	st := &timedStepper{d: d, check: b.check}
+	for i, r := range completion.Decode(st, b.m.Config().DecoderStartID, reqs) {
+		if r.Err != nil {
+			return 0, 0, fmt.Errorf("request %d: %w", i, r.Err)
 		}
 	}
-	return time.Since(first), nil
+	if st.steps != b.f.NewTokens {
+		return 0, 0, fmt.Errorf("beam search ran %d of %d steps", st.steps, b.f.NewTokens)
+	}
+	return time.Since(st.first), st.rows, nil
+}
+
+// timedStepper is the model's decoder as completion.Decode steps it,
+// noting when the first step ended, how many rows the steps after it
+// decoded, and every log-probability that is not finite.
+type timedStepper struct {
+	d     *model.Decoder
+	check func(lp float32)
+	steps int       // Step calls
+	first time.Time // the end of the first
+	rows  int       // rows of the steps after the first
+}
+
+func (s *timedStepper) Rows() int             { return s.d.Rows() }
+func (s *timedStepper) Keep(rows []int) error { return s.d.Keep(rows) }
+
+func (s *timedStepper) Step(ctx context.Context, tokens []int, k int) ([]completion.Candidates, error) {
+	c, err := s.d.Step(ctx, tokens, k)
+	if err != nil {
+		return nil, err
+	}
+	s.steps++
+	if s.steps == 1 {
+		s.first = time.Now()
+	} else {
+		s.rows += len(tokens)
+	}
+	out := make([]completion.Candidates, len(c))
+	for i, row := range c {
+		for _, lp := range row.LogProbs {
+			s.check(lp)
+		}
+		out[i] = completion.Candidates{IDs: row.IDs, LogProbs: row.LogProbs}
+	}
+	return out, nil
 }
 
 // coldStarts runs two cold-start children and records their times.

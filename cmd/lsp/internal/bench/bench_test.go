@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/nib-editor/nib/cache"
 	"github.com/nib-editor/nib/gpu"
+	"github.com/nib-editor/nib/internal/load"
 	"github.com/nib-editor/nib/model"
 )
 
@@ -288,6 +290,7 @@ func TestBenchFlagErrors(t *testing.T) {
 		{[]string{"--model", tiny, "--only", "decode,speed"}, `"speed"`},
 		{[]string{"--model", tiny, "--shader-cache", "keep"}, "fresh or inherit"},
 		{[]string{"--model", tiny, "extra"}, `"extra"`},
+		{[]string{"--model", tiny, "--beam", "33"}, "widest beam search is 32"},
 	} {
 		var out, errOut bytes.Buffer
 		err := Run(context.Background(), c.args, &out, &errOut)
@@ -327,5 +330,45 @@ func TestBenchHugeBatch(t *testing.T) {
 	}
 	if out.Len() != 0 {
 		t.Errorf("a failed bench wrote to stdout: %s", out.String())
+	}
+}
+
+// TestBeamSearchRows runs bench's beam measurement, completion's beam
+// search, on the tiny model: every step after the first must decode
+// requests*width rows (no beam ends early, none is dropped), which is what
+// beam_decode_tok_s counts, and every log-probability must be finite.
+func TestBeamSearchRows(t *testing.T) {
+	dev, err := gpu.Open(gpu.Options{Pipelines: cache.NewPipelines()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dev.Close()
+	ck, _, err := load.OpenFolder(filepath.Join(fixtures, "t5-tiny-gated"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ck.Close()
+	m, err := load.Resident(dev, ck, model.Options{}, func(string, int) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	f := &benchFlags{Beam: 3, NewTokens: 5}
+	rep := &benchReport{Finite: true}
+	b := &bencher{f: f, dev: dev, m: m, rep: rep, rng: rand.New(rand.NewPCG(1, 2))}
+	took, rows, err := b.beamSearch(context.Background(), b.prompts(2, 6))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 2 * 3 * (5 - 1); rows != want {
+		t.Errorf("beam search decoded %d rows after its first step, want %d", rows, want)
+	}
+	if took <= 0 || !rep.Finite {
+		t.Errorf("took %v, finite %v", took, rep.Finite)
+	}
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, _, err := b.beamSearch(cancelled, b.prompts(2, 6)); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled beam search: err %v, want context.Canceled", err)
 	}
 }
