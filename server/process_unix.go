@@ -3,7 +3,6 @@
 package server
 
 import (
-	"os/signal"
 	"runtime"
 	"syscall"
 )
@@ -19,7 +18,3 @@ func maxRSS() int64 {
 	}
 	return ru.Maxrss << 10 // kilobytes elsewhere
 }
-
-// ignoreSIGPIPE makes writes to a closed stdout fail with EPIPE instead of
-// killing the process.
-func ignoreSIGPIPE() { signal.Ignore(syscall.SIGPIPE) }

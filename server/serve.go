@@ -12,7 +12,6 @@ import (
 // serve runs one LSP connection over in and out and returns the exit
 // status: 0 after shutdown and exit, 1 otherwise (LSP).
 func serve(ctx context.Context, log *zap.Logger, opts serverOptions, in io.Reader, out io.Writer) int {
-	ignoreSIGPIPE() // a client gone is noticed on stdin, not killed for on stdout
 	eng := newEngine(log)
 	srv := newServer(log, opts, eng)
 	closeIn := func() error {
