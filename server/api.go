@@ -4,6 +4,10 @@
 // browser's web worker) can serve a connection of its own.
 package server
 
+// The settings and nib/stats types of editor-extension/src/protocol.ts are
+// generated from this package's Go types (protocol_ts_test.go).
+//go:generate go test -run ^TestProtocolTypeScript$ -update .
+
 import (
 	"context"
 	"io"
