@@ -23,6 +23,13 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/nib-editor/nib/cmd/lsp/internal/adapters"
+	"github.com/nib-editor/nib/cmd/lsp/internal/bench"
+	"github.com/nib-editor/nib/cmd/lsp/internal/forward"
+	"github.com/nib-editor/nib/cmd/lsp/internal/oneshot"
+	"github.com/nib-editor/nib/cmd/lsp/internal/pull"
+	"github.com/nib-editor/nib/cmd/lsp/internal/tokenize"
 )
 
 func main() {
@@ -61,19 +68,19 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	cmd, rest := args[0], args[1:]
 	switch cmd {
 	case "adapters":
-		return adapters(ctx, rest, stdout)
+		return adapters.Run(ctx, rest, stdout)
 	case "complete":
-		return completeCommand(ctx, rest, stdin, stdout, stderr)
+		return oneshot.Complete(ctx, rest, stdin, stdout, stderr)
 	case "rewrite":
-		return rewriteCommandCLI(ctx, rest, stdin, stdout, stderr)
+		return oneshot.Rewrite(ctx, rest, stdin, stdout, stderr)
 	case "forward":
-		return forwardCommand(ctx, rest, stdout, stderr)
+		return forward.Run(ctx, rest, stdout, stderr)
 	case "pull":
-		return pullCommand(ctx, rest, stdout, stderr)
+		return pull.Run(ctx, rest, stdout, stderr)
 	case "tokenize":
-		return tokenizeCommand(ctx, rest, stdin, stdout, stderr)
+		return tokenize.Run(ctx, rest, stdin, stdout, stderr)
 	case "bench":
-		return benchCommand(ctx, rest, stdout, stderr)
+		return bench.Run(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

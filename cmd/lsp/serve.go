@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"time"
 
-	"github.com/sourcegraph/jsonrpc2"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+
+	"github.com/nib-editor/nib/server"
 )
 
 // version is nib's version, reported in serverInfo.
@@ -74,12 +74,13 @@ func serveCommand(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	log := newLogger(logOut, level)
 	defer log.Sync()
 
-	opts := serverOptions{model: *modelFlag, adapter: *adapter, maxMessageBytes: *maxMsg, version: version,
-		testHooks: os.Getenv(testHooksEnv) == "1"}
-	if opts.testHooks {
-		log.Warn("fault-injection test hooks are on (" + testHooksEnv + "=1)")
+	opts := server.Options{Model: *modelFlag, Adapter: *adapter, MaxMessageBytes: *maxMsg, Version: version,
+		TestHooks: os.Getenv(server.TestHooksEnv) == "1"}
+	if opts.TestHooks {
+		log.Warn("fault-injection test hooks are on (" + server.TestHooksEnv + "=1)")
 	}
-	code := serve(ctx, log, opts, stdin, stdout)
+	ignoreSIGPIPE() // a client gone is noticed on stdin, not killed for on stdout
+	code := server.Serve(ctx, log, opts, stdin, stdout)
 	if code != 0 {
 		return errExit{code}
 	}
@@ -93,66 +94,3 @@ func newLogger(w io.Writer, level zapcore.Level) *zap.Logger {
 	core := zapcore.NewCore(zapcore.NewConsoleEncoder(enc), zapcore.AddSync(w), level)
 	return zap.New(core)
 }
-
-// serve runs one LSP connection over in and out and returns the exit
-// status: 0 after shutdown and exit, 1 otherwise (LSP).
-func serve(ctx context.Context, log *zap.Logger, opts serverOptions, in io.Reader, out io.Writer) int {
-	ignoreSIGPIPE() // a client gone is noticed on stdin, not killed for on stdout
-	eng := newEngine(log)
-	srv := newServer(log, opts, eng)
-	closeIn := func() error {
-		if c, ok := in.(io.Closer); ok {
-			return c.Close()
-		}
-		return nil
-	}
-	stream := newFrameStream(in, out, closeIn, opts.maxMessageBytes, log)
-	stream.warn = func(msg string) { srv.showMessage(2, msg) }
-	conn := jsonrpc2.NewConn(ctx, newIDStream(stream), srv, jsonrpc2.SetLogger(zap.NewStdLog(log)))
-	reason := ""
-	select {
-	case <-srv.exited:
-		reason = "exit"
-	case <-conn.DisconnectNotify():
-		reason = "client disconnected"
-	case <-ctx.Done():
-		reason = "signal"
-	}
-	log.Info("stopping", zap.String("reason", reason))
-	srv.mu.Lock()
-	for _, cancel := range srv.inflight {
-		cancel(nil)
-	}
-	code := srv.exitCode
-	if reason == "client disconnected" && srv.state == stateShutdown || reason == "signal" {
-		code = 0 // a stop asked for, not a crash
-	}
-	srv.mu.Unlock()
-	// Requests stop within a decode step; give their replies a moment to go
-	// out and the GPU a moment to be released, but never hold the exit
-	// past stopBudget: what is left the operating system reclaims.
-	start := time.Now()
-	stopCtx, cancel := context.WithTimeout(context.Background(), stopBudget)
-	defer cancel()
-	done := make(chan struct{})
-	go func() { srv.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-stopCtx.Done():
-		log.Warn("requests still running at exit")
-	}
-	conn.Close()
-	closed := make(chan struct{})
-	go func() { eng.close(); close(closed) }()
-	select {
-	case <-closed:
-	case <-stopCtx.Done():
-		log.Warn("exiting before the model and the GPU device were released")
-	}
-	log.Info("stopped", zap.String("reason", reason), zap.Duration("took", time.Since(start)))
-	return code
-}
-
-// stopBudget bounds the time from a reason to stop (exit, the client
-// gone, a signal) to the daemon's return.
-const stopBudget = 500 * time.Millisecond

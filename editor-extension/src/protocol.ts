@@ -1,5 +1,6 @@
 // Types of nib's wire protocol, mirroring PROTOCOL.md at the repository root
-// and cmd/lsp/protocol.go. Only what nib uses of LSP 3.17/3.18 is declared
+// and server/protocol.go; the settings and nib/stats types at the end are
+// generated from the Go types. Only what nib uses of LSP 3.17/3.18 is declared
 // here, so that a change in PROTOCOL.md shows up as one diff in this file.
 // Optional fields are optional on the wire too: the daemon fills defaults.
 
@@ -150,26 +151,9 @@ export interface InitializeResult {
 
 export type DecodeStrategy = 'greedy' | 'beam' | 'sample';
 
-export interface NibInstruction {
-  id: string;
-  title: string;
-  instruction: string;
-}
-
-/** nib's settings (initializationOptions, workspace/didChangeConfiguration
- * under `settings.nib`). Every field is optional. */
-export interface NibSettings {
-  model?: string;
-  adapter?: string;
-  f16?: boolean;
-  maxInputTokens?: number;
-  completion?: { maxTokens?: number; stopAtSentenceEnd?: boolean; debounceMs?: number };
-  rewrite?: { maxTokens?: number; alternatives?: number; strategy?: DecodeStrategy };
-  templates?: { complete?: string; rewrite?: string };
-  instructions?: NibInstruction[];
-  queueSize?: number;
-  loadTimeoutMs?: number;
-}
+// NibSettings (initializationOptions, workspace/didChangeConfiguration
+// under `settings.nib`; every field optional) is generated: see the end of
+// the file.
 
 // ---- progress -------------------------------------------------------------
 
@@ -357,24 +341,7 @@ export interface NibRewriteResult {
 
 export type ModelState = 'ready' | 'loading' | 'failed' | 'none';
 
-/** Counters of one cache; `bytes` and `budgetBytes` for those with a
- * byte budget (the encoder and decoder caches). */
-export interface CacheCounters {
-  hits: number;
-  misses: number;
-  entries: number;
-  bytes?: number;
-  budgetBytes?: number;
-}
-
-/** nib/stats. `error` and `dtype` are left out when empty. */
-export interface NibStats {
-  model: { name: string; state: ModelState; error?: string; weightBytes: number; dtype?: string };
-  gpu: { adapter: string; residentBytes: number };
-  caches: { pipelines?: CacheCounters; encoder?: CacheCounters; decoder?: CacheCounters; [name: string]: CacheCounters | undefined };
-  requests: { served: number; cancelled: number; failed: number; queued: number };
-  recent: { method: string; tokens: number; ms: number; tokensPerSecond: number; cached?: CacheUse }[];
-}
+// NibStats and CacheCounters are generated: see the end of the file.
 
 // ---- window messages --------------------------------------------------------
 
@@ -384,3 +351,127 @@ export interface ShowMessageParams {
   type: (typeof MessageType)[keyof typeof MessageType];
   message: string;
 }
+
+// ---- generated from the Go types of server/ by `go generate ./server`: do not edit ----
+
+/**
+ * NibSettings are what a client may configure, through initializationOptions
+ * and workspace/didChangeConfiguration (PROTOCOL.md, "Settings").
+ */
+export interface NibSettings {
+  model?: string;
+  adapter?: string;
+  f16?: boolean;
+  /**
+   * int8 stores the projections as 8-bit values (a scale per 32):
+   * half the memory of f16, logits within about 2e-2 of f32.
+   */
+  int8?: boolean;
+  maxInputTokens?: number;
+  completion?: NibCompleteSettings;
+  rewrite?: NibRewriteSettings;
+  templates?: NibTemplates;
+  instructions?: NibInstruction[];
+  queueSize?: number;
+  loadTimeoutMs?: number;
+  /**
+   * encoderCacheMB and decoderCacheMB bound the GPU memory of the
+   * encoder-output cache and of the decoder states kept for
+   * type-through.
+   */
+  encoderCacheMB?: number;
+  decoderCacheMB?: number;
+}
+
+export interface NibCompleteSettings {
+  maxTokens?: number;
+  stopAtSentenceEnd?: boolean;
+}
+
+export interface NibRewriteSettings {
+  maxTokens?: number;
+  alternatives?: number;
+  strategy?: DecodeStrategy;
+}
+
+export interface NibTemplates {
+  complete?: string;
+  rewrite?: string;
+}
+
+/** NibInstruction is one rewrite offered as a code action. */
+export interface NibInstruction {
+  id: string;
+  title: string;
+  instruction: string;
+}
+
+export interface NibStats {
+  model: NibModelStats;
+  gpu: NibGPUStats;
+  caches: { pipelines?: CacheCounters; encoder?: CacheCounters; decoder?: CacheCounters; [name: string]: CacheCounters | undefined };
+  requests: NibRequestCounts;
+  recent: NibRecentRequest[];
+  process: NibProcessStats;
+}
+
+export interface NibModelStats {
+  name: string;
+  state: ModelState;
+  error?: string;
+  weightBytes: number;
+  dtype?: string;
+}
+
+export interface NibGPUStats {
+  adapter: string;
+  residentBytes: number;
+}
+
+export interface NibRequestCounts {
+  served: number;
+  cancelled: number;
+  failed: number;
+  queued: number;
+  /**
+   * inFlight counts the requests of any method received and not yet
+   * answered, this nib/stats included.
+   */
+  inFlight: number;
+  /**
+   * batchLimit is the most requests decoded together now; outOfMemory
+   * counts the batches that failed for want of GPU memory.
+   */
+  batchLimit: number;
+  outOfMemory: number;
+}
+
+export interface NibRecentRequest {
+  method: string;
+  tokens: number;
+  ms: number;
+  tokensPerSecond: number;
+  cached: CacheUse;
+}
+
+/** NibProcessStats describe the daemon process, for leak checks. */
+export interface NibProcessStats {
+  goroutines: number;
+  /**
+   * heapBytes is the Go heap in use (live and not yet collected
+   * objects); maxRSSBytes the peak resident memory of the process (0
+   * where the system does not say).
+   */
+  heapBytes: number;
+  maxRSSBytes: number;
+}
+
+export interface CacheCounters {
+  hits: number;
+  misses: number;
+  entries: number;
+  bytes: number;
+  budgetBytes: number;
+}
+
+// ---- end of the generated types ----

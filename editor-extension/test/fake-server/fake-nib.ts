@@ -271,12 +271,13 @@ export function serveFakeNib(connection: MessageConnection, options: FakeNibOpti
       model: { name: 'fake', state: modelState, error: '', weightBytes: 0, dtype: 'f32' },
       gpu: { adapter: 'none (fake)', residentBytes: 0 },
       caches: {
-        pipelines: { hits: 0, misses: 0, entries: 0 },
+        pipelines: { hits: 0, misses: 0, entries: 0, bytes: 0, budgetBytes: 0 },
         encoder: { hits: 0, misses: 0, entries: 0, bytes: 0, budgetBytes: 0 },
         decoder: { hits: 0, misses: 0, entries: 0, bytes: 0, budgetBytes: 0 },
       },
-      requests: { served: stats.served, cancelled: stats.cancelled, failed: stats.failed, queued: 0 },
+      requests: { served: stats.served, cancelled: stats.cancelled, failed: stats.failed, queued: 0, inFlight: 1, batchLimit: 1, outOfMemory: 0 },
       recent: [],
+      process: { goroutines: 0, heapBytes: 0, maxRSSBytes: 0 },
     }),
   };
 

@@ -1,0 +1,5 @@
+package main
+
+// fixtures holds the read-only tiny checkpoints of ../shared, used in
+// place.
+const fixtures = "../../../shared/fixtures"

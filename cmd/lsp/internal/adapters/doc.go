@@ -1,0 +1,2 @@
+// Package adapters lists the GPU adapters WebGPU offers (`nib adapters`).
+package adapters

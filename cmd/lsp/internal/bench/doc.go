@@ -1,0 +1,2 @@
+// Package bench measures decode speed, latency and memory (`nib bench`).
+package bench

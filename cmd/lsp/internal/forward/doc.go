@@ -1,0 +1,2 @@
+// Package forward checks the GPU forward pass against a reference file (`nib forward`).
+package forward

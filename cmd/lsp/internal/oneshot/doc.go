@@ -1,0 +1,2 @@
+// Package oneshot holds the terminal commands `nib complete` and `nib rewrite`.
+package oneshot

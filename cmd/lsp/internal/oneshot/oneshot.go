@@ -1,0 +1,285 @@
+package oneshot
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/nib-editor/nib/cmd/lsp/internal/cli"
+	"github.com/nib-editor/nib/completion"
+	"github.com/nib-editor/nib/gpu"
+	"github.com/nib-editor/nib/internal/load"
+	"github.com/nib-editor/nib/model"
+)
+
+// The terminal commands, for trying nib without an editor:
+//
+//	nib complete --model google/flan-t5-small "The meeting is moved to"
+//	echo "me and him goes" | nib rewrite --instruction "Fix the grammar"
+//
+// They take the text from their arguments or stdin, use the Hugging Face
+// cache (pulling the model on first use, with a progress bar on stderr),
+// and stream the generated text to stdout as it is decoded.
+
+const defaultOneShotModel = "google/flan-t5-small"
+
+// oneShotFlags are the flags both commands share.
+type oneShotFlags struct {
+	model, adapter    string
+	f16               bool
+	maxTokens, n      int
+	strategy          string
+	temperature, topP float64
+	topK              int
+	seed              uint64
+	maxInput          int
+}
+
+func (o *oneShotFlags) register(fs *flag.FlagSet, maxTokens int, strategy string, n int) {
+	def := os.Getenv("NIB_MODEL")
+	if def == "" {
+		def = defaultOneShotModel
+	}
+	fs.StringVar(&o.model, "model", def, "model folder or Hugging Face hub id (default $NIB_MODEL, else "+defaultOneShotModel+")")
+	fs.StringVar(&o.adapter, "adapter", "", "GPU adapter: index or name substring")
+	fs.BoolVar(&o.f16, "f16", true, "store weights in f16 (feed-forward outputs and lm_head stay f32)")
+	fs.IntVar(&o.maxTokens, "max-tokens", maxTokens, "most tokens to generate")
+	fs.IntVar(&o.n, "n", n, "alternatives to print")
+	fs.StringVar(&o.strategy, "strategy", strategy, "greedy, beam or sample")
+	fs.Float64Var(&o.temperature, "temperature", 1, "sampling temperature")
+	fs.Float64Var(&o.topP, "top-p", 1, "sampling nucleus")
+	fs.IntVar(&o.topK, "top-k", completion.DefaultTopK, "sampling candidates per step")
+	fs.Uint64Var(&o.seed, "seed", 0, "sampling seed")
+	fs.IntVar(&o.maxInput, "max-input-tokens", 512, "prompt budget in tokens")
+}
+
+func (o *oneShotFlags) params() (completion.Params, error) {
+	s, err := completion.ParseStrategy(o.strategy)
+	if err != nil {
+		return completion.Params{}, err
+	}
+	p := completion.Params{Strategy: s, N: o.n, MaxTokens: o.maxTokens, Temperature: o.temperature, TopP: o.topP, TopK: o.topK, Seed: o.seed}
+	return p, p.Validate()
+}
+
+// inputText is the text from the arguments, or stdin when there are none.
+func inputText(args []string, stdin io.Reader) (string, error) {
+	if len(args) > 0 {
+		return strings.Join(args, " "), nil
+	}
+	if stdin == nil {
+		return "", errors.New("no text given: pass it as an argument or on stdin")
+	}
+	b, err := io.ReadAll(io.LimitReader(stdin, 64<<20))
+	if err != nil {
+		return "", fmt.Errorf("reading stdin: %w", err)
+	}
+	text := strings.TrimRight(string(b), "\r\n")
+	if strings.TrimSpace(text) == "" {
+		return "", errors.New("no text given: pass it as an argument or on stdin")
+	}
+	return text, nil
+}
+
+// oneShotService loads the model and starts a completion service on it.
+func oneShotService(ctx context.Context, o *oneShotFlags, stderr io.Writer) (*completion.Service, func(), error) {
+	dir, err := load.ResolveOrPull(ctx, o.model, stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	ck, tok, err := load.OpenFolder(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer ck.Close()
+	dev, err := gpu.Open(gpu.Options{Adapter: o.adapter, Logger: cli.Logger(stderr)})
+	if err != nil {
+		return nil, nil, err
+	}
+	last := -1
+	m, err := load.Resident(dev, ck, model.Options{F16: o.f16}, func(msg string, pct int) {
+		if pct/10 != last/10 {
+			fmt.Fprintf(stderr, "\rnib: %s %3d%%", msg, pct)
+			last = pct
+		}
+	})
+	fmt.Fprint(stderr, "\r\033[K")
+	if err != nil {
+		dev.Close()
+		return nil, nil, err
+	}
+	svc := completion.NewService(m, tok, completion.ServiceOptions{})
+	return svc, func() { svc.Close(); m.Close(); dev.Close() }, nil
+}
+
+// printer streams alternative 0 to out as it grows and prints the others
+// when they are done.
+// On a terminal a changed best beam redraws the line; elsewhere (a pipe,
+// a file) streaming stops at the first change and the final text follows,
+// so that the output holds no control characters.
+type printer struct {
+	mu      sync.Mutex
+	out     io.Writer
+	tty     bool
+	shown   string
+	stopped bool
+}
+
+func newPrinter(out io.Writer) *printer {
+	p := &printer{out: out}
+	if f, ok := out.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			p.tty = true
+		}
+	}
+	return p
+}
+
+// callback returns the streaming callback for a strategy: none for beam
+// search off a terminal, whose best beam may change (a pipe gets the final
+// text only).
+func (p *printer) callback(s completion.Strategy) func(int, string) {
+	if s == completion.Beam && !p.tty {
+		return nil
+	}
+	return p.onText
+}
+
+func (p *printer) onText(alt int, text string) {
+	if alt != 0 {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case p.stopped:
+	case strings.HasPrefix(text, p.shown):
+		io.WriteString(p.out, text[len(p.shown):])
+		p.shown = text
+	case p.tty:
+		// Beam search changed its best: redraw the line.
+		fmt.Fprintf(p.out, "\r\033[K%s", text)
+		p.shown = text
+	default:
+		p.stopped = true
+	}
+}
+
+// finish prints the final alternatives: the first completes the streamed
+// line, the others follow numbered.
+func (p *printer) finish(out *completion.Output) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(out.Alternatives) == 0 {
+		fmt.Fprintln(p.out)
+		return
+	}
+	first := out.Alternatives[0].Text
+	switch {
+	case first == p.shown:
+	case strings.HasPrefix(first, p.shown):
+		io.WriteString(p.out, first[len(p.shown):])
+	case p.tty:
+		fmt.Fprintf(p.out, "\r\033[K%s", first)
+	default:
+		fmt.Fprintf(p.out, "\n%s", first)
+	}
+	fmt.Fprintln(p.out)
+	for i, a := range out.Alternatives[1:] {
+		fmt.Fprintf(p.out, "[%d] %s\n", i+2, a.Text)
+	}
+}
+
+// Complete implements `nib complete`: it continues a text, streaming it to
+// stdout.
+func Complete(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("complete", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o oneShotFlags
+	o.register(fs, 32, "greedy", 1)
+	after := fs.String("after", "", "text after the cursor")
+	sentence := fs.Bool("sentence", false, "stop at the end of a sentence")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "usage: nib complete [flags] [TEXT]\n\nContinues TEXT (or stdin) and streams the continuation to stdout.\n\nflags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	text, err := inputText(fs.Args(), stdin)
+	if err != nil {
+		return fmt.Errorf("complete: %w", err)
+	}
+	params, err := o.params()
+	if err != nil {
+		return fmt.Errorf("complete: %w", err)
+	}
+	svc, closeFn, err := oneShotService(ctx, &o, stderr)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	p := newPrinter(stdout)
+	out, err := svc.Complete(ctx, completion.CompleteRequest{
+		Before: text, After: *after, MaxInputTokens: o.maxInput, Params: params,
+		StopAtSentenceEnd: *sentence, OnText: p.callback(params.Strategy),
+	})
+	if err != nil {
+		return fmt.Errorf("complete: %w", err)
+	}
+	p.finish(out)
+	return nil
+}
+
+// Rewrite implements `nib rewrite`: it rewrites a text by an instruction,
+// streaming the rewriting to stdout.
+func Rewrite(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("rewrite", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o oneShotFlags
+	o.register(fs, 128, "beam", 1)
+	instruction := fs.String("instruction", "Fix the grammar", "what to do with the text")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "usage: nib rewrite [flags] [TEXT]\n\nRewrites TEXT (or stdin) by --instruction and streams the result to stdout.\n\nflags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if strings.TrimSpace(*instruction) == "" {
+		return errors.New("rewrite: --instruction is empty")
+	}
+	text, err := inputText(fs.Args(), stdin)
+	if err != nil {
+		return fmt.Errorf("rewrite: %w", err)
+	}
+	params, err := o.params()
+	if err != nil {
+		return fmt.Errorf("rewrite: %w", err)
+	}
+	svc, closeFn, err := oneShotService(ctx, &o, stderr)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	p := newPrinter(stdout)
+	out, err := svc.Rewrite(ctx, completion.RewriteRequest{
+		Instruction: *instruction, Text: text, MaxInputTokens: o.maxInput, Params: params, OnText: p.callback(params.Strategy),
+	})
+	if err != nil {
+		return fmt.Errorf("rewrite: %w", err)
+	}
+	p.finish(out)
+	return nil
+}

@@ -1,0 +1,2 @@
+// Package pull downloads a model into the Hugging Face cache (`nib pull`).
+package pull

@@ -1,0 +1,2 @@
+// Package tokenize prints T5 token ids of JSON strings (`nib tokenize`).
+package tokenize

@@ -1,0 +1,195 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strings"
+
+	"github.com/sourcegraph/jsonrpc2"
+	"go.uber.org/zap"
+)
+
+// settings are what a client may configure, through initializationOptions
+// and workspace/didChangeConfiguration (PROTOCOL.md, "Settings").
+type settings struct {
+	Model   string `json:"model"`
+	Adapter string `json:"adapter"`
+	F16     bool   `json:"f16"`
+	// Int8 stores the projections as 8-bit values (a scale per 32):
+	// half the memory of f16, logits within about 2e-2 of f32.
+	Int8           bool             `json:"int8"`
+	MaxInputTokens int              `json:"maxInputTokens"`
+	Completion     completeSettings `json:"completion"`
+	Rewrite        rewriteSettings  `json:"rewrite"`
+	Templates      templates        `json:"templates"`
+	Instructions   []instruction    `json:"instructions"`
+	QueueSize      int              `json:"queueSize"`
+	LoadTimeoutMs  int              `json:"loadTimeoutMs"`
+	// EncoderCacheMB and DecoderCacheMB bound the GPU memory of the
+	// encoder-output cache and of the decoder states kept for
+	// type-through.
+	EncoderCacheMB int `json:"encoderCacheMB"`
+	DecoderCacheMB int `json:"decoderCacheMB"`
+}
+
+type completeSettings struct {
+	MaxTokens         int  `json:"maxTokens"`
+	StopAtSentenceEnd bool `json:"stopAtSentenceEnd"`
+}
+
+type rewriteSettings struct {
+	MaxTokens    int    `json:"maxTokens"`
+	Alternatives int    `json:"alternatives"`
+	Strategy     string `json:"strategy"`
+}
+
+type templates struct {
+	Complete string `json:"complete"`
+	Rewrite  string `json:"rewrite"`
+}
+
+// instruction is one rewrite offered as a code action.
+type instruction struct {
+	ID          string `json:"id"`
+	Title       string `json:"title"`
+	Instruction string `json:"instruction"`
+}
+
+func defaultSettings() settings {
+	return settings{
+		F16:            true,
+		MaxInputTokens: 512,
+		Completion:     completeSettings{MaxTokens: 32, StopAtSentenceEnd: true},
+		Rewrite:        rewriteSettings{MaxTokens: 128, Alternatives: 3, Strategy: "beam"},
+		Templates: templates{
+			Complete: "{before}<extra_id_0>{after}",
+			Rewrite:  "{instruction}:\n\n{text}",
+		},
+		Instructions: []instruction{
+			{ID: "grammar", Title: "Fix grammar", Instruction: "Fix the grammar"},
+			{ID: "formal", Title: "Make more formal", Instruction: "Rewrite this text more formally"},
+			{ID: "simpler", Title: "Make simpler", Instruction: "Rewrite this text in simpler words"},
+			{ID: "shorter", Title: "Make shorter", Instruction: "Shorten this text"},
+		},
+		QueueSize:      16,
+		LoadTimeoutMs:  120000,
+		EncoderCacheMB: 256,
+		DecoderCacheMB: 256,
+	}
+}
+
+// merge returns st with the fields present in raw replaced: raw is the
+// settings object, or an object with them under "nib". Unknown fields are
+// ignored; a field of the wrong type or an impossible value is an error
+// naming it, and st is not changed.
+func (st settings) merge(raw json.RawMessage) (settings, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return st, nil
+	}
+	var wrapper map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &wrapper); err != nil {
+		return st, fmt.Errorf("settings are not a JSON object: %s", describeUnmarshalError(err))
+	}
+	if inner, ok := wrapper["nib"]; ok {
+		raw = inner
+	}
+	next := st
+	// Instructions replace the list as a whole, so start from none when
+	// the field is present.
+	var probe map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &probe); err != nil {
+		return st, fmt.Errorf("settings.nib is not a JSON object: %s", describeUnmarshalError(err))
+	}
+	if _, ok := probe["instructions"]; ok {
+		next.Instructions = nil
+	}
+	if err := checkJSON("", raw, reflect.TypeOf(next)); err != nil {
+		return st, fmt.Errorf("settings: %v", err)
+	}
+	if err := json.Unmarshal(raw, &next); err != nil {
+		return st, fmt.Errorf("settings: %s", describeUnmarshalError(err))
+	}
+	if err := next.validate(); err != nil {
+		return st, err
+	}
+	return next, nil
+}
+
+func (st settings) validate() error {
+	checks := []struct {
+		name   string
+		v      int
+		lo, hi int
+	}{
+		{"maxInputTokens", st.MaxInputTokens, 8, 4096},
+		{"completion.maxTokens", st.Completion.MaxTokens, 1, 512},
+		{"rewrite.maxTokens", st.Rewrite.MaxTokens, 1, 1024},
+		{"rewrite.alternatives", st.Rewrite.Alternatives, 1, 8},
+		{"queueSize", st.QueueSize, 1, 4096},
+		{"loadTimeoutMs", st.LoadTimeoutMs, 1, 3600000},
+		{"encoderCacheMB", st.EncoderCacheMB, 0, 1 << 20},
+		{"decoderCacheMB", st.DecoderCacheMB, 0, 1 << 20},
+	}
+	for _, c := range checks {
+		if c.v < c.lo || c.v > c.hi {
+			return fmt.Errorf("settings: field %q: %d is outside [%d, %d]", c.name, c.v, c.lo, c.hi)
+		}
+	}
+	if _, err := parseStrategy(st.Rewrite.Strategy); err != nil {
+		return fmt.Errorf("settings: field \"rewrite.strategy\": %v", err)
+	}
+	if err := checkTemplates(st.Templates.Complete, st.Templates.Rewrite); err != nil {
+		return fmt.Errorf("settings: field \"templates\": %v", err)
+	}
+	seen := map[string]bool{}
+	for i, in := range st.Instructions {
+		if strings.TrimSpace(in.Instruction) == "" || strings.TrimSpace(in.Title) == "" {
+			return fmt.Errorf("settings: field \"instructions[%d]\": title and instruction must not be empty", i)
+		}
+		if in.ID != "" && seen[in.ID] {
+			return fmt.Errorf("settings: field \"instructions[%d]\": id %q is used twice", i, in.ID)
+		}
+		seen[in.ID] = true
+	}
+	return nil
+}
+
+// loadSpec is what loading a model depends on: a change reloads it.
+type loadSpec struct {
+	model, adapter string
+	f16, int8      bool
+}
+
+func (st settings) loadSpec() loadSpec {
+	return loadSpec{model: st.Model, adapter: st.Adapter, f16: st.F16, int8: st.Int8}
+}
+
+// didChangeConfiguration merges new settings; a wrong field is reported to
+// the user and the previous settings are kept whole. A different model,
+// adapter or weight storage reloads the model.
+func (s *server) didChangeConfiguration(_ context.Context, req *jsonrpc2.Request) error {
+	var p didChangeConfigurationParams
+	if err := unmarshalParams(req, &p); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	old := s.settings
+	next, err := old.merge(p.Settings)
+	if err == nil {
+		s.settings = next
+	}
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	s.log.Info("settings changed", zap.String("model", next.Model))
+	s.eng.configure(next)
+	if next.loadSpec() != old.loadSpec() {
+		s.startLoad(next)
+	}
+	return nil
+}
