@@ -12,7 +12,7 @@ import (
 	"github.com/sourcegraph/jsonrpc2"
 )
 
-// hooks turns on the daemon's fault-injection methods (cmd/lsp/hooks.go).
+// hooks turns on the daemon's fault-injection methods (server/hooks.go).
 var hooks = []string{"NIB_TEST_HOOKS=1"}
 
 // startLong sends a generation that runs until cancelled or failed and
