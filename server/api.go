@@ -45,15 +45,29 @@ const TestHooksEnv = testHooksEnv
 // for: 0 after shutdown and exit, 1 otherwise. A stop that ctx asks for
 // returns 0. Logs go to log, never to out.
 func Serve(ctx context.Context, log *zap.Logger, opts Options, in io.Reader, out io.Writer) int {
+	return serve(ctx, log, opts.internal(), in, out)
+}
+
+// ServeMessages is Serve over a transport of whole messages, such as the
+// MessagePort between a page and the web worker that runs nib: the same
+// protocol and the same answers, without Content-Length framing.
+func ServeMessages(ctx context.Context, log *zap.Logger, opts Options, conn MessageConn) int {
+	o := opts.internal()
+	ms := newMessageStream(conn, o.maxMessageBytes, log)
+	return serveBodies(ctx, log, o, ms, func(warn func(string)) { ms.warn = warn })
+}
+
+// internal fills in the defaults.
+func (opts Options) internal() serverOptions {
 	if opts.MaxMessageBytes <= 0 {
 		opts.MaxMessageBytes = 64 << 20
 	}
-	return serve(ctx, log, serverOptions{
+	return serverOptions{
 		model:            opts.Model,
 		adapter:          opts.Adapter,
 		maxMessageBytes:  opts.MaxMessageBytes,
 		version:          opts.Version,
 		testHooks:        opts.TestHooks,
 		applyEditTimeout: opts.ApplyEditTimeout,
-	}, in, out)
+	}
 }

@@ -97,12 +97,39 @@ func isJSONInteger(b []byte) bool {
 // mapped as above, requests with an id that is no id are refused, and
 // text with escaped lone surrogates is reported.
 type idStream struct {
-	*frameStream
-	// warnedSurrogate: the user was told once about lone surrogates.
+	conn bodies
+	log  *zap.Logger
+	// warn tells the user about a problem no request can be answered
+	// with; warnedSurrogate: the user was told once about lone
+	// surrogates.
+	warn            func(msg string)
 	warnedSurrogate bool
 }
 
-func newIDStream(s *frameStream) *idStream { return &idStream{frameStream: s} }
+func newIDStream(conn bodies, log *zap.Logger, warn func(string)) *idStream {
+	return &idStream{conn: conn, log: log, warn: warn}
+}
+
+// bodies is a connection that carries whole message bodies: the framed
+// byte stream of stdio (frameStream) or a transport of whole messages
+// such as a browser's MessagePort (messageStream).
+type bodies interface {
+	// readBody returns the next message that is valid JSON, answering
+	// what is not (with replyError) itself.
+	readBody() ([]byte, error)
+	writeBody(body []byte) error
+	// replyError answers a message jsonrpc2 never sees; id is nil when
+	// the message's id could not be read.
+	replyError(id json.RawMessage, code int64, msg string)
+	Close() error
+}
+
+// Close closes the connection.
+func (s *idStream) Close() error { return s.conn.Close() }
+
+func (s *idStream) replyError(id json.RawMessage, code int64, msg string) {
+	s.conn.replyError(id, code, msg)
+}
 
 // envelope reads a message's top-level members: with their names matched
 // exactly, as jsonrpc2 does, where a struct would also take "ID" for "id".
@@ -117,8 +144,8 @@ func envelope(msg []byte) (id, method json.RawMessage, err error) {
 // ReadObject reads the next message into v (jsonrpc2's message type).
 func (s *idStream) ReadObject(v any) error {
 	for {
-		var body json.RawMessage
-		if err := s.frameStream.ReadObject(&body); err != nil {
+		body, err := s.conn.readBody()
+		if err != nil {
 			return err
 		}
 		s.checkSurrogates(body)
@@ -202,7 +229,7 @@ func (s *idStream) WriteObject(obj any) error {
 			}
 		}
 	}
-	return s.writeFrame(data)
+	return s.conn.writeBody(data)
 }
 
 // replaceID rewrites the top-level "id" of a request to id.

@@ -12,8 +12,6 @@ import (
 // serve runs one LSP connection over in and out and returns the exit
 // status: 0 after shutdown and exit, 1 otherwise (LSP).
 func serve(ctx context.Context, log *zap.Logger, opts serverOptions, in io.Reader, out io.Writer) int {
-	eng := newEngine(log)
-	srv := newServer(log, opts, eng)
 	closeIn := func() error {
 		if c, ok := in.(io.Closer); ok {
 			return c.Close()
@@ -21,13 +19,22 @@ func serve(ctx context.Context, log *zap.Logger, opts serverOptions, in io.Reade
 		return nil
 	}
 	stream := newFrameStream(in, out, closeIn, opts.maxMessageBytes, log)
-	stream.warn = func(msg string) { srv.showMessage(2, msg) }
-	conn := jsonrpc2.NewConn(ctx, newIDStream(stream), srv, jsonrpc2.SetLogger(zap.NewStdLog(log)))
+	return serveBodies(ctx, log, opts, stream, func(warn func(string)) { stream.warn = warn })
+}
+
+// serveBodies runs one LSP connection over conn; setWarn hands conn the
+// way to tell the user about problems no request can be answered with.
+func serveBodies(ctx context.Context, log *zap.Logger, opts serverOptions, conn bodies, setWarn func(func(string))) int {
+	eng := newEngine(log)
+	srv := newServer(log, opts, eng)
+	warn := func(msg string) { srv.showMessage(2, msg) }
+	setWarn(warn)
+	rpc := jsonrpc2.NewConn(ctx, newIDStream(conn, log, warn), srv, jsonrpc2.SetLogger(zap.NewStdLog(log)))
 	reason := ""
 	select {
 	case <-srv.exited:
 		reason = "exit"
-	case <-conn.DisconnectNotify():
+	case <-rpc.DisconnectNotify():
 		reason = "client disconnected"
 	case <-ctx.Done():
 		reason = "signal"
@@ -55,7 +62,7 @@ func serve(ctx context.Context, log *zap.Logger, opts serverOptions, in io.Reade
 	case <-stopCtx.Done():
 		log.Warn("requests still running at exit")
 	}
-	conn.Close()
+	rpc.Close()
 	closed := make(chan struct{})
 	go func() { eng.close(); close(closed) }()
 	select {

@@ -154,6 +154,18 @@ func (s *frameStream) ReadObject(v any) error {
 	}
 }
 
+// readBody reads the next well-formed message's body (bodies).
+func (s *frameStream) readBody() ([]byte, error) {
+	var body json.RawMessage
+	if err := s.ReadObject(&body); err != nil {
+		return nil, err
+	}
+	return body, nil
+}
+
+// writeBody frames and writes one message body (bodies).
+func (s *frameStream) writeBody(body []byte) error { return s.writeFrame(body) }
+
 // errSkip marks a frame that was answered or dropped; reading continues.
 var errSkip = errors.New("frame skipped")
 
@@ -566,7 +578,11 @@ func (s *frameStream) resync() error {
 
 // invalidUTF8 logs a message whose strings are not UTF-8 and warns the
 // user once.
-func (s *frameStream) invalidUTF8(body []byte) {
+func (s *frameStream) invalidUTF8(body []byte) { reportInvalidUTF8(s.log, s.warn, &s.warnedUTF8, body) }
+
+// reportInvalidUTF8 logs a message that is not valid UTF-8 and, the first
+// time (*warned false), tells the user through warn.
+func reportInvalidUTF8(log *zap.Logger, warn func(string), warned *bool, body []byte) {
 	at := 0
 	for at < len(body) {
 		r, size := utf8.DecodeRune(body[at:])
@@ -575,16 +591,22 @@ func (s *frameStream) invalidUTF8(body []byte) {
 		}
 		at += size
 	}
-	s.log.Warn("protocol: message is not valid UTF-8; each invalid byte reads as U+FFFD", zap.Int("byte", at), zap.Int("bytes", len(body)))
-	if s.warn != nil && !s.warnedUTF8 {
-		s.warnedUTF8 = true
-		s.warn(fmt.Sprintf("nib: the editor sent text that is not valid UTF-8 (byte %d of a message); each invalid byte reads as U+FFFD, so positions after it may not match", at))
+	log.Warn("protocol: message is not valid UTF-8; each invalid byte reads as U+FFFD", zap.Int("byte", at), zap.Int("bytes", len(body)))
+	if warn != nil && !*warned {
+		*warned = true
+		warn(fmt.Sprintf("nib: the editor sent text that is not valid UTF-8 (byte %d of a message); each invalid byte reads as U+FFFD, so positions after it may not match", at))
 	}
 }
 
 // replyError writes an error response outside jsonrpc2, for messages it
 // never sees. id is nil when the request's id could not be read.
 func (s *frameStream) replyError(id json.RawMessage, code int64, msg string) {
+	writeErrorReply(s.log, s.writeFrame, id, code, msg)
+}
+
+// writeErrorReply logs a bad message and writes its JSON-RPC error
+// response with write; id is nil when the message's id could not be read.
+func writeErrorReply(log *zap.Logger, write func([]byte) error, id json.RawMessage, code int64, msg string) {
 	if id == nil {
 		id = json.RawMessage("null")
 	}
@@ -598,12 +620,12 @@ func (s *frameStream) replyError(id json.RawMessage, code int64, msg string) {
 		Error   rpcError        `json:"error"`
 	}{JSONRPC: "2.0", ID: id, Error: rpcError{code, msg}})
 	if err != nil {
-		s.log.Error("protocol: encoding an error reply", zap.Error(err))
+		log.Error("protocol: encoding an error reply", zap.Error(err))
 		return
 	}
-	s.log.Warn("protocol: bad message", zap.Int64("code", code), zap.String("error", msg))
-	if err := s.writeFrame(data); err != nil {
-		s.log.Warn("protocol: writing an error reply", zap.Error(err))
+	log.Warn("protocol: bad message", zap.Int64("code", code), zap.String("error", msg))
+	if err := write(data); err != nil {
+		log.Warn("protocol: writing an error reply", zap.Error(err))
 	}
 }
 
