@@ -28,6 +28,8 @@ type testConn struct {
 	msgs []json.RawMessage
 	got  chan struct{}
 	code chan int
+
+	polls int // nib/stats polls sent by waitReadyModel
 }
 
 // startTestServer serves one connection in process with opts.
@@ -197,23 +199,7 @@ func (c *testConn) sendAll(bodies ...string) {
 // waitReady polls nib/stats until the model is ready.
 func (c *testConn) waitReady() {
 	c.t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for i := 0; time.Now().Before(deadline); i++ {
-		id := fmt.Sprintf(`"ready-%d"`, i)
-		c.send(`{"jsonrpc":"2.0","id":` + id + `,"method":"nib/stats"}`)
-		var st struct {
-			Model struct{ State, Error string }
-		}
-		json.Unmarshal(c.reply(id)["result"], &st)
-		switch st.Model.State {
-		case "ready":
-			return
-		case "failed":
-			c.t.Fatalf("the model failed to load: %s", st.Model.Error)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	c.t.Fatalf("the model is not ready after 60 s")
+	c.waitReadyModel("")
 }
 
 // sendID sends body and returns id, for c.reply(sendID(...)).
@@ -223,12 +209,15 @@ func sendID(c *testConn, body, id string) string {
 	return id
 }
 
-// waitReadyModel polls nib/stats until the named model is ready.
+// waitReadyModel polls nib/stats until the model whose name holds name
+// is ready.
 func (c *testConn) waitReadyModel(name string) {
 	c.t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
-	for i := 0; time.Now().Before(deadline); i++ {
-		id := fmt.Sprintf(`"model-%d"`, i)
+	for time.Now().Before(deadline) {
+		// Ids never repeat on a connection: reply finds the first answer.
+		c.polls++
+		id := fmt.Sprintf(`"ready-%d"`, c.polls)
 		c.send(`{"jsonrpc":"2.0","id":` + id + `,"method":"nib/stats"}`)
 		var st struct {
 			Model struct{ Name, State, Error string }
