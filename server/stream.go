@@ -136,15 +136,9 @@ func (s *frameStream) Close() error {
 // skipping bad ones.
 func (s *frameStream) ReadObject(v any) error {
 	for {
-		body, err := s.next()
-		if errors.Is(err, errSkip) {
-			continue
-		}
+		body, err := s.readBody()
 		if err != nil {
 			return err
-		}
-		if !utf8.Valid(body) {
-			s.invalidUTF8(body)
 		}
 		if err := json.Unmarshal(body, v); err != nil {
 			s.replyError(scanID(body), codeInvalidRequest, "invalid request: "+strings.TrimPrefix(err.Error(), "jsonrpc2: "))
@@ -154,13 +148,23 @@ func (s *frameStream) ReadObject(v any) error {
 	}
 }
 
-// readBody reads the next well-formed message's body (bodies).
+// readBody reads the next well-formed message's body (bodies): valid
+// JSON, answered and skipped otherwise. The body is valid until the next
+// read.
 func (s *frameStream) readBody() ([]byte, error) {
-	var body json.RawMessage
-	if err := s.ReadObject(&body); err != nil {
-		return nil, err
+	for {
+		body, err := s.next()
+		if errors.Is(err, errSkip) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !utf8.Valid(body) {
+			s.invalidUTF8(body)
+		}
+		return body, nil
 	}
-	return body, nil
 }
 
 // writeBody frames and writes one message body (bodies).
