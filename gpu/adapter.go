@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/cogentcore/webgpu/wgpu"
+
+	"github.com/nib-editor/nib/gpu/internal/native"
 )
 
 // AdapterEnv is the environment variable that picks an adapter when no
@@ -16,9 +18,11 @@ import (
 const AdapterEnv = "NIB_ADAPTER"
 
 // ErrNoAdapter means the system offers no WebGPU adapter at all.
-var ErrNoAdapter = errors.New("gpu: no WebGPU adapter found; install a Vulkan driver " +
-	"(on Debian/Ubuntu `apt-get install mesa-vulkan-drivers libvulkan1` gives a CPU one, lavapipe) " +
-	"or your GPU vendor's driver")
+var ErrNoAdapter = errors.New("gpu: no WebGPU adapter found; " + native.NoAdapterHint)
+
+// ErrNoWebGPU means the platform has no WebGPU at all: a browser without
+// navigator.gpu. The message says which browsers have it.
+var ErrNoWebGPU = native.ErrNoWebGPU
 
 // AdapterInfo describes one adapter and the limits and features nib uses.
 type AdapterInfo struct {
@@ -50,7 +54,7 @@ func (a AdapterInfo) String() string {
 }
 
 func describe(i int, a *wgpu.Adapter) AdapterInfo {
-	info := a.GetInfo()
+	info := native.AdapterInfo(a)
 	l := a.GetLimits().Limits
 	name := info.Name
 	// Some drivers (lavapipe) report only a hex device id as the name; the
@@ -68,8 +72,8 @@ func describe(i int, a *wgpu.Adapter) AdapterInfo {
 		Driver:                      strings.TrimSpace(driver),
 		Backend:                     strings.ToLower(info.BackendType.String()),
 		Type:                        strings.ToLower(info.AdapterType.String()),
-		ShaderF16:                   a.HasFeature(wgpu.FeatureNameShaderF16),
-		TimestampQuery:              a.HasFeature(wgpu.FeatureNameTimestampQuery),
+		ShaderF16:                   native.AdapterHasFeature(a, wgpu.FeatureNameShaderF16),
+		TimestampQuery:              native.AdapterHasFeature(a, wgpu.FeatureNameTimestampQuery),
 		MaxStorageBufferBindingSize: l.MaxStorageBufferBindingSize,
 		MaxBufferSize:               l.MaxBufferSize,
 		MaxWorkgroupStorageSize:     l.MaxComputeWorkgroupStorageSize,
@@ -102,9 +106,12 @@ func rank(info wgpu.AdapterInfo) int {
 // Adapters lists the adapters this system offers, in the order that choices
 // by index refer to.
 func Adapters() ([]AdapterInfo, error) {
-	inst := wgpu.CreateInstance(nil)
+	inst, err := native.Instance()
+	if err != nil {
+		return nil, err
+	}
 	defer inst.Release()
-	adapters := inst.EnumerateAdapters(nil)
+	adapters := native.Adapters(inst)
 	defer func() {
 		for _, a := range adapters {
 			a.Release()

@@ -85,7 +85,7 @@ func (b *Batch) endPass() {
 	if b.pass == nil {
 		return
 	}
-	if err := b.pass.End(); err != nil {
+	if err := native.EndPass(b.pass); err != nil {
 		b.fail(fmt.Errorf("gpu: end compute pass: %w", err))
 	}
 	b.pass.Release()
@@ -168,7 +168,7 @@ func (b *Batch) Clear(t *Tensor) {
 		return
 	}
 	b.endPass()
-	if err := b.enc.ClearBuffer(t.buf.b, 0, t.buf.size); err != nil {
+	if err := native.ClearBuffer(b.enc, t.buf.b, 0, t.buf.size); err != nil {
 		b.fail(fmt.Errorf("gpu: clear %s: %w", t, err))
 	}
 	b.count++
@@ -363,8 +363,11 @@ func (r *Readback) Bytes() ([]byte, error) {
 	mapped.Store(pending)
 	// Through the native shim: the binding's MapAsync passes C a pointer
 	// to a Go variable that may be gone when the callback runs.
-	native.MapAsync(r.staging.b, wgpu.MapModeRead, 0, size, func(s wgpu.BufferMapAsyncStatus) { mapped.Store(uint32(s)) })
-	if err := r.d.waitFor(func(bool) bool { return mapped.Load() != pending }); err != nil {
+	native.MapAsync(r.staging.b, wgpu.MapModeRead, 0, size, func(s wgpu.BufferMapAsyncStatus) {
+		mapped.Store(uint32(s))
+		r.d.wakeWaiters()
+	})
+	if err := r.d.waitMapped(func() bool { return mapped.Load() != pending }); err != nil {
 		r.finish(nil, err)
 		return r.data, r.err
 	}

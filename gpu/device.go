@@ -73,6 +73,10 @@ type Device struct {
 
 	lost       atomic.Pointer[error]
 	uncaptured atomic.Pointer[error]
+	// wake is signalled by the callbacks a browser delivers on its event
+	// loop (a mapping settled, the device lost, an error), where waits
+	// block instead of polling (wait_js.go).
+	wake chan struct{}
 	// collecting is set during Precompile's dry run.
 	collecting atomic.Pointer[collector]
 
@@ -98,8 +102,11 @@ func Open(opts Options) (*Device, error) {
 		SetLogger(opts.Logger)
 	}
 	tuneHeap.Do(func() { native.TuneHeap(heapMmapThreshold) })
-	inst := wgpu.CreateInstance(nil)
-	adapters := inst.EnumerateAdapters(nil)
+	inst, err := native.Instance()
+	if err != nil {
+		return nil, err
+	}
+	adapters := native.Adapters(inst)
 	infos := make([]AdapterInfo, len(adapters))
 	for i, a := range adapters {
 		infos[i] = describe(i, a)
@@ -123,6 +130,7 @@ func Open(opts Options) (*Device, error) {
 		adapter:    adapters[idx],
 		log:        log,
 		pipelines:  newPipelineCache(),
+		wake:       make(chan struct{}, 1),
 		layouts:    map[string]*wgpu.BindGroupLayout{},
 		bindGroups: map[bindKey]*wgpu.BindGroup{},
 	}
@@ -168,8 +176,8 @@ func (d *Device) open() error {
 	}
 	d.dev, d.unregister, d.queue = dev, unregister, dev.GetQueue()
 	d.limits = dev.GetLimits().Limits
-	d.shaderF16 = dev.HasFeature(wgpu.FeatureNameShaderF16)
-	d.timestamps = dev.HasFeature(wgpu.FeatureNameTimestampQuery)
+	d.shaderF16 = native.DeviceHasFeature(dev, wgpu.FeatureNameShaderF16)
+	d.timestamps = native.DeviceHasFeature(dev, wgpu.FeatureNameTimestampQuery)
 	arena, err := dev.CreateBuffer(&wgpu.BufferDescriptor{
 		Label: "nib params",
 		Size:  arenaSize + paramsWindow,
@@ -195,6 +203,7 @@ func (r *reporter) DeviceLost(reason wgpu.DeviceLostReason, message string) {
 	}
 	err := fmt.Errorf("%w: %s (%s)", ErrDeviceLost, message, reason)
 	d.lost.CompareAndSwap(nil, &err)
+	d.wakeWaiters()
 	d.log.Error("gpu device lost", zap.String("reason", reason.String()), zap.String("message", message))
 }
 
@@ -205,7 +214,16 @@ func (r *reporter) UncapturedError(typ wgpu.ErrorType, message string) {
 		err = fmt.Errorf("%w: %s", ErrOutOfMemory, message)
 	}
 	d.uncaptured.CompareAndSwap(nil, &err)
+	d.wakeWaiters()
 	d.log.Error("gpu uncaptured error", zap.String("type", typ.String()), zap.String("message", message))
+}
+
+// wakeWaiters lets a blocked wait look again; it never blocks.
+func (d *Device) wakeWaiters() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
 }
 
 // Lost reports whether the device stopped working, without taking any
@@ -250,7 +268,7 @@ func (d *Device) Close() error {
 	closed := d.closed
 	d.mu.Unlock()
 	if !closed {
-		d.waitFor(func(queueEmpty bool) bool { return queueEmpty })
+		d.waitIdle()
 	}
 	d.mu.Lock()
 	if d.closed {
@@ -265,7 +283,7 @@ func (d *Device) Close() error {
 	if !d.Lost() {
 		d.flush()
 		d.mu.Unlock()
-		d.waitFor(func(queueEmpty bool) bool { return queueEmpty })
+		d.waitIdle()
 		d.mu.Lock()
 	}
 	for _, bg := range d.bindGroups {
@@ -322,7 +340,7 @@ func (d *Device) Flush() {
 	d.flush()
 	d.mu.Unlock()
 	// Waited out by polling, never by wgpu's blocking poll (see waitFor).
-	d.waitFor(func(queueEmpty bool) bool { return queueEmpty })
+	d.waitIdle()
 }
 
 // flush submits the buffer writes queued since the last submission, as an

@@ -6,6 +6,7 @@ import (
 
 	"github.com/cogentcore/webgpu/wgpu"
 
+	"github.com/nib-editor/nib/gpu/internal/native"
 	"github.com/nib-editor/nib/kernels"
 )
 
@@ -66,11 +67,7 @@ func (d *Device) compile(k *kernels.Kernel, defs kernels.Defines, key string) (*
 		return nil, fmt.Errorf("gpu: compile %s: %w", key, err)
 	}
 	defer pl.Release()
-	p, err := d.dev.CreateComputePipeline(&wgpu.ComputePipelineDescriptor{
-		Label:   key,
-		Layout:  pl,
-		Compute: wgpu.ProgrammableStageDescriptor{Module: mod, EntryPoint: k.Entry},
-	})
+	p, err := native.CreateComputePipeline(d.dev, key, pl, mod, k.Entry)
 	if err != nil {
 		return nil, fmt.Errorf("gpu: compile %s: %w", key, err)
 	}

@@ -1,3 +1,5 @@
+//go:build !js
+
 package gpu
 
 import (
@@ -47,4 +49,12 @@ func (d *Device) waitFor(done func(queueEmpty bool) bool) error {
 		time.Sleep(pause)
 		pause = min(2*pause, maxPause)
 	}
+}
+
+// waitIdle waits until all work submitted so far has finished.
+func (d *Device) waitIdle() error { return d.waitFor(func(queueEmpty bool) bool { return queueEmpty }) }
+
+// waitMapped waits until done reports that a buffer mapping has settled.
+func (d *Device) waitMapped(done func() bool) error {
+	return d.waitFor(func(bool) bool { return done() })
 }

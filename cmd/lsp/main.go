@@ -22,7 +22,6 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/nib-editor/nib/cmd/lsp/internal/adapters"
 	"github.com/nib-editor/nib/cmd/lsp/internal/bench"
@@ -33,9 +32,7 @@ import (
 )
 
 func main() {
-	// SIGHUP is the terminal going away: stop as orderly as for the
-	// others, not die where the default action would.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	defer stop()
 	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	var exit errExit

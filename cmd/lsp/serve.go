@@ -79,8 +79,7 @@ func serveCommand(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	if opts.TestHooks {
 		log.Warn("fault-injection test hooks are on (" + server.TestHooksEnv + "=1)")
 	}
-	ignoreSIGPIPE() // a client gone is noticed on stdin, not killed for on stdout
-	code := server.Serve(ctx, log, opts, stdin, stdout)
+	code := serveTransport(ctx, log, opts, stdin, stdout)
 	if code != 0 {
 		return errExit{code}
 	}

@@ -1,7 +1,10 @@
-// Package native reaches the few wgpu-native entry points that the Go
-// binding github.com/cogentcore/webgpu does not expose safely: requesting a
-// device with device-lost and uncaptured-error callbacks, and routing of
-// wgpu-native's log lines.
+//go:build !js
+
+// Package native reaches what the Go binding github.com/cogentcore/webgpu
+// does not expose safely or at all, on each platform behind one API: here,
+// wgpu-native through cgo (requesting a device with device-lost and
+// uncaptured-error callbacks, mapping buffers, routing wgpu-native's log
+// lines); in a browser (browser.go), the page's WebGPU through syscall/js.
 //
 // The binding's own DeviceLostCallback hands a Go pointer to C and trips the
 // cgo pointer checks, and it offers no uncaptured-error callback at all, in
@@ -303,3 +306,46 @@ func toC(l wgpu.Limits) C.WGPULimits {
 		maxComputeWorkgroupsPerDimension:          C.uint32_t(l.MaxComputeWorkgroupsPerDimension),
 	}
 }
+
+// Instance returns wgpu-native's entry point.
+func Instance() (*wgpu.Instance, error) { return wgpu.CreateInstance(nil), nil }
+
+// Adapters lists the adapters of every backend wgpu-native supports here.
+func Adapters(inst *wgpu.Instance) []*wgpu.Adapter { return inst.EnumerateAdapters(nil) }
+
+// AdapterInfo describes adapter as the driver reports it.
+func AdapterInfo(adapter *wgpu.Adapter) wgpu.AdapterInfo { return adapter.GetInfo() }
+
+// AdapterHasFeature reports whether adapter offers f.
+func AdapterHasFeature(adapter *wgpu.Adapter, f wgpu.FeatureName) bool {
+	return adapter.HasFeature(f)
+}
+
+// DeviceHasFeature reports whether device was granted f.
+func DeviceHasFeature(device *wgpu.Device, f wgpu.FeatureName) bool { return device.HasFeature(f) }
+
+// EndPass ends a compute pass, returning what wgpu-native reports.
+func EndPass(pass *wgpu.ComputePassEncoder) error { return pass.End() }
+
+// ClearBuffer records a zeroing of size bytes of buffer at offset.
+func ClearBuffer(enc *wgpu.CommandEncoder, buffer *wgpu.Buffer, offset, size uint64) error {
+	return enc.ClearBuffer(buffer, offset, size)
+}
+
+// CreateComputePipeline compiles module's entry point with layout; label
+// names the pipeline in wgpu-native's errors and captures.
+func CreateComputePipeline(device *wgpu.Device, label string, layout *wgpu.PipelineLayout, module *wgpu.ShaderModule, entry string) (*wgpu.ComputePipeline, error) {
+	return device.CreateComputePipeline(&wgpu.ComputePipelineDescriptor{
+		Label:   label,
+		Layout:  layout,
+		Compute: wgpu.ProgrammableStageDescriptor{Module: module, EntryPoint: entry},
+	})
+}
+
+// NoAdapterHint says what to install when wgpu-native finds no adapter.
+const NoAdapterHint = "install a Vulkan driver " +
+	"(on Debian/Ubuntu `apt-get install mesa-vulkan-drivers libvulkan1` gives a CPU one, lavapipe) " +
+	"or your GPU vendor's driver"
+
+// ErrNoWebGPU is never returned natively: wgpu-native is WebGPU.
+var ErrNoWebGPU = errors.New("no WebGPU implementation")

@@ -1,0 +1,121 @@
+//go:build js
+
+package native
+
+import (
+	"syscall/js"
+	"testing"
+
+	"github.com/cogentcore/webgpu/wgpu"
+)
+
+// fakeDevice is a JavaScript object standing in for a GPUDevice: each
+// create* method returns a fresh object tagged with its kind, and calls
+// that reach it are recorded, so the tests can check which handle a Go
+// value carries without a browser.
+func fakeDevice(t *testing.T) (js.Value, *[]string) {
+	t.Helper()
+	var calls []string
+	obj := js.Global().Get("Object")
+	tagged := func(kind string) js.Value {
+		o := obj.New()
+		o.Set("kind", kind)
+		return o
+	}
+	var funcs []js.Func
+	method := func(target js.Value, name string, fn func(args []js.Value) any) {
+		f := js.FuncOf(func(_ js.Value, args []js.Value) any {
+			calls = append(calls, name)
+			return fn(args)
+		})
+		funcs = append(funcs, f)
+		target.Set(name, f)
+	}
+	t.Cleanup(func() {
+		for _, f := range funcs {
+			f.Release()
+		}
+	})
+	dev := tagged("device")
+	dev.Set("queue", tagged("queue"))
+	method(dev, "createBuffer", func([]js.Value) any {
+		b := tagged("buffer")
+		method(b, "mapAsync", func(args []js.Value) any {
+			// Offsets beyond the buffer reject, as a browser's do.
+			if args[1].Int() > 0 {
+				return js.Global().Get("Promise").Call("reject", js.Global().Get("DOMException").New("out of range", "OperationError"))
+			}
+			return js.Global().Get("Promise").Call("resolve")
+		})
+		return b
+	})
+	method(dev, "createCommandEncoder", func([]js.Value) any {
+		e := tagged("encoder")
+		method(e, "clearBuffer", func(args []js.Value) any {
+			calls = append(calls, "clearBuffer on "+args[0].Get("kind").String())
+			return nil
+		})
+		return e
+	})
+	return dev, &calls
+}
+
+// TestHandles checks that handle reaches the JavaScript object behind the
+// binding's types: the layout this file relies on, pinned by go.mod.
+func TestHandles(t *testing.T) {
+	obj, calls := fakeDevice(t)
+	dev := wgpu.NewDevice(obj)
+	if !handle(&dev).Equal(obj) {
+		t.Fatal("handle(device) is not the device object")
+	}
+	if got := handle(dev.GetQueue()).Get("kind").String(); got != "queue" {
+		t.Errorf("handle(queue) is a %s", got)
+	}
+	buf, err := dev.CreateBuffer(&wgpu.BufferDescriptor{Size: 16, Usage: wgpu.BufferUsageMapRead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := handle(buf).Get("kind").String(); got != "buffer" {
+		t.Errorf("handle(buffer) is a %s", got)
+	}
+	enc, err := dev.CreateCommandEncoder(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ClearBuffer(enc, buf, 0, 16); err != nil {
+		t.Fatal(err)
+	}
+	if last := (*calls)[len(*calls)-1]; last != "clearBuffer on buffer" {
+		t.Errorf("ClearBuffer made the call %q, want clearBuffer on the buffer", last)
+	}
+}
+
+// TestMapAsync checks that a settled promise reaches done: success when
+// it resolves, an error status when it rejects (the binding's own
+// MapAsync reported success either way).
+func TestMapAsync(t *testing.T) {
+	obj, _ := fakeDevice(t)
+	dev := wgpu.NewDevice(obj)
+	buf, err := dev.CreateBuffer(&wgpu.BufferDescriptor{Size: 16, Usage: wgpu.BufferUsageMapRead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		offset uint64
+		want   wgpu.BufferMapAsyncStatus
+	}{{0, wgpu.BufferMapAsyncStatusSuccess}, {8, wgpu.BufferMapAsyncStatusValidationError}} {
+		got := make(chan wgpu.BufferMapAsyncStatus, 1)
+		MapAsync(buf, wgpu.MapModeRead, c.offset, 8, func(s wgpu.BufferMapAsyncStatus) { got <- s })
+		if s := <-got; s != c.want {
+			t.Errorf("map at offset %d: status %v, want %v", c.offset, s, c.want)
+		}
+	}
+}
+
+// TestNoWebGPU checks the error for a JavaScript host without
+// navigator.gpu (Node here, as a browser without WebGPU).
+func TestNoWebGPU(t *testing.T) {
+	if _, err := Instance(); err != ErrNoWebGPU {
+		t.Fatalf("Instance() = %v, want ErrNoWebGPU", err)
+	}
+}

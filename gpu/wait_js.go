@@ -1,0 +1,57 @@
+//go:build js
+
+package gpu
+
+import (
+	"time"
+
+	"github.com/nib-editor/nib/gpu/internal/native"
+)
+
+// A browser has no Device.Poll: the GPU process settles mapAsync and
+// onSubmittedWorkDone promises on the event loop, which runs only while
+// every goroutine is blocked. Waits here therefore block on d.wake, which
+// those callbacks signal (as do device loss and uncaptured errors),
+// instead of spinning, which would starve the event loop and never see
+// the promise settle. recheck bounds a wait between looks at d.Err, in
+// case a signal went to another waiter.
+const recheck = 50 * time.Millisecond
+
+// waitIdle waits until all work submitted so far has finished.
+func (d *Device) waitIdle() error {
+	done := make(chan struct{})
+	native.OnSubmittedWorkDone(d.queue, func() { close(done) })
+	t := time.NewTimer(recheck)
+	defer t.Stop()
+	for {
+		if err := d.Err(); err != nil {
+			return err
+		}
+		select {
+		case <-done:
+			return d.Err()
+		case <-d.wake:
+		case <-t.C:
+			t.Reset(recheck)
+		}
+	}
+}
+
+// waitMapped waits until done reports that a buffer mapping has settled.
+func (d *Device) waitMapped(done func() bool) error {
+	t := time.NewTimer(recheck)
+	defer t.Stop()
+	for {
+		if err := d.Err(); err != nil {
+			return err
+		}
+		if done() {
+			return nil
+		}
+		select {
+		case <-d.wake:
+		case <-t.C:
+			t.Reset(recheck)
+		}
+	}
+}
