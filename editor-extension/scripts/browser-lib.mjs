@@ -1,0 +1,104 @@
+// What the browser scripts share: a static server on localhost, headless
+// Chromium on its WebGPU, and running nib.wasm in a page's worker.
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { extname, join, normalize, sep } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const types = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.json': 'application/json',
+  '.wasm': 'application/wasm',
+};
+
+/** Debian's Chromium on a machine without a GPU runs WebGPU on SwiftShader,
+ * its bundled Vulkan on the CPU; the rest keep it off the network, which
+ * these machines close. */
+export const chromiumArgs = [
+  '--enable-unsafe-webgpu',
+  '--use-webgpu-adapter=swiftshader',
+  '--no-sandbox',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+export function chromiumPath() {
+  const path = process.env.CHROMIUM ?? '/usr/bin/chromium';
+  if (!existsSync(path)) throw new Error(`no Chromium at ${path}: install Debian's chromium package, or set CHROMIUM`);
+  return path;
+}
+
+export function launchChromium() {
+  return chromium.launch({ executablePath: chromiumPath(), headless: true, args: chromiumArgs });
+}
+
+/** Serves mounts on 127.0.0.1 (a secure context, so WebGPU and Cache
+ * Storage work): each key is a URL prefix, each value a folder or a file.
+ * '/' answers with an empty page. Returns the base URL and close(). */
+export async function serveStatic(mounts) {
+  const entries = Object.entries(mounts).sort((a, b) => b[0].length - a[0].length);
+  const server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    if (path === '/') {
+      res.writeHead(200, { 'content-type': types['.html'] });
+      res.end('<!doctype html><meta charset="utf-8"><title>nib</title>');
+      return;
+    }
+    for (const [prefix, target] of entries) {
+      if (path !== prefix && !path.startsWith(prefix.endsWith('/') ? prefix : prefix + '/')) continue;
+      let file = target;
+      if (statSync(target).isDirectory()) {
+        file = normalize(join(target, path.slice(prefix.length)));
+        if (file !== target && !file.startsWith(target.endsWith(sep) ? target : target + sep)) break;
+      }
+      if (!existsSync(file) || !statSync(file).isFile()) break;
+      res.writeHead(200, {
+        'content-type': types[extname(file)] ?? 'application/octet-stream',
+        'content-length': statSync(file).size,
+        'cache-control': 'no-store',
+      });
+      createReadStream(file).pipe(res);
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' });
+    res.end('not found');
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+/** Runs nib.wasm in a worker of page with the worker's run message (see
+ * src/engine/nib-worker.js), relaying its output. Resolves with the exit
+ * code, or rejects with the worker's error. */
+export async function runInPage(page, run, { onStdout = () => {}, onStderr = () => {}, onProgress = () => {} } = {}) {
+  await page.exposeFunction('nibEvent', (msg) => {
+    if (msg.type === 'stdout') onStdout(msg.text);
+    else if (msg.type === 'stderr') onStderr(msg.text);
+    else if (msg.type === 'progress') onProgress(msg);
+  });
+  return page.evaluate(
+    (run) =>
+      new Promise((resolve, reject) => {
+        const worker = new Worker(run.worker);
+        // Output relayed before the end is delivered before it.
+        const relayed = [];
+        worker.onmessage = (e) => {
+          const msg = e.data;
+          if (msg.type === 'exit') void Promise.all(relayed).then(() => resolve(msg.code));
+          else if (msg.type === 'error') void Promise.all(relayed).then(() => reject(new Error(`${msg.kind}: ${msg.message}`)));
+          else relayed.push(window.nibEvent(msg));
+        };
+        worker.onerror = (e) => reject(new Error(`worker: ${e.message}`));
+        worker.postMessage({ type: 'run', ...run });
+      }),
+    run,
+  );
+}
