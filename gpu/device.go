@@ -23,11 +23,13 @@ var ErrOutOfMemory = errors.New("gpu: out of memory")
 // buffers are raised to the adapter's maximum so that large weight matrices
 // fit; the kernels' workgroup memory stays within the default 16 KiB.
 const (
-	minStorageBinding   = 128 << 20
-	workgroupStorage    = 16 << 10
-	invocationsPerGroup = 256
-	storageBuffersUsed  = 8
-	maxBufferRequest    = 1 << 40
+	minStorageBinding = 128 << 20
+	workgroupStorage  = 16 << 10
+	// workgroupStorageWanted is what the widest kernel layouts use.
+	workgroupStorageWanted = 32 << 10
+	invocationsPerGroup    = 256
+	storageBuffersUsed     = 8
+	maxBufferRequest       = 1 << 40
 )
 
 // heapMmapThreshold is the size from which C allocations get mappings of
@@ -163,6 +165,9 @@ func (d *Device) open() error {
 	// UINT64_MAX means "undefined" to wgpu-native, which then grants the
 	// 256 MiB default: ask for a concrete size.
 	want.MaxBufferSize = min(have.MaxBufferSize, maxBufferRequest)
+	// Larger workgroup storage lets FMatVec keep its widest groups for
+	// batched rows (op_fmatvec.go); it works within the default too.
+	want.MaxComputeWorkgroupStorageSize = min(have.MaxComputeWorkgroupStorageSize, workgroupStorageWanted)
 	var features []wgpu.FeatureName
 	if d.info.ShaderF16 {
 		features = append(features, wgpu.FeatureNameShaderF16)

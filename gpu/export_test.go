@@ -3,3 +3,12 @@ package gpu
 // SetMatvecShape makes matrix-vector products use shape instead of their
 // own choice, nil restoring it; for benchmarks.
 func SetMatvecShape(shape func(loads int) (wg, tpr int)) { matvecShapeOverride = shape }
+
+// LimitWorkgroupStorage makes d behave as an adapter with only n bytes of
+// workgroup storage, as WebGPU's default grants; the returned function
+// restores the limit.
+func (d *Device) LimitWorkgroupStorage(n uint32) (restore func()) {
+	old := d.limits.MaxComputeWorkgroupStorageSize
+	d.limits.MaxComputeWorkgroupStorageSize = n
+	return func() { d.limits.MaxComputeWorkgroupStorageSize = old }
+}

@@ -137,3 +137,22 @@ func TestFMatVecArgmax(t *testing.T) {
 		}
 	}
 }
+
+// TestFMatVecWithinDefaultStorage runs the gated product of 8 rows, whose
+// widest layout needs 16416 bytes of workgroup storage, on a device that
+// grants WebGPU's default 16384 (Chromium refused that layout with a
+// validation error): FMatVec narrows its workgroups, and the result must
+// still match the reference.
+func TestFMatVecWithinDefaultStorage(t *testing.T) {
+	defer dev.LimitWorkgroupStorage(16 << 10)()
+	const m, n, k = 8, 100, 96
+	rng := rand.New(rand.NewPCG(5, 6))
+	x, w := randF32(rng, m*k, 2), randF32(rng, 2*n*k, 0.5)
+	out := scratch(t, gpu.F32, m, n)
+	b := dev.NewBatch()
+	b.FMatVec(out, upload(t, x, gpu.F32, m, k), upload(t, w, gpu.F32, 2*n, k),
+		gpu.FusedArgs{N: n, Norm: true, Eps: 1e-6, Gate: true, Act: "gelu_new"})
+	submit(t, b)
+	want := kernels.FMatVecRef(x, w, kernels.FMatVecArgs{M: m, N: n, K: k, Norm: true, Eps: 1e-6, Gate: true, Act: "gelu_new"})
+	closeTo(t, download(t, out), want, 2e-4, 2e-4)
+}

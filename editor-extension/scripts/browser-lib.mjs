@@ -36,26 +36,22 @@ export function launchChromium() {
   return chromium.launch({ executablePath: chromiumPath(), headless: true, args: chromiumArgs });
 }
 
-/** Serves mounts on 127.0.0.1 (a secure context, so WebGPU and Cache
- * Storage work): each key is a URL prefix, each value a folder or a file.
- * '/' answers with an empty page. Returns the base URL and close(). */
-export async function serveStatic(mounts) {
+/** A request handler serving mounts: each key is a URL prefix, each value
+ * a folder or a file. A missing file under a prefix gets 404 (never a
+ * page's fallback: the worker tells a missing optional file by its 404);
+ * other requests go to next, or get 404. */
+export function staticHandler(mounts) {
   const entries = Object.entries(mounts).sort((a, b) => b[0].length - a[0].length);
-  const server = createServer((req, res) => {
+  return (req, res, next) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-    if (path === '/') {
-      res.writeHead(200, { 'content-type': types['.html'] });
-      res.end('<!doctype html><meta charset="utf-8"><title>nib</title>');
-      return;
-    }
     for (const [prefix, target] of entries) {
       if (path !== prefix && !path.startsWith(prefix.endsWith('/') ? prefix : prefix + '/')) continue;
       let file = target;
       if (statSync(target).isDirectory()) {
         file = normalize(join(target, path.slice(prefix.length)));
-        if (file !== target && !file.startsWith(target.endsWith(sep) ? target : target + sep)) break;
+        if (file !== target && !file.startsWith(target.endsWith(sep) ? target : target + sep)) return notFound(res);
       }
-      if (!existsSync(file) || !statSync(file).isFile()) break;
+      if (!existsSync(file) || !statSync(file).isFile()) return notFound(res);
       res.writeHead(200, {
         'content-type': types[extname(file)] ?? 'application/octet-stream',
         'content-length': statSync(file).size,
@@ -64,8 +60,28 @@ export async function serveStatic(mounts) {
       createReadStream(file).pipe(res);
       return;
     }
-    res.writeHead(404, { 'content-type': 'text/plain' });
-    res.end('not found');
+    if (next) return next();
+    notFound(res);
+  };
+}
+
+function notFound(res) {
+  res.writeHead(404, { 'content-type': 'text/plain' });
+  res.end('not found');
+}
+
+/** Serves mounts (see staticHandler) on 127.0.0.1, a secure context, so
+ * that WebGPU and Cache Storage work; '/' answers with an empty page.
+ * Returns the base URL and close(). */
+export async function serveStatic(mounts) {
+  const files = staticHandler(mounts);
+  const server = createServer((req, res) => {
+    if (new URL(req.url ?? '/', 'http://x').pathname === '/') {
+      res.writeHead(200, { 'content-type': types['.html'] });
+      res.end('<!doctype html><meta charset="utf-8"><title>nib</title>');
+      return;
+    }
+    files(req, res);
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address();

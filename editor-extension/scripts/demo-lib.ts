@@ -9,6 +9,8 @@ import { createServer } from 'vite';
 import type { NibSettings } from '../src/protocol';
 import { startBridge } from '../src/node/bridge';
 import { startNib } from '../src/node/daemon';
+import { staticHandler } from './browser-lib.mjs';
+import { buildWasm } from './build-wasm.mjs';
 
 export const extensionRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const repoRoot = resolve(extensionRoot, '..');
@@ -16,8 +18,13 @@ export const defaultModel = resolve(repoRoot, '../shared/fixtures/t5-tiny-gated'
 
 export type ServerKind = 'real' | 'fake';
 
+/** Where nib runs: the daemon behind the WebSocket bridge, or nib.wasm in
+ * the page's own worker with no process besides Vite. */
+export type EngineKind = 'daemon' | 'browser';
+
 export interface DemoOptions {
   model: string;
+  engine: EngineKind;
   server: ServerKind;
   /** Vite's port; 0 picks a free one. */
   port: number;
@@ -57,7 +64,25 @@ export function daemonCommand(server: ServerKind, log: (line: string) => void): 
   return { command: output, args: [] };
 }
 
+/** The page and nib.wasm with the model folder, from Vite alone. */
+async function startBrowserDemo(options: DemoOptions): Promise<RunningDemo> {
+  const { dir, gzipBytes } = buildWasm({ log: options.log });
+  options.log(`nib.wasm: ${(gzipBytes / 1e6).toFixed(2)} MB gzipped`);
+  const files = staticHandler({ '/nib': dir, '/model': resolve(options.model) });
+  const vite = await createServer({
+    configFile: join(extensionRoot, 'vite.config.ts'),
+    server: { port: options.port, strictPort: options.port !== 0, host: '127.0.0.1' },
+    plugins: [{ name: 'nib-browser-engine', configureServer: (server) => void server.middlewares.use(files) }],
+  });
+  await vite.listen();
+  const vitePort = (vite.httpServer?.address() as AddressInfo).port;
+  const fragment = new URLSearchParams({ engine: 'browser', model: '/model/' });
+  if (options.settings) fragment.set('settings', JSON.stringify(options.settings));
+  return { url: `http://127.0.0.1:${vitePort}/#${fragment.toString()}`, close: () => vite.close() };
+}
+
 export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
+  if (options.engine === 'browser') return startBrowserDemo(options);
   const { log } = options;
   const { command, args } = daemonCommand(options.server, log);
   const daemon = startNib({

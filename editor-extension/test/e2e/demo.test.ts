@@ -5,7 +5,7 @@
 // as a screenshot under test-results/<server>/.
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { answerTimeoutMs, launchBrowser, screenshot, serverKind, startDemoProcess, type Browser, type DemoProcess } from './harness';
+import { answerTimeoutMs, launchBrowser, screenshot, startDemoProcess, targetName, type Browser, type DemoProcess } from './harness';
 import {
   caretAtEnd,
   caretBeforeGhost,
@@ -52,7 +52,7 @@ afterEach(async () => {
   await page.close();
 });
 
-describe(`demo with the ${serverKind} daemon`, () => {
+describe(`demo with the ${targetName}`, () => {
   it('shows ghost text after the cursor, keeps it out of the document, and Tab accepts it', async () => {
     const initial = await editorLines(page);
     await caretAtEnd(page, 3);

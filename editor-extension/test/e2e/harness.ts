@@ -10,7 +10,15 @@ import { extensionRoot } from '../../scripts/demo-lib';
  * daemon is being built) or real. */
 export const serverKind = process.env.NIB_E2E_SERVER === 'real' ? 'real' : 'fake';
 
-export const resultsDir = join(extensionRoot, 'test-results', serverKind);
+/** Where nib runs: NIB_E2E_ENGINE=browser runs nib.wasm in the page on
+ * Chromium's WebGPU (SwiftShader) with no daemon at all; otherwise the
+ * daemon of NIB_E2E_SERVER. */
+export const engineKind = process.env.NIB_E2E_ENGINE === 'browser' ? 'browser' : 'daemon';
+
+/** What the suite runs against, for its name and its results folder. */
+export const targetName = engineKind === 'browser' ? 'in-page browser engine' : `${serverKind} daemon`;
+
+export const resultsDir = join(extensionRoot, 'test-results', engineKind === 'browser' ? 'browser' : serverKind);
 
 /** Settings for the daemon under test. The fixture model's output is noise
  * that runs to the token limit, and lavapipe is slow: short limits keep a
@@ -19,7 +27,7 @@ export const daemonSettings = process.env.NIB_E2E_SETTINGS ?? JSON.stringify({ c
 
 /** How long to wait for a model answer: the real daemon on a software GPU
  * takes seconds, the fake milliseconds. */
-export const answerTimeoutMs = serverKind === 'real' ? 90_000 : 10_000;
+export const answerTimeoutMs = serverKind === 'real' || engineKind === 'browser' ? 90_000 : 10_000;
 
 export interface DemoProcess {
   url: string;
@@ -29,7 +37,7 @@ export interface DemoProcess {
 
 /** Runs the demo exactly as `npm run demo` does and reads its URL. */
 export async function startDemoProcess(): Promise<DemoProcess> {
-  const args = ['--import', import.meta.resolve('tsx'), join(extensionRoot, 'scripts/demo.ts'), '--server', serverKind, '--port', '0'];
+  const args = ['--import', import.meta.resolve('tsx'), join(extensionRoot, 'scripts/demo.ts'), '--engine', engineKind, '--server', serverKind, '--port', '0'];
   if (process.env.NIB_E2E_MODEL) args.push('--model', process.env.NIB_E2E_MODEL);
   args.push('--settings', daemonSettings);
   const child: ChildProcess = spawn(process.execPath, args, { cwd: extensionRoot, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -66,7 +74,9 @@ export interface Browser {
   close(): Promise<void>;
 }
 
-/** Debian's Chromium with a fresh profile; no browser download involved. */
+/** Debian's Chromium with a fresh profile; no browser download involved.
+ * WebGPU runs on SwiftShader, Chromium's own CPU Vulkan, for the browser
+ * engine. */
 export async function launchBrowser(): Promise<Browser> {
   const profile = mkdtempSync(join(tmpdir(), 'nib-e2e-profile-'));
   const context = await chromium.launchPersistentContext(profile, {
@@ -82,6 +92,8 @@ export async function launchBrowser(): Promise<Browser> {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      '--enable-unsafe-webgpu',
+      '--use-webgpu-adapter=swiftshader',
     ],
   });
   return {

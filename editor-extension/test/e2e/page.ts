@@ -52,7 +52,7 @@ export async function errorMessages(page: Page): Promise<string[]> {
 }
 
 /** Opens the demo and waits for the model. */
-export async function openDemo(page: Page, url: string, timeoutMs = 60_000): Promise<void> {
+export async function openDemo(page: Page, url: string, timeoutMs = 180_000): Promise<void> {
   await page.goto(url);
   await page.locator('[data-testid=status][data-model-state=ready]').waitFor({ timeout: timeoutMs });
 }

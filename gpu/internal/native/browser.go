@@ -134,8 +134,9 @@ func RequestDevice(adapter *wgpu.Adapter, features []wgpu.FeatureName, limits wg
 		"label":            "nib",
 		"requiredFeatures": names,
 		"requiredLimits": map[string]any{
-			"maxStorageBufferBindingSize": float64(limits.MaxStorageBufferBindingSize),
-			"maxBufferSize":               float64(limits.MaxBufferSize),
+			"maxStorageBufferBindingSize":    float64(limits.MaxStorageBufferBindingSize),
+			"maxBufferSize":                  float64(limits.MaxBufferSize),
+			"maxComputeWorkgroupStorageSize": float64(limits.MaxComputeWorkgroupStorageSize),
 		},
 	}
 	dev, ok := jsx.Await(handle(adapter).Call("requestDevice", desc))
