@@ -5,6 +5,11 @@
 #   NIB_E2E_SERVER=fake (default) the browser tests drive the fake daemon
 #   NIB_E2E_SERVER=real           they drive nib itself, built with go build
 #                                 (or $NIB_BINARY), on ../shared/fixtures/t5-tiny-gated
+#
+# Then nib in the browser: the engine built for js (GOOS=js GOARCH=wasm)
+# passes go vet and its syscall/js tests under Node, runs both fixtures'
+# reference cases on Chromium's WebGPU (SwiftShader), and the browser tests
+# run again with the engine in the page and no daemon at all.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -43,3 +48,10 @@ npm ci --no-audit --no-fund
 npm run typecheck
 npm test
 NIB_E2E_SERVER="$server" npm run test:e2e
+
+(cd .. && GOOS=js GOARCH=wasm go vet ./... &&
+  GOOS=js GOARCH=wasm go test -count=1 -exec="$(go env GOROOT)/lib/wasm/go_js_wasm_exec" ./gpu/internal/native)
+for fixture in t5-tiny-gated t5-tiny-relu-tied; do
+  node scripts/browser-forward.mjs --model "../../shared/fixtures/$fixture" --reference "../../shared/fixtures/$fixture/reference.safetensors"
+done
+NIB_E2E_ENGINE=browser npm run test:e2e

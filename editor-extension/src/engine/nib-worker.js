@@ -345,10 +345,19 @@ function installFS(mounts) {
 // ---- Running nib.wasm -------------------------------------------------------
 
 async function run(msg) {
+  // Before any download: a model is no use without a GPU to run it on.
+  // (nib says the same over the protocol, from gpu.ErrNoWebGPU and
+  // gpu.ErrNoAdapter, should the adapter go later.)
   if (!self.navigator.gpu) {
+    const insecure = self.isSecureContext ? '' : ` This page (${self.location.origin}) is not a secure context, and browsers offer WebGPU only to https and localhost pages.`;
     throw new NibError('no-webgpu', 'this browser offers no WebGPU (navigator.gpu is missing): use Chrome or Edge 113 or later ' +
-      '(on Linux, start Chrome with --enable-unsafe-webgpu or enable chrome://flags/#enable-unsafe-webgpu), Safari 26 or later, ' +
-      'or Firefox 141 or later on Windows (elsewhere set dom.webgpu.enabled in about:config); WebGPU also needs https or localhost');
+      '(on Linux, enable chrome://flags/#enable-unsafe-webgpu or start it with --enable-unsafe-webgpu), Safari 26 or later, ' +
+      'or Firefox 141 or later on Windows (elsewhere set dom.webgpu.enabled in about:config).' + insecure);
+  }
+  if (!(await self.navigator.gpu.requestAdapter({ powerPreference: 'high-performance' }))) {
+    throw new NibError('no-webgpu', 'this browser has WebGPU but offered no adapter: its GPU may be blocklisted (see chrome://gpu), ' +
+      'or WebGPU may be off: enable chrome://flags/#enable-unsafe-webgpu, or start Chromium with --enable-unsafe-webgpu ' +
+      '(and --use-webgpu-adapter=swiftshader for its CPU adapter)');
   }
   const mounts = {};
   if (msg.model) {

@@ -119,3 +119,39 @@ func TestNoWebGPU(t *testing.T) {
 		t.Fatalf("Instance() = %v, want ErrNoWebGPU", err)
 	}
 }
+
+// BenchmarkDispatchCalls measures what recording one kernel launch costs
+// in calls from Go into JavaScript, through the binding as gpu.Batch makes
+// them (setPipeline, setBindGroup with a dynamic offset,
+// dispatchWorkgroups), on a pass whose methods do nothing: the price of
+// crossing from WebAssembly into the JavaScript engine, which a browser
+// pays on every dispatch and wgpu-native does not. Run under Node
+// (V8, as Chromium's): BENCHMARKS.md has the figure.
+func BenchmarkDispatchCalls(b *testing.B) {
+	obj := js.Global().Get("Object")
+	noop := js.Global().Get("Function").New("")
+	pass := obj.New()
+	for _, m := range []string{"setPipeline", "setBindGroup", "dispatchWorkgroups", "end"} {
+		pass.Set(m, noop)
+	}
+	enc := obj.New()
+	enc.Set("beginComputePass", js.Global().Get("Function").New("p", "return p"))
+	dev := obj.New()
+	dev.Set("createCommandEncoder", js.Global().Get("Function").New("return this.enc"))
+	dev.Set("enc", enc)
+	d := wgpu.NewDevice(dev)
+	ce, err := d.CreateCommandEncoder(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	handle(ce).Set("beginComputePass", js.Global().Get("Function").New("return this.pass"))
+	handle(ce).Set("pass", pass)
+	p := ce.BeginComputePass(nil)
+	offsets := []uint32{256}
+	b.ResetTimer()
+	for range b.N {
+		p.SetPipeline(nil)
+		p.SetBindGroup(0, nil, offsets)
+		p.DispatchWorkgroups(12, 1, 1)
+	}
+}

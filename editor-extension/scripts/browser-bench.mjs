@@ -1,0 +1,53 @@
+// Runs `nib bench` on a browser page's WebGPU: nib.wasm in a web worker of
+// headless Chromium (SwiftShader on a machine without a GPU), printing
+// bench's JSON on stdout like the native command.
+//
+//   node scripts/browser-bench.mjs --config ../../shared/configs/flan-t5-small --random-weights --only decode,ttft
+//
+// Every argument goes to nib bench; a --config or --model path on this
+// machine is served to the page and mounted for it.
+import { existsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { buildWasm } from './build-wasm.mjs';
+import { launchChromium, runInPage, serveStatic } from './browser-lib.mjs';
+
+async function main() {
+  const args = process.argv.slice(2);
+  const mounts = {};
+  const run = { worker: '/nib/nib-worker.js', wasm: '/nib/nib.wasm', wasmExec: '/nib/wasm_exec.js', files: {} };
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--config' && args[i + 1]) {
+      let file = resolve(args[i + 1]);
+      if (existsSync(file) && statSync(file).isDirectory()) file = join(file, 'config.json');
+      mounts['/config.json'] = file;
+      run.files['/config/config.json'] = '/config.json';
+      args[++i] = '/config/config.json';
+    } else if (args[i] === '--model' && args[i + 1]) {
+      mounts['/model'] = resolve(args[i + 1]);
+      run.model = { url: '/model/' };
+      args[++i] = '/model';
+    }
+  }
+  const { dir } = buildWasm();
+  const server = await serveStatic({ '/nib': dir, ...mounts });
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/`);
+    return await runInPage(page, { ...run, argv: ['nib', 'bench', ...args] }, {
+      onStdout: (t) => process.stdout.write(t),
+      onStderr: (t) => process.stderr.write(t),
+    });
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(`browser-bench: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  },
+);
