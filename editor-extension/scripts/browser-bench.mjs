@@ -5,16 +5,27 @@
 //   node scripts/browser-bench.mjs --config ../../shared/configs/flan-t5-small --random-weights --only decode,ttft
 //
 // Every argument goes to nib bench; a --config or --model path on this
-// machine is served to the page and mounted for it.
+// machine is served to the page and mounted for it. With --wasm FILE
+// first, FILE runs instead of nib.wasm, with the other arguments: a test
+// binary's benchmarks, say (GOOS=js GOARCH=wasm go test -c ./gpu):
+//
+//   node scripts/browser-bench.mjs --wasm gpu.test -test.run '^$' -test.bench DecodeChain
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { buildWasm } from './build-wasm.mjs';
 import { launchChromium, runInPage, serveStatic } from './browser-lib.mjs';
 
 async function main() {
-  const args = process.argv.slice(2);
+  let args = process.argv.slice(2);
   const mounts = {};
   const run = { worker: '/nib/nib-worker.js', wasm: '/nib/nib.wasm', wasmExec: '/nib/wasm_exec.js', files: {} };
+  let argv0 = ['nib', 'bench'];
+  if (args[0] === '--wasm' && args[1]) {
+    mounts['/program.wasm'] = resolve(args[1]);
+    run.wasm = '/program.wasm';
+    argv0 = ['program'];
+    args = args.slice(2);
+  }
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--config' && args[i + 1]) {
       let file = resolve(args[i + 1]);
@@ -34,7 +45,7 @@ async function main() {
   try {
     const page = await browser.newPage();
     await page.goto(`${server.url}/`);
-    return await runInPage(page, { ...run, argv: ['nib', 'bench', ...args] }, {
+    return await runInPage(page, { ...run, argv: [...argv0, ...args] }, {
       onStdout: (t) => process.stdout.write(t),
       onStderr: (t) => process.stderr.write(t),
     });
