@@ -75,10 +75,12 @@ type Device struct {
 
 	lost       atomic.Pointer[error]
 	uncaptured atomic.Pointer[error]
-	// wake is signalled by the callbacks a browser delivers on its event
-	// loop (a mapping settled, the device lost, an error), where waits
-	// block instead of polling (wait_js.go).
-	wake chan struct{}
+	// wake is closed, and replaced, by the callbacks a browser delivers
+	// on its event loop (a mapping settled, the device lost, an error):
+	// there waits block on it instead of polling (wait_js.go), every
+	// waiter at once.
+	wakeMu sync.Mutex
+	wake   chan struct{}
 	// collecting is set during Precompile's dry run.
 	collecting atomic.Pointer[collector]
 
@@ -132,7 +134,6 @@ func Open(opts Options) (*Device, error) {
 		adapter:    adapters[idx],
 		log:        log,
 		pipelines:  newPipelineCache(),
-		wake:       make(chan struct{}, 1),
 		layouts:    map[string]*wgpu.BindGroupLayout{},
 		bindGroups: map[bindKey]*wgpu.BindGroup{},
 	}
@@ -223,12 +224,25 @@ func (r *reporter) UncapturedError(typ wgpu.ErrorType, message string) {
 	d.log.Error("gpu uncaptured error", zap.String("type", typ.String()), zap.String("message", message))
 }
 
-// wakeWaiters lets a blocked wait look again; it never blocks.
+// wakeWaiters lets every blocked wait look again; it never blocks.
 func (d *Device) wakeWaiters() {
-	select {
-	case d.wake <- struct{}{}:
-	default:
+	d.wakeMu.Lock()
+	if d.wake != nil {
+		close(d.wake)
+		d.wake = nil
 	}
+	d.wakeMu.Unlock()
+}
+
+// woken returns a channel that the next wakeWaiters closes. Take it before
+// looking at what the wait is for, so that no wake-up falls between.
+func (d *Device) woken() <-chan struct{} {
+	d.wakeMu.Lock()
+	defer d.wakeMu.Unlock()
+	if d.wake == nil {
+		d.wake = make(chan struct{})
+	}
+	return d.wake
 }
 
 // Lost reports whether the device stopped working, without taking any

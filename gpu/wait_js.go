@@ -13,8 +13,8 @@ import (
 // every goroutine is blocked. Waits here therefore block on d.wake, which
 // those callbacks signal (as do device loss and uncaptured errors),
 // instead of spinning, which would starve the event loop and never see
-// the promise settle. recheck bounds a wait between looks at d.Err, in
-// case a signal went to another waiter.
+// the promise settle. recheck bounds a wait between looks at d.Err, as a
+// safety net: every wake-up reaches every waiter (Device.woken).
 const recheck = 50 * time.Millisecond
 
 // waitIdle waits until all work submitted so far has finished.
@@ -24,13 +24,14 @@ func (d *Device) waitIdle() error {
 	t := time.NewTimer(recheck)
 	defer t.Stop()
 	for {
+		woken := d.woken()
 		if err := d.Err(); err != nil {
 			return err
 		}
 		select {
 		case <-done:
 			return d.Err()
-		case <-d.wake:
+		case <-woken:
 		case <-t.C:
 			t.Reset(recheck)
 		}
@@ -42,6 +43,7 @@ func (d *Device) waitMapped(done func() bool) error {
 	t := time.NewTimer(recheck)
 	defer t.Stop()
 	for {
+		woken := d.woken()
 		if err := d.Err(); err != nil {
 			return err
 		}
@@ -49,7 +51,7 @@ func (d *Device) waitMapped(done func() bool) error {
 			return nil
 		}
 		select {
-		case <-d.wake:
+		case <-woken:
 		case <-t.C:
 			t.Reset(recheck)
 		}
