@@ -193,10 +193,13 @@ async function fetchModel(source) {
   }
   const files = {};
   files['config.json'] = await modelFile(cache, base, 'config.json', false);
+  const configText = await files['config.json'].text();
   try {
-    JSON.parse(await files['config.json'].text());
+    JSON.parse(configText);
   } catch (err) {
-    throw new NibError('model', `model: ${base}config.json is not JSON (${err.message}); is ${base} a model folder?`);
+    // A web app's server answers a missing file with its own page.
+    const what = /^\s*</.test(configText) ? 'an HTML page, not JSON (a web server\'s fallback for a missing file?)' : `not JSON (${err.message})`;
+    throw new NibError('model', `model: ${base}config.json is ${what}; is ${base} a Hugging Face-layout model folder?`);
   }
   const index = await modelFile(cache, base, 'model.safetensors.index.json', true);
   if (index) {

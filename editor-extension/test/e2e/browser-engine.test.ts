@@ -14,7 +14,7 @@ import { defaultModel } from '../../scripts/demo-lib';
 import { chromiumArgs, runInPage, serveStatic } from '../../scripts/browser-lib.mjs';
 import { buildWasm } from '../../scripts/build-wasm.mjs';
 import { launchBrowser, screenshot, startDemoProcess, type Browser, type DemoProcess } from './harness';
-import { openDemo } from './page';
+import { caretAtEnd, openDemo, waitForGhost } from './page';
 
 let demo: DemoProcess;
 let browser: Browser;
@@ -166,12 +166,45 @@ describe('the in-page engine', () => {
   });
 
   it('shows an error naming the URL for a folder that is not a model', async () => {
+    // A hub repository without the file answers 404.
+    const hub = await startHub({ cors: true });
+    try {
+      const missing = await browser.context.newPage();
+      await missing.goto(demoURL({ hub: 'nib-test/absent', endpoint: hub.endpoint }));
+      const err = await fatal(missing);
+      expect(err.kind).toBe('model');
+      expect(err.text).toContain(`${hub.endpoint}/nib-test/absent/resolve/main/config.json: HTTP 404`);
+      await missing.close();
+    } finally {
+      await hub.close();
+    }
+
     const page = await browser.context.newPage();
     await page.goto(demoURL({ model: '/not-a-model/' }));
     const err = await fatal(page);
     expect(err.kind).toBe('model');
-    expect(err.text).toContain('/not-a-model/config.json: HTTP 404');
+    // Vite, like many web servers, answers a missing file with its page.
+    expect(err.text).toContain('/not-a-model/config.json is an HTML page, not JSON');
+    expect(err.text).toContain('model folder');
     await screenshot(page, 'browser-bad-model');
+    await page.close();
+  });
+});
+
+describe('a lost device', () => {
+  it('is reopened with the model reloaded, as the daemon does, when the GPU process crashes', async () => {
+    const page = await browser.context.newPage();
+    await openDemo(page, demo.url);
+    // Chromium's GPU process, where WebGPU runs, goes down: every device
+    // of every page is lost.
+    const cdp = await browser.context.newCDPSession(page);
+    await cdp.send('Browser.crashGpuProcess');
+    await caretAtEnd(page, 3);
+    await page.keyboard.type(' The weather today', { delay: 25 });
+    const suggestion = await waitForGhost(page, 180_000);
+    expect(suggestion.trim()).not.toBe('');
+    await expect.poll(() => page.locator('[data-testid=messages] li').allTextContents()).toContainEqual(expect.stringContaining('the GPU device was lost'));
+    await screenshot(page, 'browser-device-lost');
     await page.close();
   });
 });
@@ -216,7 +249,7 @@ describe('a browser without WebGPU', () => {
       url.hostname = 'nib.test';
       await page.goto(`${url.origin}/`);
       const run = runInPage(page, { worker: '/nib/nib-worker.js', wasm: '/nib/nib.wasm', wasmExec: '/nib/wasm_exec.js', argv: ['nib'], model: { url: '/model/' } });
-      await expect(run).rejects.toThrow(/^no-webgpu: .*navigator\.gpu is missing.*not a secure context/);
+      await expect(run).rejects.toThrow(/no-webgpu: .*navigator\.gpu is missing.*not a secure context/);
     } finally {
       await insecure.close();
       await server.close();
