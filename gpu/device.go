@@ -234,17 +234,6 @@ func (d *Device) wakeWaiters() {
 	d.wakeMu.Unlock()
 }
 
-// woken returns a channel that the next wakeWaiters closes. Take it before
-// looking at what the wait is for, so that no wake-up falls between.
-func (d *Device) woken() <-chan struct{} {
-	d.wakeMu.Lock()
-	defer d.wakeMu.Unlock()
-	if d.wake == nil {
-		d.wake = make(chan struct{})
-	}
-	return d.wake
-}
-
 // Lost reports whether the device stopped working, without taking any
 // pending error (Err does).
 func (d *Device) Lost() bool { return d.lost.Load() != nil }

@@ -57,3 +57,14 @@ func (d *Device) waitMapped(done func() bool) error {
 		}
 	}
 }
+
+// woken returns a channel that the next wakeWaiters closes. Take it before
+// looking at what the wait is for, so that no wake-up falls between.
+func (d *Device) woken() <-chan struct{} {
+	d.wakeMu.Lock()
+	defer d.wakeMu.Unlock()
+	if d.wake == nil {
+		d.wake = make(chan struct{})
+	}
+	return d.wake
+}
