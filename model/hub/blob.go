@@ -258,11 +258,22 @@ func link(blob, pointer string) error {
 	if err != nil {
 		return fmt.Errorf("hub: %w", err)
 	}
-	if err := os.Remove(pointer); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("hub: %w", err)
-	}
-	if symlink(rel, pointer) == nil {
-		return nil
+	for range 3 {
+		if err := os.Remove(pointer); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("hub: %w", err)
+		}
+		err := symlink(rel, pointer)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, os.ErrExist) {
+			break // no symlinks here: copy
+		}
+		// A concurrent pull linked it between the remove and here; a
+		// copy would replace its symlink (TestPullConcurrent saw that).
+		if target, err := os.Readlink(pointer); err == nil && target == rel {
+			return nil
+		}
 	}
 	return copyFile(blob, pointer)
 }
