@@ -300,7 +300,7 @@ func (b *Batch) Submit() error {
 	// Queue writes execute before later submissions and after earlier ones,
 	// so one arena serves every batch in turn.
 	if len(b.params) > 0 {
-		if err := d.queue.WriteBuffer(d.arena, 0, b.params); err != nil {
+		if err := native.WriteBuffer(d.queue, d.arena, 0, b.params); err != nil {
 			return fmt.Errorf("gpu: write parameters: %w", err)
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"unsafe"
 
 	"github.com/cogentcore/webgpu/wgpu"
+
+	"github.com/nib-editor/nib/gpu/internal/native"
 )
 
 // Plan is a fixed sequence of kernel dispatches over fixed tensors, with
@@ -77,7 +79,7 @@ func (b *Batch) Plan() (*Plan, error) {
 	}
 	p := &Plan{d: d, uniform: ub}
 	if len(r.params) > 0 {
-		if err := d.queue.WriteBuffer(ub.b, 0, r.params); err != nil {
+		if err := native.WriteBuffer(d.queue, ub.b, 0, r.params); err != nil {
 			p.Close()
 			return nil, fmt.Errorf("gpu: write plan parameters: %w", err)
 		}

@@ -9,6 +9,8 @@ import (
 	"unsafe"
 
 	"github.com/x448/float16"
+
+	"github.com/nib-editor/nib/gpu/internal/native"
 )
 
 // Tensor is a dense row-major array in a GPU buffer: a shape, a dtype and
@@ -194,7 +196,7 @@ func (t *Tensor) writeRaw(raw []byte) error {
 	if err := t.d.Err(); err != nil {
 		return err
 	}
-	if err := t.d.queue.WriteBuffer(t.buf.b, 0, raw); err != nil {
+	if err := native.WriteBuffer(t.d.queue, t.buf.b, 0, raw); err != nil {
 		return fmt.Errorf("gpu: write %s: %w", t, err)
 	}
 	return nil

@@ -108,6 +108,8 @@ export async function launchBrowser(): Promise<Browser> {
 export async function screenshot(page: Page, name: string): Promise<string> {
   mkdirSync(resultsDir, { recursive: true });
   const path = join(resultsDir, `${name}.png`);
-  await page.screenshot({ path, fullPage: true });
+  // With the engine in the page, Chromium's GPU process also runs the
+  // model's long dispatches, and a screenshot waits its turn there.
+  await page.screenshot({ path, fullPage: true, timeout: engineKind === 'browser' ? answerTimeoutMs : 30_000 });
   return path;
 }

@@ -272,3 +272,20 @@ func TuneHeap(mmapThreshold int) {}
 const NoAdapterHint = "the browser has WebGPU but offered no adapter; its GPU may be blocklisted " +
 	"(see chrome://gpu), or WebGPU may be off: enable chrome://flags/#enable-unsafe-webgpu, " +
 	"or start Chromium with --enable-unsafe-webgpu (--use-webgpu-adapter=swiftshader for its CPU adapter)"
+
+var uint8Array = js.Global().Get("Uint8Array")
+
+// WriteBuffer queues a write of data to buffer at offset. It copies data
+// into a JavaScript array first: the binding's WriteBuffer makes a view of
+// WebAssembly memory, which any Go allocation on the way into JavaScript
+// (the call's own arguments) may grow, detaching the view ("Cannot perform
+// Construct on a detached ArrayBuffer", seen in the demo's browser tests).
+func WriteBuffer(queue *wgpu.Queue, buffer *wgpu.Buffer, offset uint64, data []byte) error {
+	if len(data) == 0 {
+		return nil
+	}
+	arr := uint8Array.New(len(data))
+	js.CopyBytesToJS(arr, data)
+	handle(queue).Call("writeBuffer", handle(buffer), float64(offset), arr)
+	return nil
+}

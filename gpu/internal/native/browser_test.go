@@ -112,6 +112,37 @@ func TestMapAsync(t *testing.T) {
 	}
 }
 
+// TestWriteBuffer checks that the bytes reach queue.writeBuffer whole,
+// in a JavaScript array of their own (never a view of Go's memory, which
+// a later allocation can detach), with the buffer's handle and offset.
+func TestWriteBuffer(t *testing.T) {
+	obj, _ := fakeDevice(t)
+	var got []byte
+	var target string
+	var offset int
+	f := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		target, offset = args[0].Get("kind").String(), args[1].Int()
+		got = make([]byte, args[2].Length())
+		js.CopyBytesToGo(got, args[2])
+		return nil
+	})
+	defer f.Release()
+	obj.Get("queue").Set("writeBuffer", f)
+	dev := wgpu.NewDevice(obj)
+	buf, err := dev.CreateBuffer(&wgpu.BufferDescriptor{Size: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := []byte{1, 2, 3, 4, 5, 6, 7, 8}
+	if err := WriteBuffer(dev.GetQueue(), buf, 8, data); err != nil {
+		t.Fatal(err)
+	}
+	data[0] = 99 // the write has its own copy
+	if target != "buffer" || offset != 8 || string(got) != string([]byte{1, 2, 3, 4, 5, 6, 7, 8}) {
+		t.Errorf("writeBuffer(%s, %d, %v), want (buffer, 8, [1 ... 8])", target, offset, got)
+	}
+}
+
 // TestNoWebGPU checks the error for a JavaScript host without
 // navigator.gpu (Node here, as a browser without WebGPU).
 func TestNoWebGPU(t *testing.T) {

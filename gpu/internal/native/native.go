@@ -349,3 +349,8 @@ const NoAdapterHint = "install a Vulkan driver " +
 
 // ErrNoWebGPU is never returned natively: wgpu-native is WebGPU.
 var ErrNoWebGPU = errors.New("no WebGPU implementation")
+
+// WriteBuffer queues a write of data to buffer at offset.
+func WriteBuffer(queue *wgpu.Queue, buffer *wgpu.Buffer, offset uint64, data []byte) error {
+	return queue.WriteBuffer(buffer, offset, data)
+}
