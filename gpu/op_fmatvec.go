@@ -139,6 +139,7 @@ func (b *Batch) FMatVec(out, x, w *Tensor, a FusedArgs) {
 		return
 	}
 	vec, wg, tpr := fmatvecLayout(k, n, w.dtype)
+	mPad := matvecRows(m) // the kernel's M: rows of x, padded to a power of two
 	if a.Argmax == nil {
 		// A workgroup keeps WG*M*G partial sums and M scales: 16416 bytes
 		// for 8 gated rows in groups of 256, over WebGPU's default (and
@@ -148,12 +149,11 @@ func (b *Batch) FMatVec(out, x, w *Tensor, a FusedArgs) {
 		if a.Gate {
 			gates = 2
 		}
-		rows := matvecRows(m)
-		for wg > tpr && uint64(4*(wg*rows*gates+rows)) > uint64(b.d.limits.MaxComputeWorkgroupStorageSize) {
+		for wg > tpr && uint64(4*(wg*mPad*gates+mPad)) > uint64(b.d.limits.MaxComputeWorkgroupStorageSize) {
 			wg /= 2
 		}
 	}
-	defs := kernels.Defines{"W": w.dtype.String(), "M": matvecRows(m), "VEC": vec, "WG": wg, "TPR": tpr,
+	defs := kernels.Defines{"W": w.dtype.String(), "M": mPad, "VEC": vec, "WG": wg, "TPR": tpr,
 		"NORM": a.Norm, "GATE": a.Gate, "ACT": a.Act, "RES": a.Res != nil, "K": k}
 	params := []uint32{uint32(m), uint32(n), uint32(k), uint32(a.WOff), math.Float32bits(a.Eps)}
 	if a.Argmax != nil {

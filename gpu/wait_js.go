@@ -11,7 +11,7 @@ import (
 // A browser has no Device.Poll: the GPU process settles mapAsync and
 // onSubmittedWorkDone promises on the event loop, which runs only while
 // every goroutine is blocked. Waits here therefore block on d.wake, which
-// those callbacks signal (as do device loss and uncaptured errors),
+// those callbacks close (as do device loss and uncaptured errors),
 // instead of spinning, which would starve the event loop and never see
 // the promise settle. recheck bounds a wait between looks at d.Err, as a
 // safety net: every wake-up reaches every waiter (Device.woken).
@@ -20,26 +20,26 @@ const recheck = 50 * time.Millisecond
 // waitIdle waits until all work submitted so far has finished.
 func (d *Device) waitIdle() error {
 	done := make(chan struct{})
-	native.OnSubmittedWorkDone(d.queue, func() { close(done) })
-	t := time.NewTimer(recheck)
-	defer t.Stop()
-	for {
-		woken := d.woken()
-		if err := d.Err(); err != nil {
-			return err
-		}
+	native.OnSubmittedWorkDone(d.queue, func() {
+		close(done)
+		d.wakeWaiters()
+	})
+	return d.waitUntil(func() bool {
 		select {
 		case <-done:
-			return d.Err()
-		case <-woken:
-		case <-t.C:
-			t.Reset(recheck)
+			return true
+		default:
+			return false
 		}
-	}
+	})
 }
 
 // waitMapped waits until done reports that a buffer mapping has settled.
-func (d *Device) waitMapped(done func() bool) error {
+func (d *Device) waitMapped(done func() bool) error { return d.waitUntil(done) }
+
+// waitUntil blocks until done reports true or the device fails, looking
+// again at every wake-up.
+func (d *Device) waitUntil(done func() bool) error {
 	t := time.NewTimer(recheck)
 	defer t.Stop()
 	for {
