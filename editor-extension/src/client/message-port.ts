@@ -1,13 +1,5 @@
-import {
-  AbstractMessageReader,
-  AbstractMessageWriter,
-  type DataCallback,
-  type Disposable,
-  type Message,
-  type MessageConnection,
-  type MessageReader,
-  type MessageWriter,
-} from 'vscode-jsonrpc';
+import { AbstractMessageWriter, type Message, type MessageConnection, type MessageReader, type MessageWriter } from 'vscode-jsonrpc';
+import { JsonMessageReader } from './json-reader';
 
 /** The part of a MessagePort that the transport uses. One JSON-RPC message
  * travels as one port message, as JSON text, so no Content-Length framing
@@ -19,36 +11,12 @@ export interface MessagePortLike {
   close(): void;
 }
 
-export class PortMessageReader extends AbstractMessageReader implements MessageReader {
-  private callback: DataCallback | undefined;
-  private readonly queue: Message[] = [];
-
+export class PortMessageReader extends JsonMessageReader {
   constructor(port: MessagePortLike) {
-    super();
-    port.addEventListener('message', (event) => {
-      let message: unknown;
-      try {
-        message = typeof event.data === 'string' ? JSON.parse(event.data) : event.data;
-      } catch (err) {
-        this.fireError(new Error(`nib: malformed JSON from the worker: ${String(err)}`));
-        return;
-      }
-      if (typeof message !== 'object' || message === null) {
-        this.fireError(new Error('nib: a worker message is not a JSON object'));
-        return;
-      }
-      // Messages that arrive before listen() are kept, not dropped.
-      if (this.callback) this.callback(message as Message);
-      else this.queue.push(message as Message);
-    });
+    super('worker');
+    port.addEventListener('message', (event) => this.receive(event.data));
     // addEventListener, unlike onmessage, needs start() to deliver.
     port.start?.();
-  }
-
-  listen(callback: DataCallback): Disposable {
-    this.callback = callback;
-    for (const message of this.queue.splice(0)) callback(message);
-    return { dispose: () => (this.callback = undefined) };
   }
 
   /** Ends the connection: the worker behind the port is gone. */

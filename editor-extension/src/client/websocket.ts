@@ -1,13 +1,5 @@
-import {
-  AbstractMessageReader,
-  AbstractMessageWriter,
-  type DataCallback,
-  type Disposable,
-  type Message,
-  type MessageConnection,
-  type MessageReader,
-  type MessageWriter,
-} from 'vscode-jsonrpc';
+import { AbstractMessageWriter, type Message, type MessageConnection, type MessageReader, type MessageWriter } from 'vscode-jsonrpc';
+import { JsonMessageReader } from './json-reader';
 
 /** The part of a WebSocket (the browser's, or the `ws` package's) that the
  * transport uses. One JSON-RPC message travels as one text frame, so no
@@ -22,36 +14,13 @@ export interface WebSocketLike {
 const CONNECTING = 0;
 const OPEN = 1;
 
-export class WebSocketMessageReader extends AbstractMessageReader implements MessageReader {
-  private callback: DataCallback | undefined;
-  private readonly queue: Message[] = [];
-
+export class WebSocketMessageReader extends JsonMessageReader {
   constructor(socket: WebSocketLike) {
-    super();
-    socket.addEventListener('message', (event) => {
-      let message: unknown;
-      try {
-        message = JSON.parse(String(event.data));
-      } catch (err) {
-        this.fireError(new Error(`nib: malformed JSON from the bridge: ${String(err)}`));
-        return;
-      }
-      if (typeof message !== 'object' || message === null) {
-        this.fireError(new Error('nib: a bridge message is not a JSON object'));
-        return;
-      }
-      // Messages that arrive before listen() are kept, not dropped.
-      if (this.callback) this.callback(message as Message);
-      else this.queue.push(message as Message);
-    });
+    super('bridge');
+    // String(): a text frame's data, as the bridge always sends.
+    socket.addEventListener('message', (event) => this.receive(String(event.data)));
     socket.addEventListener('error', () => this.fireError(new Error('nib: WebSocket error')));
     socket.addEventListener('close', () => this.fireClose());
-  }
-
-  listen(callback: DataCallback): Disposable {
-    this.callback = callback;
-    for (const message of this.queue.splice(0)) callback(message);
-    return { dispose: () => (this.callback = undefined) };
   }
 }
 
