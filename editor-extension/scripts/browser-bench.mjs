@@ -13,12 +13,12 @@
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { buildWasm } from './build-wasm.mjs';
-import { launchChromium, runInPage, serveStatic } from './browser-lib.mjs';
+import { exitWith, runInChromium } from './browser-lib.mjs';
 
 async function main() {
   let args = process.argv.slice(2);
   const mounts = {};
-  const run = { worker: '/nib/nib-worker.js', wasm: '/nib/nib.wasm', wasmExec: '/nib/wasm_exec.js', files: {} };
+  const run = { files: {} };
   let argv0 = ['nib', 'bench'];
   if (args[0] === '--wasm' && args[1]) {
     mounts['/program.wasm'] = resolve(args[1]);
@@ -40,25 +40,7 @@ async function main() {
     }
   }
   const { dir } = buildWasm();
-  const server = await serveStatic({ '/nib': dir, ...mounts });
-  const browser = await launchChromium();
-  try {
-    const page = await browser.newPage();
-    await page.goto(`${server.url}/`);
-    return await runInPage(page, { ...run, argv: [...argv0, ...args] }, {
-      onStdout: (t) => process.stdout.write(t),
-      onStderr: (t) => process.stderr.write(t),
-    });
-  } finally {
-    await browser.close();
-    await server.close();
-  }
+  return runInChromium({ '/nib': dir, ...mounts }, { ...run, argv: [...argv0, ...args] });
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    console.error(`browser-bench: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(1);
-  },
-);
+exitWith('browser-bench', main);

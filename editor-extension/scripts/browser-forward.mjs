@@ -12,7 +12,7 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildWasm } from './build-wasm.mjs';
-import { launchChromium, runInPage, serveStatic } from './browser-lib.mjs';
+import { exitWith, runInChromium } from './browser-lib.mjs';
 
 const usage = 'usage: node scripts/browser-forward.mjs --model DIR --reference FILE [--tolerance 1e-4] [--f16] [--int8]';
 
@@ -35,41 +35,13 @@ async function main() {
 
   const { dir, gzipBytes } = buildWasm();
   console.error(`browser-forward: nib.wasm is ${(gzipBytes / 1e6).toFixed(2)} MB gzipped`);
-  const server = await serveStatic({ '/nib': dir, '/model': model, '/reference.safetensors': reference });
-  const browser = await launchChromium();
-  try {
-    const page = await browser.newPage();
-    page.on('console', (m) => {
-      // A missing optional file (the shard index, a tokenizer) shows as a
-      // failed load; the worker reports real failures itself.
-      if ((m.type() === 'error' || m.type() === 'warning') && !m.text().startsWith('Failed to load resource')) console.error(`[page] ${m.text()}`);
-    });
-    const argv = ['nib', 'forward', '--model', '/model', '--reference', '/reference.safetensors', '--tolerance', values.tolerance];
-    if (values.f16) argv.push('--f16');
-    if (values.int8) argv.push('--int8');
-    await page.goto(`${server.url}/`);
-    return await runInPage(
-      page,
-      {
-        worker: '/nib/nib-worker.js',
-        wasm: '/nib/nib.wasm',
-        wasmExec: '/nib/wasm_exec.js',
-        argv,
-        model: { url: '/model/' },
-        files: { '/reference.safetensors': '/reference.safetensors' },
-      },
-      { onStdout: (t) => process.stdout.write(t), onStderr: (t) => process.stderr.write(t) },
-    );
-  } finally {
-    await browser.close();
-    await server.close();
-  }
+  const argv = ['nib', 'forward', '--model', '/model', '--reference', '/reference.safetensors', '--tolerance', values.tolerance];
+  if (values.f16) argv.push('--f16');
+  if (values.int8) argv.push('--int8');
+  return runInChromium(
+    { '/nib': dir, '/model': model, '/reference.safetensors': reference },
+    { argv, model: { url: '/model/' }, files: { '/reference.safetensors': '/reference.safetensors' } },
+  );
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    console.error(`browser-forward: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(1);
-  },
-);
+exitWith('browser-forward', main);

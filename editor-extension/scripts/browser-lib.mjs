@@ -91,10 +91,15 @@ export async function serveStatic(mounts) {
   };
 }
 
+/** Where the scripts serve dist/wasm (build-wasm.mjs) to their pages. */
+const assets = { worker: '/nib/nib-worker.js', wasm: '/nib/nib.wasm', wasmExec: '/nib/wasm_exec.js' };
+
 /** Runs nib.wasm in a worker of page with the worker's run message (see
- * src/engine/nib-worker.js), relaying its output. Resolves with the exit
- * code, or rejects with the worker's error. */
+ * src/engine/nib-worker.js; its asset URLs default to dist/wasm served at
+ * /nib), relaying its output. Resolves with the exit code, or rejects
+ * with the worker's error. */
 export async function runInPage(page, run, { onStdout = () => {}, onStderr = () => {}, onProgress = () => {} } = {}) {
+  run = { ...assets, ...run };
   await page.exposeFunction('nibEvent', (msg) => {
     if (msg.type === 'stdout') onStdout(msg.text);
     else if (msg.type === 'stderr') onStderr(msg.text);
@@ -116,5 +121,39 @@ export async function runInPage(page, run, { onStdout = () => {}, onStderr = () 
         worker.postMessage({ type: 'run', ...run });
       }),
     run,
+  );
+}
+
+/** Serves mounts (dist/wasm among them, at /nib), runs `run` in a page of
+ * headless Chromium as runInPage does, with the program's stdout and
+ * stderr on this process's, and the page's errors on stderr. Resolves with
+ * the exit code. */
+export async function runInChromium(mounts, run) {
+  const server = await serveStatic(mounts);
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage();
+    page.on('console', (m) => {
+      // A missing optional file (the shard index, a tokenizer) shows as a
+      // failed load; the worker reports real failures itself.
+      if ((m.type() === 'error' || m.type() === 'warning') && !m.text().startsWith('Failed to load resource')) console.error(`[page] ${m.text()}`);
+    });
+    await page.goto(`${server.url}/`);
+    return await runInPage(page, run, { onStdout: (t) => process.stdout.write(t), onStderr: (t) => process.stderr.write(t) });
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
+/** Runs a script's main and exits with its status, or 1 with its error
+ * on stderr, prefixed by the script's name. */
+export function exitWith(name, main) {
+  main().then(
+    (code) => process.exit(code),
+    (err) => {
+      console.error(`${name}: ${err instanceof Error ? err.message : String(err)}`);
+      process.exit(1);
+    },
   );
 }

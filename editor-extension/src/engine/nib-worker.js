@@ -136,17 +136,20 @@ async function openCache() {
   }
 }
 
+/** One file of the model from the cache, reported as progress, or null. */
+async function fromCache(cache, base, name) {
+  const hit = cache && (await cache.match(base + name));
+  if (!hit) return null;
+  const blob = await hit.blob();
+  post({ type: 'progress', file: name, loaded: blob.size, total: blob.size, cached: true });
+  return blob;
+}
+
 /** One file of the model: from the cache, else fetched, checked and kept. */
 async function modelFile(cache, base, name, optional) {
   const url = base + name;
-  if (cache) {
-    const hit = await cache.match(url);
-    if (hit) {
-      const blob = await hit.blob();
-      post({ type: 'progress', file: name, loaded: blob.size, total: blob.size, cached: true });
-      return blob;
-    }
-  }
+  const cached = await fromCache(cache, base, name);
+  if (cached) return cached;
   const response = await fetchChecked(url, optional);
   if (!response) return null;
   const want = announcedSha256(response);
@@ -180,10 +183,8 @@ async function fetchModel(source) {
         const names = await hit.json();
         const files = {};
         for (const name of names) {
-          const f = await cache.match(base + name);
-          if (!f) throw new Error(`${name} is gone from the cache`);
-          files[name] = await f.blob();
-          post({ type: 'progress', file: name, loaded: files[name].size, total: files[name].size, cached: true });
+          files[name] = await fromCache(cache, base, name);
+          if (!files[name]) throw new Error(`${name} is gone from the cache`);
         }
         return files;
       } catch {

@@ -9,29 +9,18 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { defaultModel } from '../../scripts/demo-lib';
 import { chromiumArgs, runInPage, serveStatic } from '../../scripts/browser-lib.mjs';
 import { buildWasm } from '../../scripts/build-wasm.mjs';
-import { launchBrowser, screenshot, startDemoProcess, type Browser, type DemoProcess } from './harness';
+import { screenshot, useDemo } from './harness';
 import { caretAtEnd, openDemo, waitForGhost } from './page';
 
-let demo: DemoProcess;
-let browser: Browser;
-
-beforeAll(async () => {
-  demo = await startDemoProcess();
-  browser = await launchBrowser();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await demo?.stop();
-});
+const setup = useDemo();
 
 /** The demo page with nib reaching its model as params say. */
 function demoURL(params: Record<string, string>): string {
-  const url = new URL(demo.url);
+  const url = new URL(setup.demo.url);
   url.hash = new URLSearchParams({ engine: 'browser', ...params }).toString();
   return url.toString();
 }
@@ -41,6 +30,27 @@ async function fatal(page: Page): Promise<{ kind: string | null; text: string }>
   const el = page.locator('[data-testid=fatal]');
   await el.waitFor({ timeout: 120_000 });
   return { kind: await el.getAttribute('data-kind'), text: (await el.textContent()) ?? '' };
+}
+
+/** Opens the demo at params in a new page, waits for its fatal error and
+ * returns it; the page is saved as screenshot `shot` if given, then closed. */
+async function fatalAt(params: Record<string, string>, shot?: string): Promise<{ kind: string | null; text: string }> {
+  const page = await setup.browser.context.newPage();
+  await page.goto(demoURL(params));
+  const err = await fatal(page);
+  if (shot) await screenshot(page, shot);
+  await page.close();
+  return err;
+}
+
+/** Runs fn with a hub stand-in (startHub), closing it after. */
+async function withHub(options: { cors: boolean; corruptSha?: boolean }, fn: (hub: Hub) => Promise<void>): Promise<void> {
+  const hub = await startHub(options);
+  try {
+    await fn(hub);
+  } finally {
+    await hub.close();
+  }
 }
 
 interface Hub {
@@ -90,114 +100,88 @@ async function startHub(options: { cors: boolean; corruptSha?: boolean }): Promi
 
 describe('the in-page engine', () => {
   it('loads a model again from the browser cache with the network off', async () => {
-    const first = await browser.context.newPage();
-    await openDemo(first, demo.url);
+    const first = await setup.browser.context.newPage();
+    await openDemo(first, setup.demo.url);
     await first.close();
 
     // From here on the model's URLs fail as they would offline.
     let blocked = 0;
-    await browser.context.route('**/model/**', (route) => {
+    await setup.browser.context.route('**/model/**', (route) => {
       blocked++;
       return route.abort('internetdisconnected');
     });
     try {
-      const second = await browser.context.newPage();
-      await openDemo(second, demo.url);
+      const second = await setup.browser.context.newPage();
+      await openDemo(second, setup.demo.url);
       expect(blocked).toBe(0);
       await screenshot(second, 'browser-offline-from-cache');
 
       // The block is real: with the cache emptied, the same page fails.
       await second.evaluate(() => caches.delete('nib-models-v1'));
       await second.close();
-      const third = await browser.context.newPage();
-      await third.goto(demo.url);
+      const third = await setup.browser.context.newPage();
+      await third.goto(setup.demo.url);
       const err = await fatal(third);
       expect(err.kind).toBe('network');
       expect(err.text).toContain('/model/config.json');
       expect(blocked).toBeGreaterThan(0);
       await third.close();
     } finally {
-      await browser.context.unroute('**/model/**');
+      await setup.browser.context.unroute('**/model/**');
     }
   });
 
   it('loads a model from hub resolve URLs on another origin, checking its sha256', async () => {
-    const hub = await startHub({ cors: true });
-    try {
-      const page = await browser.context.newPage();
+    await withHub({ cors: true }, async (hub) => {
+      const page = await setup.browser.context.newPage();
       await openDemo(page, demoURL({ hub: 'nib-test/tiny', endpoint: hub.endpoint }));
       expect(hub.requests).toContain('/nib-test/tiny/resolve/main/model.safetensors');
       expect(hub.requests).toContain('/nib-test/tiny/resolve/main/config.json');
       await page.close();
-    } finally {
-      await hub.close();
-    }
+    });
   });
 
   it('refuses a download whose sha256 differs from the one the hub announced', async () => {
-    const hub = await startHub({ cors: true, corruptSha: true });
-    try {
-      const page = await browser.context.newPage();
+    await withHub({ cors: true, corruptSha: true }, async (hub) => {
       // A new endpoint (its own port), so nothing of it is in the cache.
-      await page.goto(demoURL({ hub: 'nib-test/tiny', endpoint: hub.endpoint }));
-      const err = await fatal(page);
+      const err = await fatalAt({ hub: 'nib-test/tiny', endpoint: hub.endpoint }, 'browser-sha-mismatch');
       expect(err.kind).toBe('model');
       expect(err.text).toMatch(/sha256 [0-9a-f]{64} does not match/);
-      await screenshot(page, 'browser-sha-mismatch');
-      await page.close();
-    } finally {
-      await hub.close();
-    }
+    });
   });
 
   it('says when another origin does not allow the page through CORS', async () => {
-    const hub = await startHub({ cors: false });
-    try {
-      const page = await browser.context.newPage();
-      await page.goto(demoURL({ hub: 'nib-test/tiny', endpoint: hub.endpoint }));
-      const err = await fatal(page);
+    await withHub({ cors: false }, async (hub) => {
+      const err = await fatalAt({ hub: 'nib-test/tiny', endpoint: hub.endpoint });
       expect(err.kind).toBe('network');
       expect(err.text).toContain('CORS');
       expect(err.text).toContain(hub.endpoint);
-      await page.close();
-    } finally {
-      await hub.close();
-    }
+    });
   });
 
   it('shows an error naming the URL for a folder that is not a model', async () => {
     // A hub repository without the file answers 404.
-    const hub = await startHub({ cors: true });
-    try {
-      const missing = await browser.context.newPage();
-      await missing.goto(demoURL({ hub: 'nib-test/absent', endpoint: hub.endpoint }));
-      const err = await fatal(missing);
+    await withHub({ cors: true }, async (hub) => {
+      const err = await fatalAt({ hub: 'nib-test/absent', endpoint: hub.endpoint });
       expect(err.kind).toBe('model');
       expect(err.text).toContain(`${hub.endpoint}/nib-test/absent/resolve/main/config.json: HTTP 404`);
-      await missing.close();
-    } finally {
-      await hub.close();
-    }
+    });
 
-    const page = await browser.context.newPage();
-    await page.goto(demoURL({ model: '/not-a-model/' }));
-    const err = await fatal(page);
+    const err = await fatalAt({ model: '/not-a-model/' }, 'browser-bad-model');
     expect(err.kind).toBe('model');
     // Vite, like many web servers, answers a missing file with its page.
     expect(err.text).toContain('/not-a-model/config.json is an HTML page, not JSON');
     expect(err.text).toContain('model folder');
-    await screenshot(page, 'browser-bad-model');
-    await page.close();
   });
 });
 
 describe('a lost device', () => {
   it('is reopened with the model reloaded, as the daemon does, when the GPU process crashes', async () => {
-    const page = await browser.context.newPage();
-    await openDemo(page, demo.url);
+    const page = await setup.browser.context.newPage();
+    await openDemo(page, setup.demo.url);
     // Chromium's GPU process, where WebGPU runs, goes down: every device
     // of every page is lost.
-    const cdp = await browser.context.newCDPSession(page);
+    const cdp = await setup.browser.context.newCDPSession(page);
     await cdp.send('Browser.crashGpuProcess');
     await caretAtEnd(page, 3);
     await page.keyboard.type(' The weather today', { delay: 25 });
@@ -221,7 +205,7 @@ describe('a browser without WebGPU', () => {
       const page = await plain.newPage();
       const fetched: string[] = [];
       page.on('request', (r) => fetched.push(r.url()));
-      await page.goto(demo.url);
+      await page.goto(setup.demo.url);
       const err = await fatal(page);
       expect(err.kind).toBe('no-webgpu');
       expect(err.text).toContain('--enable-unsafe-webgpu');
@@ -248,7 +232,7 @@ describe('a browser without WebGPU', () => {
       const url = new URL(server.url);
       url.hostname = 'nib.test';
       await page.goto(`${url.origin}/`);
-      const run = runInPage(page, { worker: '/nib/nib-worker.js', wasm: '/nib/nib.wasm', wasmExec: '/nib/wasm_exec.js', argv: ['nib'], model: { url: '/model/' } });
+      const run = runInPage(page, { argv: ['nib'], model: { url: '/model/' } });
       await expect(run).rejects.toThrow(/no-webgpu: .*navigator\.gpu is missing.*not a secure context/);
     } finally {
       await insecure.close();

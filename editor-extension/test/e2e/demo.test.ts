@@ -4,8 +4,8 @@
 // preview offered, never the model's exact words. Each state is also saved
 // as a screenshot under test-results/<server>/.
 import type { Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { answerTimeoutMs, launchBrowser, screenshot, startDemoProcess, targetName, type Browser, type DemoProcess } from './harness';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { answerTimeoutMs, screenshot, targetName, useDemo } from './harness';
 import {
   caretAtEnd,
   caretBeforeGhost,
@@ -21,26 +21,15 @@ import {
   waitForGhost,
 } from './page';
 
-let demo: DemoProcess;
-let browser: Browser;
+const setup = useDemo();
 let page: Page;
 const pageErrors: string[] = [];
 
-beforeAll(async () => {
-  demo = await startDemoProcess();
-  browser = await launchBrowser();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await demo?.stop();
-});
-
 beforeEach(async () => {
   pageErrors.length = 0;
-  page = await browser.context.newPage();
+  page = await setup.browser.context.newPage();
   page.on('pageerror', (err) => pageErrors.push(err.message));
-  await openDemo(page, demo.url);
+  await openDemo(page, setup.demo.url);
 });
 
 afterEach(async () => {

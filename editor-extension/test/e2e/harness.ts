@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import { extensionRoot } from '../../scripts/demo-lib';
 
 /** Which daemon the demo runs: NIB_E2E_SERVER=fake (the default while the
@@ -112,4 +113,27 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   // model's long dispatches, and a screenshot waits its turn there.
   await page.screenshot({ path, fullPage: true, timeout: engineKind === 'browser' ? answerTimeoutMs : 30_000 });
   return path;
+}
+
+/** Starts the demo process and Chromium once for the calling test file,
+ * stopping both after it; read them through the returned object. */
+export function useDemo(): { readonly demo: DemoProcess; readonly browser: Browser } {
+  let demo: DemoProcess | undefined;
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    demo = await startDemoProcess();
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await demo?.stop();
+  });
+  return {
+    get demo() {
+      return demo!;
+    },
+    get browser() {
+      return browser!;
+    },
+  };
 }
