@@ -1,6 +1,7 @@
 package gpu_test
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"strings"
@@ -49,7 +50,7 @@ func BenchmarkDecodeChain(b *testing.B) {
 	small := scratch(b, gpu.F32, 4)
 	outI2 := scratch(b, gpu.F32, 1, inner)
 	lmW16 := upload(b, randF32(rng, vocab*d, 0.05), gpu.F16, vocab, d)
-	part := scratch(b, gpu.U32, gpu.ArgmaxPartials(1, vocab, d, gpu.F16))
+	part := scratch(b, gpu.U32, dev.ArgmaxPartials(1, vocab, d, gpu.F16))
 	kernels := []struct {
 		name string
 		rec  func(*gpu.Batch)
@@ -103,25 +104,21 @@ func BenchmarkDecodeChain(b *testing.B) {
 		{"enc add 64x768", func(p *gpu.Batch) { p.Add(eo, ex, ex) }},
 		{"enc gated gelu 64x2048", func(p *gpu.Batch) { p.GatedGelu(eoff, eff, eff) }},
 	}...)
+	// NIB_BENCH_SHAPES="WGxTPR,..." also times the matrix-vector kernels
+	// in those workgroup shapes (workgroup size, invocations per row).
 	shapes := []struct {
 		name  string
 		shape func(int) (int, int)
 	}{{"", nil}}
-	if os.Getenv("NIB_BENCH_SHAPES") != "" {
-		shapes = append(shapes,
-			struct {
-				name  string
-				shape func(int) (int, int)
-			}{"/tpr32", func(l int) (int, int) { return 256, 32 }},
-			struct {
-				name  string
-				shape func(int) (int, int)
-			}{"/tpr8", func(l int) (int, int) { return 64, 8 }},
-			struct {
-				name  string
-				shape func(int) (int, int)
-			}{"/wg64tpr16", func(l int) (int, int) { return 64, 16 }},
-		)
+	for _, s := range strings.Split(os.Getenv("NIB_BENCH_SHAPES"), ",") {
+		var wg, tpr int
+		if _, err := fmt.Sscanf(s, "%dx%d", &wg, &tpr); err != nil {
+			continue
+		}
+		shapes = append(shapes, struct {
+			name  string
+			shape func(int) (int, int)
+		}{fmt.Sprintf("/wg%dtpr%d", wg, tpr), func(int) (int, int) { return wg, tpr }})
 	}
 	for _, sh := range shapes {
 		gpu.SetMatvecShape(sh.shape)

@@ -70,8 +70,11 @@ type Device struct {
 	limits     wgpu.Limits
 	shaderF16  bool
 	timestamps bool
-	log        *zap.Logger
-	pipelines  *pipelineCache
+	// forceLayout, when set, overrides the adapter's kernel layouts
+	// (layout.go); tests run both on one device.
+	forceLayout int
+	log         *zap.Logger
+	pipelines   *pipelineCache
 
 	lost       atomic.Pointer[error]
 	uncaptured atomic.Pointer[error]

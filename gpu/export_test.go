@@ -12,3 +12,14 @@ func (d *Device) LimitWorkgroupStorage(n uint32) (restore func()) {
 	d.limits.MaxComputeWorkgroupStorageSize = n
 	return func() { d.limits.MaxComputeWorkgroupStorageSize = old }
 }
+
+// ForceLayout makes d's kernels take the CPU layouts (cpu) or the GPU ones
+// whatever the adapter; the returned function restores the adapter's own.
+func (d *Device) ForceLayout(cpu bool) (restore func()) {
+	old := d.forceLayout
+	d.forceLayout = layoutGPU
+	if cpu {
+		d.forceLayout = layoutCPU
+	}
+	return func() { d.forceLayout = old }
+}

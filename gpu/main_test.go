@@ -122,3 +122,19 @@ func closeTo(t testing.TB, got, want []float32, atol, rtol float64) {
 		t.Fatalf("%d of %d values out of tolerance", bad, len(want))
 	}
 }
+
+// bothLayouts runs test under the GPU kernel layouts and under the CPU
+// ones (layout.go), whatever the adapter, so that CI's CPU adapter checks
+// the layouts GPUs run too.
+func bothLayouts(t *testing.T, test func(*testing.T)) {
+	for _, cpu := range []bool{false, true} {
+		name := "gpu-layout"
+		if cpu {
+			name = "cpu-layout"
+		}
+		t.Run(name, func(t *testing.T) {
+			defer dev.ForceLayout(cpu)()
+			test(t)
+		})
+	}
+}

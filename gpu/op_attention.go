@@ -144,6 +144,7 @@ func (b *Batch) Attention(out, q, k, v *Tensor, a AttentionArgs) {
 		// is made as wide as it can be; its latency is the step's.
 		wg = 256
 	}
+	wg = b.d.attentionWG(wg, dv)
 	params := []uint32{
 		uint32(a.Heads), uint32(tq), uint32(tk), uint32(tcap), uint32(dv), uint32(rows),
 		hasBias, hasLens, a.Mask.causalWord(), center, hasRows,

@@ -23,7 +23,9 @@ type attentionCase struct {
 	kvb  int
 }
 
-func TestAttention(t *testing.T) {
+func TestAttention(t *testing.T) { bothLayouts(t, testAttention) }
+
+func testAttention(t *testing.T) {
 	cases := []attentionCase{
 		{name: "encoder", b: 2, h: 3, d: 16, tq: 33, tk: 33, lens: []uint32{33, 20}, bias: true},
 		{name: "encoder/nobias", b: 2, h: 3, d: 16, tq: 33, tk: 33, lens: []uint32{33, 20}},

@@ -64,7 +64,7 @@ func (b *Batch) AttnCross(out, x, w, k, v *Tensor, a ProjArgs) {
 	// x is kept in workgroup memory up to d_model 2048 (16 KiB of
 	// workgroup memory in all).
 	stage := vecW && kx <= 2048
-	defs := kernels.Defines{"W": w.dtype.String(), "VEC": vecW, "V": vec, "WG": 256,
+	defs := kernels.Defines{"W": w.dtype.String(), "VEC": vecW, "V": vec, "WG": b.d.attentionWG(256, a.HeadDim/vec),
 		"DV": a.HeadDim / vec, "K": kx, "STAGE": stage}
 	params := []uint32{uint32(a.Heads), uint32(a.HeadDim), uint32(inner / vec), uint32(k.shape[1]),
 		uint32(rows * a.Heads), math.Float32bits(a.Eps)}

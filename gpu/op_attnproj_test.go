@@ -14,7 +14,9 @@ func projRef(x, w []float32, rows, n, k int) []float32 {
 	return kernels.FMatVecRef(x, w, kernels.FMatVecArgs{M: rows, N: n, K: k, Norm: true, Eps: 1e-6})
 }
 
-func TestAttnCross(t *testing.T) {
+func TestAttnCross(t *testing.T) { bothLayouts(t, testAttnCross) }
+
+func testAttnCross(t *testing.T) {
 	cases := []struct {
 		b, h, d, k, inputs, length int
 		lens, rows                 []uint32

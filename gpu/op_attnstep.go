@@ -75,7 +75,7 @@ func (b *Batch) AttnStep(out, qkv, kc, vc *Tensor, a AttnStepArgs) {
 	// Fixed, not per step, so that a recorded step replays unchanged; and
 	// wide: a chunk of 256 keys takes one pass, and the value sums are
 	// split 256/dv ways, which is what bounds a step's latency.
-	wg := 256
+	wg := b.d.attentionWG(256, dv)
 	params := []uint32{uint32(a.Heads), uint32(dv), uint32(capacity), uint32(a.Heads * dv),
 		uint32((a.Buckets.n - 1) / 2), uint32(rows * a.Heads)}
 	b.dispatch(kernels.AttnStep, kernels.Defines{"WG": wg, "V": vec, "DV": dv}, params, grid(rows*a.Heads, 1),

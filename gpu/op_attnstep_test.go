@@ -12,7 +12,9 @@ import (
 // TestAttnStep runs steps at several positions and compares the output
 // with the reference attention over the cache after the append, and the
 // caches with the appended rows.
-func TestAttnStep(t *testing.T) {
+func TestAttnStep(t *testing.T) { bothLayouts(t, testAttnStep) }
+
+func testAttnStep(t *testing.T) {
 	cases := []struct{ b, h, d, capacity, pos int }{
 		{1, 1, 7, 4, 0}, {2, 3, 16, 40, 17}, {1, 12, 64, 300, 299}, {3, 2, 33, 9, 5}, {1, 2, 256, 70, 64}, {2, 4, 8, 200, 130},
 	}

@@ -31,20 +31,21 @@ type FusedArgs struct {
 }
 
 // ArgmaxPartials returns the number of U32 elements FusedArgs.Argmax needs
-// for m rows of n outputs of a weight with rows of k elements of dtype w.
-func ArgmaxPartials(m, n, k int, w DType) int {
-	_, wg, tpr := fmatvecLayout(k, n, w)
+// on d for m rows of n outputs of a weight with rows of k elements of
+// dtype w.
+func (d *Device) ArgmaxPartials(m, n, k int, w DType) int {
+	_, wg, tpr := d.fmatvecLayout(k, n, w)
 	return argmaxPartials(m, n, wg/tpr)
 }
 
 // fmatvecLayout returns whether FMatVec loads weights on its vector path,
 // and its workgroup size and invocations per weight row, for rows of k
 // weights of dtype w and n outputs.
-func fmatvecLayout(k, n int, w DType) (vec bool, wg, tpr int) {
+func (d *Device) fmatvecLayout(k, n int, w DType) (vec bool, wg, tpr int) {
 	per := loadWidth(w)
 	vec = k%per == 0
-	wg, tpr = fmatvecShape((k+per-1)/per, n)
-	if w == Q8 && vec {
+	wg, tpr = d.fmatvecShape((k+per-1)/per, n)
+	if w == Q8 && vec && !d.cpuLayout() {
 		// Few (36-byte) blocks per row: fewer invocations share one.
 		wg, tpr = 128, 8
 		if k/per > 32 {
@@ -60,12 +61,12 @@ func argmaxPartials(m, n, rows int) int { return m * (n + rows - 1) / rows * 3 }
 // latency is the step's: up to 8192 outputs, 32 invocations per row (in
 // workgroups of 256) beat 16 on the H100 for d_model-long rows
 // (BENCHMARKS.md: 3.4 against 5.9 µs for a 768x768 output projection);
-// the lm_head's 32128 rows keep matvecShape's choice.
-func fmatvecShape(loads, n int) (wg, tpr int) {
-	if matvecShapeOverride == nil && loads <= 128 && n <= 8192 {
+// the lm_head's 32128 rows keep matvecShape's choice, as does a CPU.
+func (d *Device) fmatvecShape(loads, n int) (wg, tpr int) {
+	if matvecShapeOverride == nil && !d.cpuLayout() && loads <= 128 && n <= 8192 {
 		return 256, 32
 	}
-	return matvecShape(loads)
+	return d.matvecShape(loads)
 }
 
 // loadWidth is the number of weights one invocation loads at a time on
@@ -138,7 +139,7 @@ func (b *Batch) FMatVec(out, x, w *Tensor, a FusedArgs) {
 		b.failf("%s: out %s is also an input", op, out)
 		return
 	}
-	vec, wg, tpr := fmatvecLayout(k, n, w.dtype)
+	vec, wg, tpr := b.d.fmatvecLayout(k, n, w.dtype)
 	mPad := matvecRows(m) // the kernel's M: rows of x, padded to a power of two
 	if a.Argmax == nil {
 		// A workgroup keeps WG*M*G partial sums and M scales: 16416 bytes
@@ -215,7 +216,7 @@ func (b *Batch) argmaxCombineCheck(ids, lp, partials *Tensor, m, n, k int, w DTy
 		b.failf("%s: nil tensor", op)
 		return 0, false
 	}
-	need := ArgmaxPartials(m, n, k, w)
+	need := b.d.ArgmaxPartials(m, n, k, w)
 	if partials.dtype != U32 || partials.n < need || ids.dtype != U32 || ids.n != m || lp.dtype != F32 || lp.n != m {
 		b.failf("%s: ids %s, lp %s, partials %s for %d rows", op, ids, lp, partials, m)
 		return 0, false

@@ -11,7 +11,9 @@ import (
 
 // TestFMatVec compares every fused form with the reference on awkward
 // sizes, f32 and f16 weights, vector and scalar loads.
-func TestFMatVec(t *testing.T) {
+func TestFMatVec(t *testing.T) { bothLayouts(t, testFMatVec) }
+
+func testFMatVec(t *testing.T) {
 	type form struct {
 		name           string
 		norm, gate, rs bool
@@ -91,7 +93,9 @@ func TestFMatVecRejects(t *testing.T) {
 
 // TestFMatVecArgmax: the fused argmax gives TopK's first id and
 // log-probability, on vocabulary-sized rows with planted ties.
-func TestFMatVecArgmax(t *testing.T) {
+func TestFMatVecArgmax(t *testing.T) { bothLayouts(t, testFMatVecArgmax) }
+
+func testFMatVecArgmax(t *testing.T) {
 	rng := rand.New(rand.NewPCG(43, 44))
 	for _, s := range []struct{ m, n, k int }{{1, 32128, 64}, {3, 1000, 40}, {8, 77, 96}, {2, 5, 7}} {
 		for _, dtype := range []gpu.DType{gpu.F32, gpu.F16} {
@@ -116,7 +120,7 @@ func TestFMatVecArgmax(t *testing.T) {
 					copy(w[lo*s.k:(lo+1)*s.k], w[best*s.k:(best+1)*s.k])
 				}
 				logitsGPU := scratch(t, gpu.F32, s.m, s.n)
-				part := scratch(t, gpu.U32, gpu.ArgmaxPartials(s.m, s.n, s.k, dtype))
+				part := scratch(t, gpu.U32, dev.ArgmaxPartials(s.m, s.n, s.k, dtype))
 				ids, lp := scratch(t, gpu.U32, s.m), scratch(t, gpu.F32, s.m)
 				b := dev.NewBatch()
 				b.FMatVec(logitsGPU, upload(t, x, gpu.F32, s.m, s.k), upload(t, w, dtype, s.n, s.k), gpu.FusedArgs{Argmax: part})

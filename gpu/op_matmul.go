@@ -47,7 +47,7 @@ func (b *Batch) MatMulRows(out, x, w *Tensor, woff, n int) {
 		// dimension.
 		per := loadWidth(w.dtype)
 		vec := k%per == 0 && w.dtype != Q8 // q8 dequantises per element
-		wg, tpr := matvecShape((k + per - 1) / per)
+		wg, tpr := b.d.matvecShape((k + per - 1) / per)
 		rows := matvecRows(min(m, kernels.MatVecMaxRows))
 		groups := grid(n, wg/tpr)
 		groups[2] = uint32((m + rows - 1) / rows)
@@ -86,10 +86,14 @@ var matvecShapeOverride func(loads int) (wg, tpr int)
 // row of the given number of 16-byte loads. Short rows (FLAN-T5's d_model of
 // 512-1024) do best with 16 invocations each, leaving more rows, hence more
 // workgroups, in flight; long rows with 64. Measured on the H100 (see
-// BENCHMARKS.md): 15% on the 32128x768 lm_head, 4% on 8192x8192.
-func matvecShape(loads int) (wg, tpr int) {
+// BENCHMARKS.md): 15% on the 32128x768 lm_head, 4% on 8192x8192. A CPU
+// takes one invocation per row (layout.go).
+func (d *Device) matvecShape(loads int) (wg, tpr int) {
 	if matvecShapeOverride != nil {
 		return matvecShapeOverride(loads)
+	}
+	if d.cpuLayout() {
+		return cpuMatvecWG, 1
 	}
 	switch {
 	case loads <= 128:

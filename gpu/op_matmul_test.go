@@ -9,7 +9,9 @@ import (
 	"github.com/nib-editor/nib/kernels"
 )
 
-func TestMatMul(t *testing.T) {
+func TestMatMul(t *testing.T) { bothLayouts(t, testMatMul) }
+
+func testMatMul(t *testing.T) {
 	type shape struct{ m, n, k int }
 	var shapes []shape
 	// Every awkward size in each dimension, the others kept moderate; M

@@ -42,7 +42,9 @@ const TPR = {{.TPR}}u;
 const ROWS = WG / TPR;
 const M = {{.M}}u;
 const G = {{if .GATE}}2u{{else}}1u{{end}};
-const PARTIALS = WG * M * G;
+// The sums of squares (NORM) and the dot products' partials (TPR > 1)
+// meet here.
+const PARTIALS = {{if gt .TPR 1}}WG * M * G{{else if .NORM}}WG * M{{else}}1u{{end}};
 
 @group(0) @binding(0) var<uniform> p: Params;
 {{- if .VEC}}
@@ -202,6 +204,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         dot_row(p.woff + p.N + n, lane, &up);
 {{- end}}
     }
+{{- if gt .TPR 1}}
     for (var m = 0u; m < M; m++) {
         partial[m * WG + t] = acc[m];
 {{- if .GATE}}
@@ -209,28 +212,40 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 {{- end}}
     }
     workgroupBarrier();
-    // Invocation lane < M of each weight row finishes x row lane.
-    if (lane < p.M && n < p.N) {
-        let base = lane * WG + r * TPR;
+{{- end}}
+    // Invocation lane of each weight row finishes x rows lane, lane + TPR,
+    // ... (one pass when TPR >= M, as on GPUs; a CPU's one invocation per
+    // row finishes them all).
+    for (var mr = lane; mr < p.M && n < p.N; mr += TPR) {
+{{- if gt .TPR 1}}
+        let base = mr * WG + r * TPR;
         var s = 0.0;
         for (var j = 0u; j < TPR; j++) {
             s += partial[base + j];
         }
-        var v = act(scale[lane] * s);
+{{- else}}
+        // One invocation per row: its sums need no meeting.
+        let s = acc[mr];
+{{- end}}
+        var v = act(scale[mr] * s);
 {{- if .GATE}}
+{{- if gt .TPR 1}}
         var u = 0.0;
         for (var j = 0u; j < TPR; j++) {
             u += partial[M * WG + base + j];
         }
-        v *= scale[lane] * u;
+{{- else}}
+        let u = up[mr];
 {{- end}}
-        let o = lane * p.N + n;
+        v *= scale[mr] * u;
+{{- end}}
+        let o = mr * p.N + n;
 {{- if .RES}}
         v += res[o];
 {{- end}}
         out[o] = v;
 {{- if .ARGMAX}}
-        vals[lane * ROWS + r] = v;
+        vals[mr * ROWS + r] = v;
 {{- end}}
     }
 {{- if .ARGMAX}}

@@ -24,7 +24,7 @@ const WG = {{.WG}}u;
 const TPR = {{.TPR}}u;
 const ROWS = WG / TPR;
 const M = {{.M}}u;
-const PARTIALS = WG * M;
+const PARTIALS = {{if gt .TPR 1}}WG * M{{else}}1u{{end}};
 
 @group(0) @binding(0) var<uniform> p: Params;
 {{- if .VEC}}
@@ -87,18 +87,24 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         }
 {{- end}}
     }
+{{- if gt .TPR 1}}
     for (var m = 0u; m < M; m++) {
         partial[m * WG + t] = acc[m];
     }
     workgroupBarrier();
-    // Invocation lane < M of each row sums that row's TPR partials for x row
-    // lane.
-    if (lane < rows && n < p.N) {
+{{- end}}
+    // Invocation lane of each row sums that row's TPR partials for x rows
+    // lane, lane + TPR, ... (one pass when TPR >= M).
+    for (var mr = lane; mr < rows && n < p.N; mr += TPR) {
+{{- if gt .TPR 1}}
         var s = 0.0;
-        let base = lane * WG + r * TPR;
+        let base = mr * WG + r * TPR;
         for (var j = 0u; j < TPR; j++) {
             s += partial[base + j];
         }
-        out[(m0 + lane) * p.N + n] = s;
+{{- else}}
+        let s = acc[mr];
+{{- end}}
+        out[(m0 + mr) * p.N + n] = s;
     }
 }

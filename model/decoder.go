@@ -140,7 +140,7 @@ func (d *Decoder) setRows(rows []uint32) error {
 	d.o, d.co = alloc(gpu.F32, n, c.Inner()), alloc(gpu.F32, n, c.Inner())
 	d.ff = alloc(gpu.F32, n, ff)
 	d.logits = alloc(gpu.F32, n, c.VocabSize)
-	d.part = alloc(gpu.U32, gpu.ArgmaxPartials(n, c.VocabSize, c.DModel, m.lmHead.DType()))
+	d.part = alloc(gpu.U32, m.dev.ArgmaxPartials(n, c.VocabSize, c.DModel, m.lmHead.DType()))
 	d.best = alloc(gpu.F32, n, 1)
 	d.hist, d.histLP = alloc(gpu.U32, d.capacity, n), alloc(gpu.F32, d.capacity, n)
 	if err != nil {

@@ -1,0 +1,40 @@
+package gpu
+
+// Kernel layouts differ between GPUs and CPU implementations of Vulkan or
+// WebGPU (lavapipe, SwiftShader). A GPU wants many invocations per weight
+// row and wide workgroups, so that loads are in flight on every core and a
+// step's latency stays short. A CPU runs a workgroup's invocations on one
+// thread, a SIMD vector at a time, and every workgroup barrier switches
+// between them: it wants one invocation per row, so that no partial sums
+// meet in workgroup memory, and narrow attention workgroups. Measured on
+// lavapipe (BENCHMARKS.md): 2.3-2.7x on the decode step's products and the
+// lm_head, 10x on the self-attention step.
+
+// cpuLayout reports whether d's kernels take the CPU layouts: the adapter
+// is a CPU, unless a test forced the other way.
+func (d *Device) cpuLayout() bool {
+	if d.forceLayout != 0 {
+		return d.forceLayout == layoutCPU
+	}
+	return d.info.Type == "cpu"
+}
+
+const (
+	layoutGPU = 1 + iota
+	layoutCPU
+)
+
+// cpuMatvecShape is the matrix-vector layout on a CPU: 128 rows per
+// workgroup, one invocation each (measured against 64 and against 2 and 4
+// invocations per row, which were slower on every shape).
+const cpuMatvecWG = 128
+
+// attentionWG narrows an attention kernel's workgroup of wg invocations on
+// a CPU, where its reductions' barriers cost more than its width gains,
+// keeping at least one invocation per element of a head vector of dv.
+func (d *Device) attentionWG(wg, dv int) int {
+	if d.cpuLayout() {
+		return min(wg, max(32, pow2Workgroup(dv, 32, 256)))
+	}
+	return wg
+}
