@@ -104,21 +104,22 @@ func BenchmarkDecodeChain(b *testing.B) {
 		{"enc add 64x768", func(p *gpu.Batch) { p.Add(eo, ex, ex) }},
 		{"enc gated gelu 64x2048", func(p *gpu.Batch) { p.GatedGelu(eoff, eff, eff) }},
 	}...)
-	// NIB_BENCH_SHAPES="WGxTPR,..." also times the matrix-vector kernels
-	// in those workgroup shapes (workgroup size, invocations per row).
+	// NIB_BENCH_SHAPES="WGxTPRxRPI,..." also times the matrix-vector
+	// kernels in those layouts (workgroup size, invocations per row, rows
+	// per invocation; the prompt's kernel ignores RPI).
 	shapes := []struct {
 		name  string
-		shape func(int) (int, int)
+		shape func(int) (int, int, int)
 	}{{"", nil}}
 	for _, s := range strings.Split(os.Getenv("NIB_BENCH_SHAPES"), ",") {
-		var wg, tpr int
-		if _, err := fmt.Sscanf(s, "%dx%d", &wg, &tpr); err != nil {
+		var wg, tpr, rpi int
+		if _, err := fmt.Sscanf(s, "%dx%dx%d", &wg, &tpr, &rpi); err != nil {
 			continue
 		}
 		shapes = append(shapes, struct {
 			name  string
-			shape func(int) (int, int)
-		}{fmt.Sprintf("/wg%dtpr%d", wg, tpr), func(int) (int, int) { return wg, tpr }})
+			shape func(int) (int, int, int)
+		}{fmt.Sprintf("/wg%dtpr%drpi%d", wg, tpr, rpi), func(int) (int, int, int) { return wg, tpr, rpi }})
 	}
 	for _, sh := range shapes {
 		gpu.SetMatvecShape(sh.shape)

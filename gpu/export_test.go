@@ -2,7 +2,7 @@ package gpu
 
 // SetMatvecShape makes matrix-vector products use shape instead of their
 // own choice, nil restoring it; for benchmarks.
-func SetMatvecShape(shape func(loads int) (wg, tpr int)) { matvecShapeOverride = shape }
+func SetMatvecShape(shape func(loads int) (wg, tpr, rpi int)) { matvecShapeOverride = shape }
 
 // LimitWorkgroupStorage makes d behave as an adapter with only n bytes of
 // workgroup storage, as WebGPU's default grants; the returned function

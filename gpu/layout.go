@@ -27,7 +27,11 @@ const (
 // cpuMatvecShape is the matrix-vector layout on a CPU: 128 rows per
 // workgroup, one invocation each (measured against 64 and against 2 and 4
 // invocations per row, which were slower on every shape).
-const cpuMatvecWG = 128
+const cpuMatvecWG = 32
+
+// cpuMatvecRPI is the output rows per invocation of the decode step's
+// products on a CPU, sharing each load of x.
+var cpuMatvecRPI = 8
 
 // attentionWG narrows an attention kernel's workgroup of wg invocations on
 // a CPU, where its reductions' barriers cost more than its width gains,

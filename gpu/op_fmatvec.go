@@ -34,25 +34,35 @@ type FusedArgs struct {
 // on d for m rows of n outputs of a weight with rows of k elements of
 // dtype w.
 func (d *Device) ArgmaxPartials(m, n, k int, w DType) int {
-	_, wg, tpr := d.fmatvecLayout(k, n, w)
-	return argmaxPartials(m, n, wg/tpr)
+	l := d.fmatvecLayout(k, n, w)
+	return argmaxPartials(m, n, l.rows())
 }
 
-// fmatvecLayout returns whether FMatVec loads weights on its vector path,
-// and its workgroup size and invocations per weight row, for rows of k
-// weights of dtype w and n outputs.
-func (d *Device) fmatvecLayout(k, n int, w DType) (vec bool, wg, tpr int) {
+// matvecLayout is how a matrix-vector kernel spreads its work: vector
+// loads or not, the workgroup size, invocations per weight row, and output
+// rows per invocation.
+type matvecLayout struct {
+	vec          bool
+	wg, tpr, rpi int
+}
+
+// rows is the number of outputs per workgroup.
+func (l matvecLayout) rows() int { return l.wg / l.tpr * l.rpi }
+
+// fmatvecLayout returns FMatVec's layout for rows of k weights of dtype w
+// and n outputs.
+func (d *Device) fmatvecLayout(k, n int, w DType) matvecLayout {
 	per := loadWidth(w)
-	vec = k%per == 0
-	wg, tpr = d.fmatvecShape((k+per-1)/per, n)
-	if w == Q8 && vec && !d.cpuLayout() {
+	l := matvecLayout{vec: k%per == 0, rpi: 1}
+	l.wg, l.tpr, l.rpi = d.fmatvecShape((k+per-1)/per, n)
+	if w == Q8 && l.vec && !d.cpuLayout() {
 		// Few (36-byte) blocks per row: fewer invocations share one.
-		wg, tpr = 128, 8
+		l.wg, l.tpr = 128, 8
 		if k/per > 32 {
-			wg, tpr = 256, 16
+			l.wg, l.tpr = 256, 16
 		}
 	}
-	return vec, wg, tpr
+	return l
 }
 
 func argmaxPartials(m, n, rows int) int { return m * (n + rows - 1) / rows * 3 }
@@ -62,9 +72,9 @@ func argmaxPartials(m, n, rows int) int { return m * (n + rows - 1) / rows * 3 }
 // workgroups of 256) beat 16 on the H100 for d_model-long rows
 // (BENCHMARKS.md: 3.4 against 5.9 µs for a 768x768 output projection);
 // the lm_head's 32128 rows keep matvecShape's choice, as does a CPU.
-func (d *Device) fmatvecShape(loads, n int) (wg, tpr int) {
+func (d *Device) fmatvecShape(loads, n int) (wg, tpr, rpi int) {
 	if matvecShapeOverride == nil && !d.cpuLayout() && loads <= 128 && n <= 8192 {
-		return 256, 32
+		return 256, 32, 1
 	}
 	return d.matvecShape(loads)
 }
@@ -139,9 +149,9 @@ func (b *Batch) FMatVec(out, x, w *Tensor, a FusedArgs) {
 		b.failf("%s: out %s is also an input", op, out)
 		return
 	}
-	vec, wg, tpr := b.d.fmatvecLayout(k, n, w.dtype)
+	l := b.d.fmatvecLayout(k, n, w.dtype)
 	mPad := matvecRows(m) // the kernel's M: rows of x, padded to a power of two
-	if a.Argmax == nil {
+	if a.Argmax == nil && l.tpr > 1 {
 		// A workgroup keeps WG*M*G partial sums and M scales: 16416 bytes
 		// for 8 gated rows in groups of 256, over WebGPU's default (and
 		// some adapters' only) 16 KiB. Halving the group keeps it within
@@ -150,24 +160,24 @@ func (b *Batch) FMatVec(out, x, w *Tensor, a FusedArgs) {
 		if a.Gate {
 			gates = 2
 		}
-		for wg > tpr && uint64(4*(wg*mPad*gates+mPad)) > uint64(b.d.limits.MaxComputeWorkgroupStorageSize) {
-			wg /= 2
+		for l.wg > l.tpr && uint64(4*(l.wg*mPad*gates*l.rpi+mPad)) > uint64(b.d.limits.MaxComputeWorkgroupStorageSize) {
+			l.wg /= 2
 		}
 	}
-	defs := kernels.Defines{"W": w.dtype.String(), "M": mPad, "VEC": vec, "WG": wg, "TPR": tpr,
+	defs := kernels.Defines{"W": w.dtype.String(), "M": mPad, "VEC": l.vec, "WG": l.wg, "TPR": l.tpr, "RPI": l.rpi,
 		"NORM": a.Norm, "GATE": a.Gate, "ACT": a.Act, "RES": a.Res != nil, "K": k}
 	params := []uint32{uint32(m), uint32(n), uint32(k), uint32(a.WOff), math.Float32bits(a.Eps)}
 	if a.Argmax != nil {
-		need := argmaxPartials(m, n, wg/tpr)
+		need := argmaxPartials(m, n, l.rows())
 		if a.Argmax.dtype != U32 || a.Argmax.n < need || a.Argmax.buf == out.buf {
 			b.failf("%s: argmax partials %s are not a distinct u32 tensor of at least %d", op, a.Argmax, need)
 			return
 		}
 		defs["ARGMAX"] = true
-		b.dispatch(kernels.FMatVecArgmax, defs, params, grid(n, wg/tpr), x, w, res, out, a.Argmax)
+		b.dispatch(kernels.FMatVecArgmax, defs, params, grid(n, l.rows()), x, w, res, out, a.Argmax)
 		return
 	}
-	b.dispatch(kernels.FMatVec, defs, params, grid(n, wg/tpr), x, w, res, out)
+	b.dispatch(kernels.FMatVec, defs, params, grid(n, l.rows()), x, w, res, out)
 }
 
 // ArgmaxCombine records the second stage of FMatVec's Argmax: for each of

@@ -47,11 +47,11 @@ func (b *Batch) MatMulRows(out, x, w *Tensor, woff, n int) {
 		// dimension.
 		per := loadWidth(w.dtype)
 		vec := k%per == 0 && w.dtype != Q8 // q8 dequantises per element
-		wg, tpr := b.d.matvecShape((k + per - 1) / per)
+		wg, tpr, rpi := b.d.matvecShape((k + per - 1) / per)
 		rows := matvecRows(min(m, kernels.MatVecMaxRows))
-		groups := grid(n, wg/tpr)
+		groups := grid(n, wg/tpr*rpi)
 		groups[2] = uint32((m + rows - 1) / rows)
-		b.dispatch(kernels.MatVec, kernels.Defines{"W": w.dtype.String(), "M": rows, "VEC": vec, "WG": wg, "TPR": tpr},
+		b.dispatch(kernels.MatVec, kernels.Defines{"W": w.dtype.String(), "M": rows, "VEC": vec, "WG": wg, "TPR": tpr, "RPI": rpi},
 			params, groups, x, w, out)
 		return
 	}
@@ -80,7 +80,7 @@ func matvecRows(m int) int {
 
 // matvecShapeOverride replaces matvecShape in benchmarks that compare
 // workgroup shapes (export_test.go).
-var matvecShapeOverride func(loads int) (wg, tpr int)
+var matvecShapeOverride func(loads int) (wg, tpr, rpi int)
 
 // matvecShape picks the workgroup size and invocations per weight row for a
 // row of the given number of 16-byte loads. Short rows (FLAN-T5's d_model of
@@ -88,18 +88,18 @@ var matvecShapeOverride func(loads int) (wg, tpr int)
 // workgroups, in flight; long rows with 64. Measured on the H100 (see
 // BENCHMARKS.md): 15% on the 32128x768 lm_head, 4% on 8192x8192. A CPU
 // takes one invocation per row (layout.go).
-func (d *Device) matvecShape(loads int) (wg, tpr int) {
+func (d *Device) matvecShape(loads int) (wg, tpr, rpi int) {
 	if matvecShapeOverride != nil {
 		return matvecShapeOverride(loads)
 	}
 	if d.cpuLayout() {
-		return cpuMatvecWG, 1
+		return cpuMatvecWG, 1, cpuMatvecRPI
 	}
 	switch {
 	case loads <= 128:
-		return 128, 16
+		return 128, 16, 1
 	case loads <= 512:
-		return 256, 32
+		return 256, 32, 1
 	}
-	return 256, 64
+	return 256, 64, 1
 }

@@ -7,13 +7,14 @@ import "math"
 // into w), an optional activation (ACT "relu" or "gelu_new"), the gated
 // product of two stacked weight halves (GATE), and an optional residual
 // added to the output (RES). Buffers: x, w, res (bound to x when RES is
-// off), out. Defines: W, M, VEC, WG, TPR as for MatVec, and NORM, GATE
+// off), out. Defines: W, M, VEC, WG, TPR as for MatVec, RPI (output rows
+// per invocation), and NORM, GATE
 // (bools), ACT ("" for none), RES (bool).
 var FMatVec = register(&Kernel{
 	Name:     "fmatvec",
 	File:     "fmatvec.wgsl",
 	Buffers:  []Access{Read, Read, Read, ReadWrite},
-	Defaults: Defines{"W": "f32", "VEC": false, "M": 1, "WG": 256, "TPR": 32, "NORM": false, "GATE": false, "ACT": "", "RES": false, "ARGMAX": false, "K": 64},
+	Defaults: Defines{"W": "f32", "VEC": false, "M": 1, "WG": 256, "TPR": 32, "RPI": 1, "NORM": false, "GATE": false, "ACT": "", "RES": false, "ARGMAX": false, "K": 64},
 })
 
 // FMatVecArgmax is FMatVec that also writes, for each x row and
@@ -24,7 +25,7 @@ var FMatVecArgmax = register(&Kernel{
 	Name:     "fmatvec_argmax",
 	File:     "fmatvec.wgsl",
 	Buffers:  []Access{Read, Read, Read, ReadWrite, ReadWrite},
-	Defaults: Defines{"W": "f32", "VEC": false, "M": 1, "WG": 256, "TPR": 32, "NORM": false, "GATE": false, "ACT": "", "RES": false, "ARGMAX": true, "K": 64},
+	Defaults: Defines{"W": "f32", "VEC": false, "M": 1, "WG": 256, "TPR": 32, "RPI": 1, "NORM": false, "GATE": false, "ACT": "", "RES": false, "ARGMAX": true, "K": 64},
 })
 
 // ArgmaxCombine finishes FMatVecArgmax: per row, the index of the largest

@@ -39,12 +39,19 @@ const WG = {{.WG}}u;
 // K, the width of x, is a constant so that the loops over it unroll.
 const K = {{.K}}u;
 const TPR = {{.TPR}}u;
-const ROWS = WG / TPR;
+// RPI output rows per invocation (1 on GPUs; more on a CPU, where they
+// share the loads of x), ROWS outputs per workgroup: invocation r's are
+// g * ROWS + j * SPAN + r for j < RPI.
+const RPI = {{.RPI}}u;
+const SPAN = WG / TPR;
+const ROWS = SPAN * RPI;
 const M = {{.M}}u;
 const G = {{if .GATE}}2u{{else}}1u{{end}};
+// NR weight rows per invocation: RPI, and as many up rows with GATE.
+const NR = RPI * G;
 // The sums of squares (NORM) and the dot products' partials (TPR > 1)
 // meet here.
-const PARTIALS = {{if gt .TPR 1}}WG * M * G{{else if .NORM}}WG * M{{else}}1u{{end}};
+const PARTIALS = {{if gt .TPR 1}}WG * M * NR{{else if .NORM}}WG * M{{else}}1u{{end}};
 
 @group(0) @binding(0) var<uniform> p: Params;
 {{- if .VEC}}
@@ -87,57 +94,89 @@ fn act(v: f32) -> f32 {
 {{- end}}
 }
 
-// dot_row adds x[m] . w[row] for every m into acc, over this invocation's
-// share of K.
-fn dot_row(row: u32, lane: u32, acc: ptr<function, array<f32, M>>) {
+// dot_rows adds x[m] . w[rows[j]] for every m and j into acc, over this
+// invocation's share of K. Each piece of x is loaded once for all NR rows:
+// on a CPU, where every load is a loop over the SIMD lanes, the loads of x
+// cost as much as the weights' (RPI > 1 shares them).
+fn dot_rows(rows_in: array<u32, NR>, lane: u32, acc: ptr<function, array<array<f32, M>, NR>>) {
+    // A value parameter may only be indexed by constants.
+    var rows = rows_in;
 {{- if and .VEC (eq .W "q8")}}
     // One q8 block (32 weights: eight words of bytes and the scale) per
     // iteration; rows start at a block (K a multiple of 32).
     let kb = K / 32u;
     let xrow = K / 4u;
     for (var i = lane; i < kb; i += TPR) {
-        let base = (row * kb + i) * 9u;
-        let scale = bitcast<f32>(w[base + 8u]);
-        var q: array<vec4<f32>, 8>;
-        for (var j = 0u; j < 8u; j++) {
-            let word = w[base + j];
-            q[j] = vec4<f32>(f32(i32(word << 24u) >> 24u), f32(i32(word << 16u) >> 24u),
-                             f32(i32(word << 8u) >> 24u), f32(i32(word) >> 24u));
-        }
+        var xs: array<array<vec4<f32>, 8>, M>;
         for (var m = 0u; m < M; m++) {
             let xb = min(m, p.M - 1u) * xrow + 8u * i;
-            var d = 0.0;
             for (var j = 0u; j < 8u; j++) {
-                d += dot(q[j], x[xb + j]);
+                xs[m][j] = x[xb + j];
             }
-            (*acc)[m] += scale * d;
+        }
+        for (var rj = 0u; rj < NR; rj++) {
+            let base = (rows[rj] * kb + i) * 9u;
+            let scale = bitcast<f32>(w[base + 8u]);
+            var q: array<vec4<f32>, 8>;
+            for (var j = 0u; j < 8u; j++) {
+                let word = w[base + j];
+                q[j] = vec4<f32>(f32(i32(word << 24u) >> 24u), f32(i32(word << 16u) >> 24u),
+                                 f32(i32(word << 8u) >> 24u), f32(i32(word) >> 24u));
+            }
+            for (var m = 0u; m < M; m++) {
+                var d = 0.0;
+                for (var j = 0u; j < 8u; j++) {
+                    d += dot(q[j], xs[m][j]);
+                }
+                (*acc)[rj][m] += scale * d;
+            }
         }
     }
 {{- else if and .VEC (eq .W "f16")}}
     let k8 = K / 8u;
     let xrow = K / 4u;
     for (var i = lane; i < k8; i += TPR) {
-        let packed = w[row * k8 + i];
-        let lo = vec4<f32>(unpack2x16float(packed.x), unpack2x16float(packed.y));
-        let hi = vec4<f32>(unpack2x16float(packed.z), unpack2x16float(packed.w));
+        var xl: array<vec4<f32>, M>;
+        var xh: array<vec4<f32>, M>;
         for (var m = 0u; m < M; m++) {
             let mm = min(m, p.M - 1u);
-            (*acc)[m] += dot(lo, x[mm * xrow + 2u * i]) + dot(hi, x[mm * xrow + 2u * i + 1u]);
+            xl[m] = x[mm * xrow + 2u * i];
+            xh[m] = x[mm * xrow + 2u * i + 1u];
+        }
+        for (var rj = 0u; rj < NR; rj++) {
+            let packed = w[rows[rj] * k8 + i];
+            let lo = vec4<f32>(unpack2x16float(packed.x), unpack2x16float(packed.y));
+            let hi = vec4<f32>(unpack2x16float(packed.z), unpack2x16float(packed.w));
+            for (var m = 0u; m < M; m++) {
+                (*acc)[rj][m] += dot(lo, xl[m]) + dot(hi, xh[m]);
+            }
         }
     }
 {{- else if .VEC}}
     let k4 = K / 4u;
     for (var i = lane; i < k4; i += TPR) {
-        let wv = w[row * k4 + i];
+        var xv: array<vec4<f32>, M>;
         for (var m = 0u; m < M; m++) {
-            (*acc)[m] += dot(wv, x[min(m, p.M - 1u) * k4 + i]);
+            xv[m] = x[min(m, p.M - 1u) * k4 + i];
+        }
+        for (var rj = 0u; rj < NR; rj++) {
+            let wv = w[rows[rj] * k4 + i];
+            for (var m = 0u; m < M; m++) {
+                (*acc)[rj][m] += dot(wv, xv[m]);
+            }
         }
     }
 {{- else}}
     for (var k = lane; k < K; k += TPR) {
-        let wv = load_w(row * K + k);
+        var xv: array<f32, M>;
         for (var m = 0u; m < M; m++) {
-            (*acc)[m] += wv * x[min(m, p.M - 1u) * K + k];
+            xv[m] = x[min(m, p.M - 1u) * K + k];
+        }
+        for (var rj = 0u; rj < NR; rj++) {
+            let wv = load_w(rows[rj] * K + k);
+            for (var m = 0u; m < M; m++) {
+                (*acc)[rj][m] += wv * xv[m];
+            }
         }
     }
 {{- end}}
@@ -148,7 +187,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         @builtin(local_invocation_index) t: u32) {
     let r = t / TPR;
     let lane = t % TPR;
-    let n = (wid.x + wid.y * nwg.x) * ROWS + r;
+    let g = wid.x + wid.y * nwg.x;
 
 {{- if .NORM}}
     // Sum of squares of each row of x, by all invocations.
@@ -194,63 +233,65 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     workgroupBarrier();
 {{- end}}
 
-    var acc: array<f32, M>;
+    // Rows past N read row N - 1 (in bounds) and are not written.
+    var rows: array<u32, NR>;
+    for (var j = 0u; j < RPI; j++) {
+        let n = min(g * ROWS + j * SPAN + r, p.N - 1u);
+        rows[j] = p.woff + n;
 {{- if .GATE}}
-    var up: array<f32, M>;
-{{- end}}
-    if (n < p.N) {
-        dot_row(p.woff + n, lane, &acc);
-{{- if .GATE}}
-        dot_row(p.woff + p.N + n, lane, &up);
+        rows[RPI + j] = p.woff + p.N + n;
 {{- end}}
     }
+    var acc: array<array<f32, M>, NR>;
+    dot_rows(rows, lane, &acc);
 {{- if gt .TPR 1}}
-    for (var m = 0u; m < M; m++) {
-        partial[m * WG + t] = acc[m];
-{{- if .GATE}}
-        partial[(M + m) * WG + t] = up[m];
-{{- end}}
+    for (var j = 0u; j < NR; j++) {
+        for (var m = 0u; m < M; m++) {
+            partial[(j * M + m) * WG + t] = acc[j][m];
+        }
     }
     workgroupBarrier();
 {{- end}}
-    // Invocation lane of each weight row finishes x rows lane, lane + TPR,
-    // ... (one pass when TPR >= M, as on GPUs; a CPU's one invocation per
-    // row finishes them all).
-    for (var mr = lane; mr < p.M && n < p.N; mr += TPR) {
+    for (var j = 0u; j < RPI; j++) {
+        let local = j * SPAN + r;
+        let n = g * ROWS + local;
+        // Invocation lane of each weight row finishes x rows lane,
+        // lane + TPR, ... (one pass when TPR >= M, as on GPUs; a CPU's one
+        // invocation per row finishes them all).
+        for (var mr = lane; mr < p.M && n < p.N; mr += TPR) {
 {{- if gt .TPR 1}}
-        let base = mr * WG + r * TPR;
-        var s = 0.0;
-        for (var j = 0u; j < TPR; j++) {
-            s += partial[base + j];
-        }
+            var s = 0.0;
+            for (var i = 0u; i < TPR; i++) {
+                s += partial[(j * M + mr) * WG + r * TPR + i];
+            }
 {{- else}}
-        // One invocation per row: its sums need no meeting.
-        let s = acc[mr];
+            // One invocation per row: its sums need no meeting.
+            let s = acc[j][mr];
 {{- end}}
-        var v = act(scale[mr] * s);
+            var v = act(scale[mr] * s);
 {{- if .GATE}}
 {{- if gt .TPR 1}}
-        var u = 0.0;
-        for (var j = 0u; j < TPR; j++) {
-            u += partial[M * WG + base + j];
-        }
+            var u = 0.0;
+            for (var i = 0u; i < TPR; i++) {
+                u += partial[((RPI + j) * M + mr) * WG + r * TPR + i];
+            }
 {{- else}}
-        let u = up[mr];
+            let u = acc[RPI + j][mr];
 {{- end}}
-        v *= scale[mr] * u;
+            v *= scale[mr] * u;
 {{- end}}
-        let o = mr * p.N + n;
+            let o = mr * p.N + n;
 {{- if .RES}}
-        v += res[o];
+            v += res[o];
 {{- end}}
-        out[o] = v;
+            out[o] = v;
 {{- if .ARGMAX}}
-        vals[mr * ROWS + r] = v;
+            vals[mr * ROWS + local] = v;
 {{- end}}
+        }
     }
 {{- if .ARGMAX}}
     workgroupBarrier();
-    let g = wid.x + wid.y * nwg.x;
     let groups = (p.N + ROWS - 1u) / ROWS;
     if (t < p.M && g < groups) {
         var bk = 0u;

@@ -64,7 +64,7 @@ func TestKeyIsCanonical(t *testing.T) {
 	if a == MatVec.Key(Defines{"W": "f16", "M": 3}) {
 		t.Errorf("different specialisations share key %q", a)
 	}
-	if want := "matvec/M=2/TPR=32/VEC=false/W=f16/WG=256"; a != want {
+	if want := "matvec/M=2/RPI=1/TPR=32/VEC=false/W=f16/WG=256"; a != want {
 		t.Errorf("key %q, want %q", a, want)
 	}
 }

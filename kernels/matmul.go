@@ -15,13 +15,13 @@ const MatMulTile = 128
 
 // MatVec is the matrix-vector product for decode steps: the same product as
 // MatMul for M <= MatVecMaxRows rows of x. Defines: W, M (rows of x), VEC
-// (K a multiple of 8 for f16 weights, 4 for f32), WG (workgroup size) and
-// TPR (invocations per weight row).
+// (K a multiple of 8 for f16 weights, 4 for f32), WG (workgroup size), TPR
+// (invocations per weight row) and RPI (output rows per invocation).
 var MatVec = register(&Kernel{
 	Name:     "matvec",
 	File:     "matvec.wgsl",
 	Buffers:  []Access{Read, Read, ReadWrite},
-	Defaults: Defines{"W": "f32", "VEC": false, "M": 1, "WG": 256, "TPR": 32},
+	Defaults: Defines{"W": "f32", "VEC": false, "M": 1, "WG": 256, "TPR": 32, "RPI": 1},
 })
 
 // MatVecMaxRows is the largest M that MatVec handles.

@@ -22,9 +22,13 @@ struct Params {
 
 const WG = {{.WG}}u;
 const TPR = {{.TPR}}u;
-const ROWS = WG / TPR;
+// RPI output rows per invocation (1 on GPUs; more on a CPU, where they
+// share each load of x): invocation r's are g * ROWS + j * SPAN + r.
+const RPI = {{.RPI}}u;
+const SPAN = WG / TPR;
+const ROWS = SPAN * RPI;
 const M = {{.M}}u;
-const PARTIALS = {{if gt .TPR 1}}WG * M{{else}}1u{{end}};
+const PARTIALS = {{if gt .TPR 1}}WG * M * RPI{{else}}1u{{end}};
 
 @group(0) @binding(0) var<uniform> p: Params;
 {{- if .VEC}}
@@ -47,64 +51,91 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         @builtin(local_invocation_index) t: u32) {
     let r = t / TPR;
     let lane = t % TPR;
-    let n = (wid.x + wid.y * nwg.x) * ROWS + r;
-    let wn = p.woff + n;
+    let g = wid.x + wid.y * nwg.x;
     // The third grid dimension takes blocks of M rows of x: a prompt of
     // tens of rows runs as many blocks side by side, each reading the
     // weights (from cache after the first), with enough workgroups to fill
     // a large GPU, which a tiled product of so few rows does not.
     let m0 = wid.z * M;
     let rows = min(M, p.M - m0);
-    var acc: array<f32, M>;
-    if (n < p.N) {
+    // Weight rows past N read row N - 1 (in bounds) and are not written.
+    var wn: array<u32, RPI>;
+    for (var j = 0u; j < RPI; j++) {
+        wn[j] = p.woff + min(g * ROWS + j * SPAN + r, p.N - 1u);
+    }
+    var acc: array<array<f32, M>, RPI>;
 {{- if and .VEC (eq .W "f16")}}
-        // 8 weights per vec4<u32>; x is read as two vec4<f32> per load.
-        let k8 = p.K / 8u;
-        let xrow = p.K / 4u;
-        for (var i = lane; i < k8; i += TPR) {
-            let packed = w[wn * k8 + i];
+    // 8 weights per vec4<u32>; x is read as two vec4<f32> per load.
+    let k8 = p.K / 8u;
+    let xrow = p.K / 4u;
+    for (var i = lane; i < k8; i += TPR) {
+        var xl: array<vec4<f32>, M>;
+        var xh: array<vec4<f32>, M>;
+        for (var m = 0u; m < M; m++) {
+            let mm = m0 + min(m, rows - 1u);
+            xl[m] = x[mm * xrow + 2u * i];
+            xh[m] = x[mm * xrow + 2u * i + 1u];
+        }
+        for (var j = 0u; j < RPI; j++) {
+            let packed = w[wn[j] * k8 + i];
             let lo = vec4<f32>(unpack2x16float(packed.x), unpack2x16float(packed.y));
             let hi = vec4<f32>(unpack2x16float(packed.z), unpack2x16float(packed.w));
             for (var m = 0u; m < M; m++) {
-                let mm = m0 + min(m, rows - 1u);
-                acc[m] += dot(lo, x[mm * xrow + 2u * i]) + dot(hi, x[mm * xrow + 2u * i + 1u]);
+                acc[j][m] += dot(lo, xl[m]) + dot(hi, xh[m]);
             }
         }
-{{- else if .VEC}}
-        let k4 = p.K / 4u;
-        for (var i = lane; i < k4; i += TPR) {
-            let wv = w[wn * k4 + i];
-            for (var m = 0u; m < M; m++) {
-                acc[m] += dot(wv, x[(m0 + min(m, rows - 1u)) * k4 + i]);
-            }
-        }
-{{- else}}
-        for (var k = lane; k < p.K; k += TPR) {
-            let wv = load_w(wn * p.K + k);
-            for (var m = 0u; m < M; m++) {
-                acc[m] += wv * x[(m0 + min(m, rows - 1u)) * p.K + k];
-            }
-        }
-{{- end}}
     }
+{{- else if .VEC}}
+    let k4 = p.K / 4u;
+    for (var i = lane; i < k4; i += TPR) {
+        var xv: array<vec4<f32>, M>;
+        for (var m = 0u; m < M; m++) {
+            xv[m] = x[(m0 + min(m, rows - 1u)) * k4 + i];
+        }
+        for (var j = 0u; j < RPI; j++) {
+            let wv = w[wn[j] * k4 + i];
+            for (var m = 0u; m < M; m++) {
+                acc[j][m] += dot(wv, xv[m]);
+            }
+        }
+    }
+{{- else}}
+    for (var k = lane; k < p.K; k += TPR) {
+        var xv: array<f32, M>;
+        for (var m = 0u; m < M; m++) {
+            xv[m] = x[(m0 + min(m, rows - 1u)) * p.K + k];
+        }
+        for (var j = 0u; j < RPI; j++) {
+            let wv = load_w(wn[j] * p.K + k);
+            for (var m = 0u; m < M; m++) {
+                acc[j][m] += wv * xv[m];
+            }
+        }
+    }
+{{- end}}
 {{- if gt .TPR 1}}
-    for (var m = 0u; m < M; m++) {
-        partial[m * WG + t] = acc[m];
+    for (var j = 0u; j < RPI; j++) {
+        for (var m = 0u; m < M; m++) {
+            partial[(j * M + m) * WG + t] = acc[j][m];
+        }
     }
     workgroupBarrier();
 {{- end}}
-    // Invocation lane of each row sums that row's TPR partials for x rows
-    // lane, lane + TPR, ... (one pass when TPR >= M).
-    for (var mr = lane; mr < rows && n < p.N; mr += TPR) {
+    for (var j = 0u; j < RPI; j++) {
+        let n = g * ROWS + j * SPAN + r;
+        // Invocation lane of each row sums that row's TPR partials for x
+        // rows lane, lane + TPR, ... (one pass when TPR >= M).
+        for (var mr = lane; mr < rows && n < p.N; mr += TPR) {
 {{- if gt .TPR 1}}
-        var s = 0.0;
-        let base = mr * WG + r * TPR;
-        for (var j = 0u; j < TPR; j++) {
-            s += partial[base + j];
-        }
+            var s = 0.0;
+            let base = (j * M + mr) * WG + r * TPR;
+            for (var i = 0u; i < TPR; i++) {
+                s += partial[base + i];
+            }
 {{- else}}
-        let s = acc[mr];
+            let s = acc[j][mr];
 {{- end}}
-        out[(m0 + mr) * p.N + n] = s;
+            out[(m0 + mr) * p.N + n] = s;
+        }
     }
 }
