@@ -33,7 +33,11 @@ const PARTIALS = {{if gt .TPR 1}}WG * M * RPI{{else}}1u{{end}};
 @group(0) @binding(0) var<uniform> p: Params;
 {{- if .VEC}}
 @group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
+{{- if eq .W "q8"}}
+@group(0) @binding(2) var<storage, read> w: array<u32>;
+{{- else}}
 @group(0) @binding(2) var<storage, read> w: array<vec4<{{if eq .W "f16"}}u32{{else}}f32{{end}}>>;
+{{- end}}
 {{- else}}
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> w: array<{{template "w_elem" .}}>;
@@ -64,7 +68,38 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         wn[j] = p.woff + min(g * ROWS + j * SPAN + r, p.N - 1u);
     }
     var acc: array<array<f32, M>, RPI>;
-{{- if and .VEC (eq .W "f16")}}
+{{- if and .VEC (eq .W "q8")}}
+    // One q8 block (32 weights: eight words of bytes and the scale) per
+    // iteration; rows start at a block (K a multiple of 32).
+    let kb = p.K / 32u;
+    let xrow = p.K / 4u;
+    for (var i = lane; i < kb; i += TPR) {
+        var xs: array<array<vec4<f32>, 8>, M>;
+        for (var m = 0u; m < M; m++) {
+            let xb = (m0 + min(m, rows - 1u)) * xrow + 8u * i;
+            for (var e = 0u; e < 8u; e++) {
+                xs[m][e] = x[xb + e];
+            }
+        }
+        for (var j = 0u; j < RPI; j++) {
+            let base = (wn[j] * kb + i) * 9u;
+            let scale = bitcast<f32>(w[base + 8u]);
+            var q: array<vec4<f32>, 8>;
+            for (var e = 0u; e < 8u; e++) {
+                let word = w[base + e];
+                q[e] = vec4<f32>(f32(i32(word << 24u) >> 24u), f32(i32(word << 16u) >> 24u),
+                                 f32(i32(word << 8u) >> 24u), f32(i32(word) >> 24u));
+            }
+            for (var m = 0u; m < M; m++) {
+                var d = 0.0;
+                for (var e = 0u; e < 8u; e++) {
+                    d += dot(q[e], xs[m][e]);
+                }
+                acc[j][m] += scale * d;
+            }
+        }
+    }
+{{- else if and .VEC (eq .W "f16")}}
     // 8 weights per vec4<u32>; x is read as two vec4<f32> per load.
     let k8 = p.K / 8u;
     let xrow = p.K / 4u;
