@@ -24,14 +24,15 @@ const (
 	layoutCPU
 )
 
-// cpuMatvecShape is the matrix-vector layout on a CPU: 128 rows per
-// workgroup, one invocation each (measured against 64 and against 2 and 4
-// invocations per row, which were slower on every shape).
-const cpuMatvecWG = 32
-
-// cpuMatvecRPI is the output rows per invocation of the decode step's
-// products on a CPU, sharing each load of x.
-var cpuMatvecRPI = 8
+// cpuMatvecWG and cpuMatvecRPI are the matrix-vector layout on a CPU: one
+// invocation per weight row (2 and 4 were slower on every shape), 32
+// invocations per workgroup, each computing 8 output rows so that one load
+// of x serves 8 weight loads (against 1, 2 and 4 rows in workgroups of 64
+// and 128; BENCHMARKS.md).
+const (
+	cpuMatvecWG  = 32
+	cpuMatvecRPI = 8
+)
 
 // attentionWG narrows an attention kernel's workgroup of wg invocations on
 // a CPU, where its reductions' barriers cost more than its width gains,
