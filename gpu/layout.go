@@ -34,6 +34,20 @@ const (
 	cpuMatvecRPI = 8
 )
 
+// cpuAttentionRowsWG is the workgroup of kernels.AttentionRows, which a
+// CPU takes for Attention: one SIMD vector of queries (lavapipe's is 8
+// lanes wide), so that even a decode step's few rows spread over the
+// CPU's threads.
+const cpuAttentionRowsWG = 8
+
+// cpuLoopLimit is the most loop iterations lavapipe runs in one invocation:
+// past it, loops end early and the results are silently wrong. An
+// AttentionRows invocation runs up to 3*dv+2 iterations a key (the dot
+// product, the sum of values, a rescale, the key loop), unless the
+// compiler unrolls the loops over dv (Mesa 22.3 does up to 32), so a CPU
+// takes it only for keys that fit, and attention.wgsl otherwise.
+const cpuLoopLimit = 65535
+
 // attentionWG narrows an attention kernel's workgroup of wg invocations on
 // a CPU, where its reductions' barriers cost more than its width gains,
 // keeping at least one invocation per element of a head vector of dv.

@@ -136,6 +136,15 @@ func (b *Batch) Attention(out, q, k, v *Tensor, a AttentionArgs) {
 	}
 	dv := a.HeadDim / vec
 	rows := batch * a.Heads * tq
+	params := []uint32{
+		uint32(a.Heads), uint32(tq), uint32(tk), uint32(tcap), uint32(dv), uint32(rows),
+		hasBias, hasLens, a.Mask.causalWord(), center, hasRows,
+	}
+	if b.d.cpuLayout() && dv <= 32 && tk*(3*dv+2) <= cpuLoopLimit {
+		b.dispatch(kernels.AttentionRows, kernels.Defines{"WG": cpuAttentionRowsWG, "V": vec, "DV": dv}, params,
+			grid(rows, cpuAttentionRowsWG), q, k, v, bias, buckets, lens, out, rowMap)
+		return
+	}
 	// A chunk of WG keys per step; at least dv threads so that each output
 	// element has one.
 	wg := max(pow2Workgroup(tk, 32, 256), pow2Workgroup(dv, 32, 256))
@@ -143,11 +152,6 @@ func (b *Batch) Attention(out, q, k, v *Tensor, a AttentionArgs) {
 		// A decode step: few workgroups (one per row and head), so each
 		// is made as wide as it can be; its latency is the step's.
 		wg = 256
-	}
-	wg = b.d.attentionWG(wg, dv)
-	params := []uint32{
-		uint32(a.Heads), uint32(tq), uint32(tk), uint32(tcap), uint32(dv), uint32(rows),
-		hasBias, hasLens, a.Mask.causalWord(), center, hasRows,
 	}
 	b.dispatch(kernels.Attention, kernels.Defines{"WG": wg, "V": vec}, params, grid(rows, 1),
 		q, k, v, bias, buckets, lens, out, rowMap)

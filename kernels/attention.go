@@ -92,3 +92,14 @@ func AttentionRef(q, k, v []float32, a AttentionArgs) []float32 {
 	}
 	return out
 }
+
+// AttentionRows is Attention laid out for a CPU: one invocation per query
+// of one head, the keys in a loop, no workgroup memory. Reference:
+// AttentionRef. Defines: WG, the invocations per workgroup; V as
+// Attention's; DV, the head dim in vectors of V floats.
+var AttentionRows = register(&Kernel{
+	Name:     "attention_rows",
+	File:     "attention_rows.wgsl",
+	Buffers:  []Access{Read, Read, Read, Read, Read, Read, ReadWrite, Read},
+	Defaults: Defines{"WG": 8, "V": 1, "DV": 64},
+})
