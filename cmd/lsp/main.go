@@ -17,10 +17,12 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 
 	"github.com/nib-editor/nib/cmd/lsp/internal/adapters"
@@ -37,6 +39,8 @@ func main() {
 	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	var exit errExit
 	switch {
+	case errors.Is(err, flag.ErrHelp):
+		// --help printed the usage, as asked: not a failure.
 	case errors.As(err, &exit):
 		os.Exit(exit.code)
 	case err != nil:
@@ -46,7 +50,8 @@ func main() {
 }
 
 const usage = `usage: nib [--model M] [--stdio]    serve LSP on stdin/stdout (the daemon)
-       nib <command> [flags]
+       nib <command> [flags]            (nib <command> --help for its flags)
+       nib --version
 
 commands:
   complete   continue a text (argument or stdin), streaming to stdout
@@ -59,7 +64,7 @@ commands:
 `
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") && args[0] != "-h" && args[0] != "--help" {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") && !slices.Contains([]string{"-h", "--help", "-version", "--version"}, args[0]) {
 		return serveCommand(ctx, args, stdin, stdout, stderr)
 	}
 	cmd, rest := args[0], args[1:]
@@ -81,6 +86,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
+	case "version", "-version", "--version":
+		_, err := fmt.Fprintf(stdout, "nib %s\n", version)
+		return err
 	}
 	fmt.Fprint(stderr, usage)
 	return fmt.Errorf("unknown command %q", cmd)

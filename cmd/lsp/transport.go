@@ -10,6 +10,8 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/nib-editor/nib/internal/load"
+	"github.com/nib-editor/nib/model/hub"
 	"github.com/nib-editor/nib/server"
 )
 
@@ -22,5 +24,32 @@ var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
 // framing, as editors expect of a language server.
 func serveTransport(ctx context.Context, log *zap.Logger, opts server.Options, stdin io.Reader, stdout io.Writer) int {
 	ignoreSIGPIPE() // a client gone is noticed on stdin, not killed for on stdout
+	checkModel(log, opts.Model)
 	return server.Serve(ctx, log, opts, stdin, stdout)
+}
+
+// checkModel opens the --model given on the command line (its config,
+// weight headers and tokenizer, not the weights themselves) and logs at
+// once what is wrong with it. The daemon serves anyway: the editor hears
+// the same reason over LSP when it asks for text, and may name another
+// model in its settings.
+func checkModel(log *zap.Logger, ref string) {
+	if ref == "" {
+		return
+	}
+	err := func() error {
+		dir, err := hub.Resolve(ref)
+		if err != nil {
+			return err
+		}
+		ck, _, err := load.OpenFolder(dir)
+		if err != nil {
+			return err
+		}
+		return ck.Close()
+	}()
+	if err != nil {
+		log.Error("--model cannot be loaded; serving anyway, and requests will say why until the client's settings name a model that loads",
+			zap.String("model", ref), zap.Error(err))
+	}
 }

@@ -35,8 +35,11 @@ func OpenFolder(dir string) (*model.Checkpoint, *tokenizer.Tokenizer, error) {
 }
 
 // Resident uploads ck to dev and compiles every kernel it will use,
-// reporting progress as a message and a percentage.
+// reporting progress as a message and a percentage (report may be nil).
 func Resident(dev *gpu.Device, ck *model.Checkpoint, opts model.Options, report func(msg string, pct int)) (*model.Model, error) {
+	if report == nil {
+		report = func(string, int) {}
+	}
 	opts.Progress = func(done, total int64) {
 		if total > 0 {
 			report("uploading weights", int(90*done/total))

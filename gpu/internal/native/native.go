@@ -90,6 +90,18 @@ static void nib_trim_heap(void) {}
 static void nib_tune_heap(int mmap_threshold) {}
 #endif
 
+// nib_create_instance makes an instance over the given backends. The
+// binding's CreateInstance leaves fields of the extras it mallocs unset,
+// which wgpu-native then reads (a garbage GLES minor version aborts it).
+static WGPUInstance nib_create_instance(WGPUInstanceBackendFlags backends) {
+	WGPUInstanceExtras extras = {0};
+	extras.chain.sType = (WGPUSType)WGPUSType_InstanceExtras;
+	extras.backends = backends;
+	WGPUInstanceDescriptor desc = {0};
+	desc.nextInChain = (WGPUChainedStruct const *)&extras;
+	return wgpuCreateInstance(&desc);
+}
+
 static void nib_set_log(WGPULogLevel level) {
 	wgpuSetLogCallback(nib_log, NULL);
 	wgpuSetLogLevel(level);
@@ -99,6 +111,8 @@ import "C"
 
 import (
 	"errors"
+	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -307,10 +321,36 @@ func toC(l wgpu.Limits) C.WGPULimits {
 	}
 }
 
-// Instance returns wgpu-native's entry point.
-func Instance() (*wgpu.Instance, error) { return wgpu.CreateInstance(nil), nil }
+// Instance returns wgpu-native's entry point over the native compute
+// backends (Vulkan, Metal, DX12). OpenGL is left out: its adapters cannot
+// compile nib's kernels (storage buffers past GLSL's limits), and merely
+// probing it makes EGL print errors on machines without a display.
+//
+// Mesa's device-select Vulkan layer is turned off (NODEVICE_SELECT=1 unless
+// the user set it): it only reorders adapters, which nib ranks itself, and
+// to find the display's GPU it connects to Wayland, which prints
+// "XDG_RUNTIME_DIR is invalid" on every command run without a desktop.
+func Instance() (*wgpu.Instance, error) {
+	if _, set := os.LookupEnv("NODEVICE_SELECT"); !set {
+		if err := os.Setenv("NODEVICE_SELECT", "1"); err != nil {
+			return nil, fmt.Errorf("gpu: setting NODEVICE_SELECT: %w", err)
+		}
+	}
+	ref := C.nib_create_instance(C.WGPUInstanceBackendFlags(wgpu.InstanceBackendPrimary))
+	if ref == nil {
+		return nil, errors.New("gpu: wgpu-native could not create an instance")
+	}
+	inst := new(wgpu.Instance)
+	(*instanceRef)(unsafe.Pointer(inst)).ref = ref
+	return inst, nil
+}
 
-// Adapters lists the adapters of every backend wgpu-native supports here.
+// instanceRef mirrors the binding's Instance, a single C handle (the
+// layout is pinned by the binding version in go.mod and checked by this
+// package's tests).
+type instanceRef struct{ ref C.WGPUInstance }
+
+// Adapters lists the adapters of every backend the instance was made for.
 func Adapters(inst *wgpu.Instance) []*wgpu.Adapter { return inst.EnumerateAdapters(nil) }
 
 // AdapterInfo describes adapter as the driver reports it.

@@ -18,14 +18,23 @@ func (r *recorder) DeviceLost(reason wgpu.DeviceLostReason, _ string) {
 }
 func (r *recorder) UncapturedError(_ wgpu.ErrorType, m string) { r.errors = append(r.errors, m) }
 
-// TestRequestDevice proves the handle layout assumption: a device made here
-// works with the binding's buffers, queue and readback.
+// TestRequestDevice proves the handle layout assumptions: an instance and a
+// device made here work with the binding's adapters, buffers, queue and
+// readback; and the instance offers no OpenGL adapter.
 func TestRequestDevice(t *testing.T) {
-	inst := wgpu.CreateInstance(nil)
+	inst, err := Instance()
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer inst.Release()
-	adapters := inst.EnumerateAdapters(nil)
+	adapters := Adapters(inst)
 	if len(adapters) == 0 {
 		t.Fatal("no WebGPU adapter: install a Vulkan driver (mesa-vulkan-drivers gives a CPU one)")
+	}
+	for _, a := range adapters {
+		if info := AdapterInfo(a); info.BackendType == wgpu.BackendTypeOpenGL || info.BackendType == wgpu.BackendTypeOpenGLES {
+			t.Errorf("adapter %q is on OpenGL, which cannot run nib's kernels", info.Name)
+		}
 	}
 	rec := &recorder{}
 	dev, unregister, err := RequestDevice(adapters[0], nil, wgpu.DefaultLimits(), rec)

@@ -12,12 +12,24 @@ import (
 	"github.com/nib-editor/nib/gpu"
 )
 
+const adaptersUsage = `usage: nib adapters [--json] [--adapter A]
+
+Lists the GPU adapters WebGPU offers on Vulkan, Metal or DX12, best first as
+nib chooses, with the limits and features nib's kernels use.
+
+flags:
+`
+
 // Run prints the adapters WebGPU offers, best first as nib would
 // choose, with the limits and features nib's kernels use.
 func Run(_ context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("adapters", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	choice := fs.String("adapter", "", "mark the adapter this choice (index or name substring) selects; default $"+gpu.AdapterEnv)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), adaptersUsage)
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -20,6 +20,8 @@ import (
 	"strings"
 	"time"
 
+	"go.uber.org/zap/zapcore"
+
 	"github.com/nib-editor/nib/cmd/lsp/internal/cli"
 	"github.com/nib-editor/nib/completion"
 	"github.com/nib-editor/nib/gpu"
@@ -67,6 +69,7 @@ type benchFlags struct {
 	F16           bool   `json:"-"`
 	Int8          bool   `json:"-"`
 	f16Set        bool
+	logLevel      *zapcore.Level
 	Adapter       string `json:"-"`
 	PromptTokens  int    `json:"prompt_tokens"`
 	NewTokens     int    `json:"new_tokens"`
@@ -98,6 +101,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchFlags, error) {
 	set.IntVar(&f.BeamRequests, "beam-requests", 2, "requests decoded together by beam search")
 	set.IntVar(&f.Runs, "runs", 5, "timed runs per measurement after one untimed; the median is reported")
 	set.StringVar(&f.Only, "only", strings.Join(benchMeasurements, ","), "measurements to run, comma-separated: "+strings.Join(benchMeasurements, ", "))
+	f.logLevel = cli.LogLevel(set)
 	set.StringVar(&f.ShaderCache, "shader-cache", "fresh", "driver shader cache of the cold-start children: fresh (a new empty folder) or inherit")
 	set.Usage = func() {
 		fmt.Fprint(stderr, benchUsage)
@@ -326,7 +330,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	logf := func(format string, a ...any) { fmt.Fprintf(stderr, "bench: "+format+"\n", a...) }
 
-	dev, err := gpu.Open(gpu.Options{Adapter: f.Adapter, Logger: cli.Logger(stderr)})
+	dev, err := gpu.Open(gpu.Options{Adapter: f.Adapter, Logger: cli.Logger(stderr, *f.logLevel)})
 	if err != nil {
 		return err
 	}
@@ -363,7 +367,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	rep.Model, rep.ModelDir, rep.Config = src.model, src.dir, src.config
 	rep.Config.Config = m.Config()
 	rep.GPUWeightBytes = m.WeightBytes()
-	logf("loaded in %.0f ms, %d weight bytes", rep.LoadMS, rep.GPUWeightBytes)
+	logf("loaded in %.0f ms, %.1f MB of weights on the GPU", rep.LoadMS, float64(rep.GPUWeightBytes)/1e6)
 
 	start = time.Now()
 	if err := m.Warm(); err != nil {
@@ -403,7 +407,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				return err
 			}
 			rep.ColdStartCheckpointBytes = n
-			logf("random weights written as a checkpoint of %d bytes in %.0f ms", n, ms(time.Since(start)))
+			logf("random weights written as a checkpoint of %.1f MB in %.0f ms", float64(n)/1e6, ms(time.Since(start)))
 			dir = tmp
 		}
 		childArgs := []string{"--adapter", strconv.Itoa(info.Index), "--f16=" + strconv.FormatBool(f.F16), "--int8=" + strconv.FormatBool(f.Int8),
@@ -524,12 +528,12 @@ func (b *bencher) measure(ctx context.Context, logf func(string, ...any)) error 
 	long := b.prompt(f.EncoderTokens)
 	steps := float64(f.NewTokens - 1)
 	type measurement struct {
-		name  string
-		field *float64
-		run   func() (float64, error)
+		name, unit string
+		field      *float64
+		run        func() (float64, error)
 	}
 	list := []measurement{
-		{"decode", &rep.DecodeTokS, func() (float64, error) {
+		{"decode", "tokens/s", &rep.DecodeTokS, func() (float64, error) {
 			d, err := b.lockstep(ctx, [][]int{one}, func(d *model.Decoder) {
 				st := b.dev.PoolStats()
 				rep.GPUResidentBytes, rep.GPUPoolIdleBytes = int64(st.Bytes), int64(st.IdleBytes)
@@ -537,19 +541,19 @@ func (b *bencher) measure(ctx context.Context, logf func(string, ...any)) error 
 			})
 			return steps / d.Seconds(), err
 		}},
-		{"ttft", &rep.TTFTMS, func() (float64, error) {
+		{"ttft", "ms", &rep.TTFTMS, func() (float64, error) {
 			d, err := b.firstToken(ctx, one)
 			return ms(d), err
 		}},
-		{"encoder", &rep.EncoderTokS, func() (float64, error) {
+		{"encoder", "tokens/s", &rep.EncoderTokS, func() (float64, error) {
 			d, err := b.encode(long)
 			return float64(len(long)) / d.Seconds(), err
 		}},
-		{"batch", &rep.BatchDecodeTokS, func() (float64, error) {
+		{"batch", "tokens/s", &rep.BatchDecodeTokS, func() (float64, error) {
 			d, err := b.lockstep(ctx, batch, nil)
 			return float64(len(batch)) * steps / d.Seconds(), err
 		}},
-		{"beam", &rep.BeamDecodeTokS, func() (float64, error) {
+		{"beam", "tokens/s", &rep.BeamDecodeTokS, func() (float64, error) {
 			d, rows, err := b.beamSearch(ctx, beam)
 			if err == nil && rows != len(beam)*f.Beam*int(steps) {
 				err = fmt.Errorf("beam search decoded %d rows after its first step, want %d requests * %d beams * %d steps", rows, len(beam), f.Beam, int(steps))
@@ -571,13 +575,16 @@ func (b *bencher) measure(ctx context.Context, logf func(string, ...any)) error 
 				return fmt.Errorf("bench: %s: %w", mm.name, err)
 			}
 			rep.GPUResidentMaxBytes = max(rep.GPUResidentMaxBytes, int64(b.dev.PoolStats().Bytes))
-			if i > 0 { // the first run is the untimed warm-up
-				samples = append(samples, round4(v))
+			if i == 0 { // the untimed warm-up
+				logf("%s: warm-up run: %.4g %s", mm.name, v, mm.unit)
+				continue
 			}
+			samples = append(samples, round4(v))
+			logf("%s: run %d of %d: %.4g %s", mm.name, i, f.Runs, v, mm.unit)
 		}
 		*mm.field = median(samples)
 		rep.Samples[mm.name] = samples
-		logf("%s: %g (median of %v)", mm.name, *mm.field, samples)
+		logf("%s: %.4g %s (median of %d runs)", mm.name, *mm.field, mm.unit, len(samples))
 	}
 	rep.GPUResidentMaxBytes = max(rep.GPUResidentMaxBytes, int64(b.dev.PoolStats().Bytes))
 	return nil
@@ -769,7 +776,8 @@ func coldStarts(ctx context.Context, args []string, shaderCache string, rep *ben
 		} else {
 			rep.ColdStartWarmCacheMS = ms(took)
 		}
-		logf("cold start %d: %.0f ms (%+v)", i+1, ms(took), detail)
+		logf("cold start %d: %.0f ms to the first token (device %.0f ms, load %.0f ms, warm-up %.0f ms, first token %.0f ms)",
+			i+1, ms(took), detail.OpenMS, detail.LoadMS, detail.WarmMS, detail.FirstTokenMS)
 	}
 	return nil
 }
@@ -847,7 +855,7 @@ func benchChild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	var rep coldStart
 	start := time.Now()
-	dev, err := gpu.Open(gpu.Options{Adapter: f.Adapter, Logger: cli.Logger(stderr)})
+	dev, err := gpu.Open(gpu.Options{Adapter: f.Adapter, Logger: cli.Logger(stderr, *f.logLevel)})
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,16 @@ import (
 	"github.com/nib-editor/nib/model/safetensors"
 )
 
+const forwardUsage = `usage: nib forward --model DIR|HUB-ID --reference FILE [flags]
+
+Runs every case of a reference file (inputs and transformers' outputs, as in
+../shared/fixtures/*/reference.safetensors) through the model on the GPU and
+compares encoder outputs and logits within --tolerance and greedy ids
+exactly. Exits 1 if any case fails.
+
+flags:
+`
+
 // Run runs every case of a reference file (the format of
 // ../shared/fixtures/*/reference.safetensors) through the GPU model and
 // compares: encoder output and teacher-forced logits by the maximum error
@@ -32,6 +42,11 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	int8 := fs.Bool("int8", false, "store projections as 8-bit values with a scale per 32 (embeddings f16)")
 	tol := fs.Float64("tolerance", 1e-4, "largest accepted error relative to the largest reference value")
 	adapter := fs.String("adapter", "", "GPU adapter: index or name substring (default $"+gpu.AdapterEnv+")")
+	logLevel := cli.LogLevel(fs)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, forwardUsage)
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -53,7 +68,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer ref.Close()
-	dev, err := gpu.Open(gpu.Options{Adapter: *adapter, Logger: cli.Logger(stderr)})
+	dev, err := gpu.Open(gpu.Options{Adapter: *adapter, Logger: cli.Logger(stderr, *logLevel)})
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 
+	"go.uber.org/zap/zapcore"
+
 	"github.com/nib-editor/nib/cmd/lsp/internal/cli"
 	"github.com/nib-editor/nib/completion"
 	"github.com/nib-editor/nib/gpu"
@@ -38,6 +40,7 @@ type oneShotFlags struct {
 	topK              int
 	seed              uint64
 	maxInput          int
+	logLevel          *zapcore.Level
 }
 
 func (o *oneShotFlags) register(fs *flag.FlagSet, maxTokens int, strategy string, n int) {
@@ -56,12 +59,16 @@ func (o *oneShotFlags) register(fs *flag.FlagSet, maxTokens int, strategy string
 	fs.IntVar(&o.topK, "top-k", completion.DefaultTopK, "sampling candidates per step")
 	fs.Uint64Var(&o.seed, "seed", 0, "sampling seed")
 	fs.IntVar(&o.maxInput, "max-input-tokens", 512, "prompt budget in tokens")
+	o.logLevel = cli.LogLevel(fs)
 }
 
 func (o *oneShotFlags) params() (completion.Params, error) {
 	s, err := completion.ParseStrategy(o.strategy)
 	if err != nil {
 		return completion.Params{}, err
+	}
+	if s == completion.Greedy && o.n > 1 {
+		return completion.Params{}, fmt.Errorf("--n %d needs --strategy beam or sample: greedy decoding has one answer", o.n)
 	}
 	p := completion.Params{Strategy: s, N: o.n, MaxTokens: o.maxTokens, Temperature: o.temperature, TopP: o.topP, TopK: o.topK, Seed: o.seed}
 	return p, p.Validate()
@@ -97,18 +104,24 @@ func oneShotService(ctx context.Context, o *oneShotFlags, stderr io.Writer) (*co
 		return nil, nil, err
 	}
 	defer ck.Close()
-	dev, err := gpu.Open(gpu.Options{Adapter: o.adapter, Logger: cli.Logger(stderr)})
+	dev, err := gpu.Open(gpu.Options{Adapter: o.adapter, Logger: cli.Logger(stderr, *o.logLevel)})
 	if err != nil {
 		return nil, nil, err
 	}
-	last := -1
-	m, err := load.Resident(dev, ck, model.Options{F16: o.f16}, func(msg string, pct int) {
-		if pct/10 != last/10 {
-			fmt.Fprintf(stderr, "\rnib: %s %3d%%", msg, pct)
-			last = pct
+	// The upload's progress redraws one line on a terminal; a pipe or a
+	// log file gets none of it.
+	var report func(string, int)
+	if cli.IsTerminal(stderr) {
+		last := -1
+		report = func(msg string, pct int) {
+			if pct/10 != last/10 {
+				fmt.Fprintf(stderr, "\rnib: %s %3d%%", msg, pct)
+				last = pct
+			}
 		}
-	})
-	fmt.Fprint(stderr, "\r\033[K")
+		defer fmt.Fprint(stderr, "\r\033[K")
+	}
+	m, err := load.Resident(dev, ck, model.Options{F16: o.f16}, report)
 	if err != nil {
 		dev.Close()
 		return nil, nil, err
@@ -118,7 +131,8 @@ func oneShotService(ctx context.Context, o *oneShotFlags, stderr io.Writer) (*co
 }
 
 // printer streams alternative 0 to out as it grows and prints the others
-// when they are done.
+// when they are done; when more than one was asked for, each is numbered
+// from [1].
 // On a terminal a changed best beam redraws the line; elsewhere (a pipe,
 // a file) streaming stops at the first change and the final text follows,
 // so that the output holds no control characters.
@@ -126,18 +140,14 @@ type printer struct {
 	mu      sync.Mutex
 	out     io.Writer
 	tty     bool
+	number  bool // prefix each alternative with [i]
+	started bool // the first alternative's prefix is out
 	shown   string
 	stopped bool
 }
 
-func newPrinter(out io.Writer) *printer {
-	p := &printer{out: out}
-	if f, ok := out.(*os.File); ok {
-		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-			p.tty = true
-		}
-	}
-	return p
+func newPrinter(out io.Writer, n int) *printer {
+	return &printer{out: out, tty: cli.IsTerminal(out), number: n > 1}
 }
 
 // callback returns the streaming callback for a strategy: none for beam
@@ -150,6 +160,22 @@ func (p *printer) callback(s completion.Strategy) func(int, string) {
 	return p.onText
 }
 
+// label is alternative i's prefix.
+func (p *printer) label(i int) string {
+	if !p.number {
+		return ""
+	}
+	return fmt.Sprintf("[%d] ", i+1)
+}
+
+// start writes the first alternative's prefix once.
+func (p *printer) start() {
+	if !p.started {
+		io.WriteString(p.out, p.label(0))
+		p.started = true
+	}
+}
+
 func (p *printer) onText(alt int, text string) {
 	if alt != 0 {
 		return
@@ -159,11 +185,12 @@ func (p *printer) onText(alt int, text string) {
 	switch {
 	case p.stopped:
 	case strings.HasPrefix(text, p.shown):
+		p.start()
 		io.WriteString(p.out, text[len(p.shown):])
 		p.shown = text
 	case p.tty:
 		// Beam search changed its best: redraw the line.
-		fmt.Fprintf(p.out, "\r\033[K%s", text)
+		fmt.Fprintf(p.out, "\r\033[K%s%s", p.label(0), text)
 		p.shown = text
 	default:
 		p.stopped = true
@@ -181,17 +208,19 @@ func (p *printer) finish(out *completion.Output) {
 	}
 	first := out.Alternatives[0].Text
 	switch {
+	case !p.started:
+		fmt.Fprintf(p.out, "%s%s", p.label(0), first)
 	case first == p.shown:
 	case strings.HasPrefix(first, p.shown):
 		io.WriteString(p.out, first[len(p.shown):])
 	case p.tty:
-		fmt.Fprintf(p.out, "\r\033[K%s", first)
+		fmt.Fprintf(p.out, "\r\033[K%s%s", p.label(0), first)
 	default:
-		fmt.Fprintf(p.out, "\n%s", first)
+		fmt.Fprintf(p.out, "\n%s%s", p.label(0), first)
 	}
 	fmt.Fprintln(p.out)
 	for i, a := range out.Alternatives[1:] {
-		fmt.Fprintf(p.out, "[%d] %s\n", i+2, a.Text)
+		fmt.Fprintf(p.out, "%s%s\n", p.label(i+1), a.Text)
 	}
 }
 
@@ -227,7 +256,7 @@ func Complete(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return err
 	}
 	defer closeFn()
-	p := newPrinter(stdout)
+	p := newPrinter(stdout, params.N)
 	out, err := svc.Complete(ctx, completion.CompleteRequest{
 		Before: text, After: *after, MaxInputTokens: o.maxInput, Params: params,
 		StopAtSentenceEnd: *sentence, OnText: p.callback(params.Strategy),
@@ -273,7 +302,7 @@ func Rewrite(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return err
 	}
 	defer closeFn()
-	p := newPrinter(stdout)
+	p := newPrinter(stdout, params.N)
 	out, err := svc.Rewrite(ctx, completion.RewriteRequest{
 		Instruction: *instruction, Text: text, MaxInputTokens: o.maxInput, Params: params, OnText: p.callback(params.Strategy),
 	})

@@ -40,6 +40,14 @@ func TestCompleteCommand(t *testing.T) {
 	if out2 != out1 {
 		t.Errorf("stdin gave %q, the argument %q", out2, out1)
 	}
+	// Greedy decoding has one answer: asking for three is refused, and
+	// the message says what would give three.
+	if out, _, err := runCLI(t, "", "complete", "--model", model, "--n", "3", "x"); err == nil || !strings.Contains(err.Error(), "--strategy") || out != "" {
+		t.Errorf("complete --n 3 (greedy): %v, printed %q; want an error naming --strategy", err, out)
+	}
+	if out, _, err := runCLI(t, "", "complete", "--model", model, "--n", "3", "--strategy", "sample", "--max-tokens", "4", "x"); err != nil || !strings.HasPrefix(out, "[1] ") || !strings.Contains(out, "\n[3] ") {
+		t.Errorf("complete --n 3 --strategy sample: %v, printed %q; want [1] to [3]", err, out)
+	}
 	if _, _, err := runCLI(t, "  \n", "complete", "--model", model); err == nil || !strings.Contains(err.Error(), "no text") {
 		t.Errorf("empty stdin: %v", err)
 	}
@@ -55,8 +63,16 @@ func TestRewriteCommand(t *testing.T) {
 		t.Fatalf("rewrite: %v\n%s", err, stderr)
 	}
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
-	if len(lines) != 3 || !strings.HasPrefix(lines[1], "[2] ") || !strings.HasPrefix(lines[2], "[3] ") {
-		t.Errorf("rewrite --n 3 printed %q: want the best, then [2] and [3]", out)
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "[1] ") || !strings.HasPrefix(lines[1], "[2] ") || !strings.HasPrefix(lines[2], "[3] ") {
+		t.Errorf("rewrite --n 3 printed %q: want [1] the best, then [2] and [3]", out)
+	}
+	// One alternative is not numbered.
+	one, _, err := runCLI(t, "me and him goes there", "rewrite", "--model", model, "--max-tokens", "8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.HasPrefix(one, "[") || strings.Count(one, "\n") != 1 {
+		t.Errorf("rewrite --n 1 printed %q: want one unnumbered line", one)
 	}
 	if strings.ContainsAny(out, "\r\033") {
 		t.Errorf("output to a pipe holds control characters: %q", out)

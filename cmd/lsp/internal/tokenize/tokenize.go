@@ -9,10 +9,11 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/nib-editor/nib/model/hub"
 	"github.com/nib-editor/nib/model/tokenizer"
 )
 
-const tokenizeUsage = `usage: nib tokenize --model DIR
+const tokenizeUsage = `usage: nib tokenize --model DIR|HUB-ID
 
 Reads one text per line on stdin, each written as a JSON string such as
 "Hello world", and writes its T5 token ids, </s> included, as one JSON
@@ -32,7 +33,7 @@ const maxTokenizeLine = 64 << 20
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("tokenize", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	model := fs.String("model", "", "model folder holding tokenizer.json or spiece.model")
+	model := fs.String("model", "", "model folder holding tokenizer.json or spiece.model, or a Hugging Face hub id in the cache")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, tokenizeUsage)
 		fs.PrintDefaults()
@@ -51,7 +52,11 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fs.Usage()
 		return errors.New("tokenize: --model is required")
 	}
-	tok, err := tokenizer.Load(*model)
+	dir, err := hub.Resolve(*model)
+	if err != nil {
+		return fmt.Errorf("tokenize: %w", err)
+	}
+	tok, err := tokenizer.Load(dir)
 	if err != nil {
 		return err // already says tokenizer: and the folder
 	}
