@@ -51,7 +51,7 @@ func (s *Service) process(batch []*task) {
 	reqs := make([]Request, len(batch))
 	capacity := 0
 	for i, j := range batch {
-		reqs[i] = Request{Ctx: j.ctx, Params: j.params, OnToken: j.onText}
+		reqs[i] = Request{Ctx: j.ctx, Params: j.params, OnToken: j.onText, OnDone: j.onDone}
 		capacity = max(capacity, j.params.MaxTokens)
 	}
 	results := Decode(modelStepper{dec}, s.m.Config().DecoderStartID, reqs)
@@ -73,7 +73,11 @@ func (s *Service) process(batch []*task) {
 			continue
 		}
 		out := &Output{Cached: cached[i]}
-		for _, seq := range r.Alternatives {
+		seqs := r.Alternatives
+		if j.distinct != nil {
+			seqs = j.distinct.kept
+		}
+		for _, seq := range seqs {
 			out.Alternatives = append(out.Alternatives, Alternative{Text: j.texts(seq.IDs), Tokens: len(seq.IDs), Finish: seq.Finish})
 		}
 		if j.complete != nil && len(batch) == 1 && len(r.Alternatives) == 1 && dec.Rows() == 1 {

@@ -25,6 +25,18 @@ type Request struct {
 	// finished and running hypotheses by score. That sequence need not
 	// extend the one reported before it.
 	OnToken func(alt int, ids []int)
+	// OnDone, if not nil, is called from Decode's goroutine when
+	// alternative alt of Greedy, Sample or Diverse ends (by an end id,
+	// MaxTokens or Stop), with the finished sequence (its IDs not to be
+	// modified). Beam search does not call it: its alternatives are known
+	// only when it stops.
+	OnDone func(alt int, seq Sequence)
+}
+
+// hooks are a request's callbacks, as the strategies call them.
+type hooks struct {
+	onToken func(alt int, ids []int)
+	onDone  func(alt int, seq Sequence)
 }
 
 // FinishReason says why an alternative ended.
@@ -115,7 +127,7 @@ func Decode(s Stepper, start int, reqs []Request) []Result {
 			res[i].Err = err
 			continue
 		}
-		active = append(active, &job{res: &res[i], ctx: ctx, rows: 1, strategy: newStrategy(set, r.OnToken)})
+		active = append(active, &job{res: &res[i], ctx: ctx, rows: 1, strategy: newStrategy(set, hooks{r.OnToken, r.OnDone})})
 		keep = append(keep, i)
 		tokens = append(tokens, start)
 	}
@@ -243,14 +255,14 @@ type strategy interface {
 	result() []Sequence
 }
 
-func newStrategy(s *settings, onToken func(int, []int)) strategy {
+func newStrategy(s *settings, h hooks) strategy {
 	switch s.Strategy {
-	case Sample:
-		return newSampler(s, onToken)
+	case Sample, Diverse:
+		return newSampler(s, h)
 	case Beam:
-		return newBeam(s, onToken)
+		return newBeam(s, h.onToken)
 	}
-	return &greedy{set: s, onToken: onToken}
+	return &greedy{set: s, hooks: h}
 }
 
 // identity reports whether keep is 0, 1, ..., n-1.

@@ -21,9 +21,17 @@ const (
 	// sharpened or flattened by Temperature and cut to TopK and TopP; the N
 	// alternatives are drawn independently.
 	Sample
+	// Diverse gives the greedy answer first and samples the others (at
+	// Temperature, TopK and TopP, which default to 0.7, DefaultTopK and 0.9
+	// here), drawing more than N-1 so that near-identical ones (equal but
+	// for case, punctuation and spacing) can be dropped: rewrites whose
+	// first answer streams token by token, as greedy decoding's prefix never
+	// changes, and whose other answers differ in substance. See Diverse's
+	// use in Service: Decode itself returns every drawn alternative.
+	Diverse
 )
 
-var strategyNames = [...]string{Greedy: "greedy", Beam: "beam", Sample: "sample"}
+var strategyNames = [...]string{Greedy: "greedy", Beam: "beam", Sample: "sample", Diverse: "diverse"}
 
 // String returns the name ParseStrategy reads.
 func (s Strategy) String() string {
@@ -33,14 +41,14 @@ func (s Strategy) String() string {
 	return fmt.Sprintf("Strategy(%d)", int(s))
 }
 
-// ParseStrategy reads "greedy", "beam" or "sample".
+// ParseStrategy reads "greedy", "beam", "sample" or "diverse".
 func ParseStrategy(name string) (Strategy, error) {
 	for s, n := range strategyNames {
 		if n == name {
 			return Strategy(s), nil
 		}
 	}
-	return 0, fmt.Errorf("completion: %w: unknown strategy %q (want greedy, beam or sample)", ErrInvalidParams, name)
+	return 0, fmt.Errorf("completion: %w: unknown strategy %q (want greedy, beam, sample or diverse)", ErrInvalidParams, name)
 }
 
 // EarlyStopping says when beam search may stop before every beam has ended,
@@ -67,6 +75,19 @@ const (
 	// Beams hypotheses have finished.
 	EarlyStopEager
 )
+
+// Diverse's defaults: sampling a little sharper than the model's own
+// distribution, and without its unlikely tail, so that the other answers
+// stay answers to the instruction.
+const (
+	diverseTemperature = 0.7
+	diverseTopP        = 0.9
+)
+
+// DiverseRows is the number of alternatives Diverse draws for n: the
+// greedy one and 2(n-1) samples, so that half the samples may turn out
+// duplicates and n still come back.
+func DiverseRows(n int) int { return 2*n - 1 }
 
 // Limits on Params.
 const (
@@ -161,7 +182,7 @@ func invalid(format string, args ...any) error {
 
 // settle checks p and applies its defaults.
 func (p Params) settle() (*settings, error) {
-	if p.Strategy < Greedy || p.Strategy > Sample {
+	if p.Strategy < Greedy || p.Strategy > Diverse {
 		return nil, invalid("Strategy is %d", int(p.Strategy))
 	}
 	if p.N == 0 {
@@ -181,6 +202,9 @@ func (p Params) settle() (*settings, error) {
 	}
 	if p.Temperature == 0 {
 		p.Temperature = 1
+		if p.Strategy == Diverse {
+			p.Temperature = diverseTemperature
+		}
 	}
 	if !(p.Temperature > 0) || math.IsInf(p.Temperature, 1) {
 		return nil, invalid("Temperature is %v, want a positive number", p.Temperature)
@@ -193,6 +217,9 @@ func (p Params) settle() (*settings, error) {
 	}
 	if p.TopP == 0 {
 		p.TopP = 1
+		if p.Strategy == Diverse {
+			p.TopP = diverseTopP
+		}
 	}
 	if !(p.TopP > 0 && p.TopP <= 1) {
 		return nil, invalid("TopP is %v, want more than 0 and at most 1", p.TopP)
@@ -215,6 +242,8 @@ func (p Params) settle() (*settings, error) {
 	switch {
 	case p.Strategy == Sample:
 		s.width, s.k = p.N, p.TopK
+	case p.Strategy == Diverse && p.N > 1:
+		s.width, s.k = DiverseRows(p.N), p.TopK
 	case p.Strategy == Beam && max(p.N, p.Beams) > 1:
 		s.width = max(p.N, p.Beams)
 		// As Hugging Face: enough candidates that width of them continue

@@ -19,7 +19,11 @@ type task struct {
 	prompt Prompt
 	params Params
 	onText func(alt int, ids []int)
+	onDone func(alt int, seq Sequence)
 	texts  func(ids []int) string
+	// distinct keeps a Diverse request's distinct alternatives; nil for
+	// other strategies.
+	distinct *distinct
 	// complete is set for completions: their state may be kept.
 	complete *CompleteRequest
 	// cont continues a stored decoder state instead of encoding.
@@ -34,7 +38,11 @@ type jobResult struct {
 
 // submit queues j and waits for its result.
 func (s *Service) submit(ctx context.Context, j *task, onText func(int, string)) (*Output, error) {
-	if onText != nil {
+	switch {
+	case j.params.Strategy == Diverse && j.params.N > 1:
+		j.distinct = newDistinct(j.params.N, j.texts, onText)
+		j.onText, j.onDone = j.distinct.token, j.distinct.done
+	case onText != nil:
 		texts := j.texts
 		j.onText = func(alt int, ids []int) { onText(alt, texts(ids)) }
 	}

@@ -10,16 +10,16 @@ import (
 
 // greedy extends one sequence by the most likely token at every step.
 type greedy struct {
-	set     *settings
-	onToken func(int, []int)
-	seq     Sequence
+	set   *settings
+	hooks hooks
+	seq   Sequence
 }
 
 func (g *greedy) need() int { return 1 }
 
 func (g *greedy) advance(c []model.Candidates) (src, next []int) {
 	id := c[0].IDs[0]
-	if !g.set.grow(&g.seq, 0, id, logProb(c[0], 0), g.onToken) {
+	if !g.set.grow(&g.seq, 0, id, logProb(c[0], 0), g.hooks) {
 		return nil, nil
 	}
 	return []int{0}, []int{id}
@@ -27,21 +27,29 @@ func (g *greedy) advance(c []model.Candidates) (src, next []int) {
 
 func (g *greedy) result() []Sequence { return []Sequence{g.seq} }
 
-// grow extends alternative alt's seq by id as extend does, tells onToken
-// when id was added, and reports whether seq goes on.
-func (s *settings) grow(seq *Sequence, alt, id int, lp float64, onToken func(int, []int)) bool {
+// grow extends alternative alt's seq by id as extend does, tells
+// h.onToken when id was added and h.onDone when seq ended, and reports
+// whether seq goes on.
+func (s *settings) grow(seq *Sequence, alt, id int, lp float64, h hooks) bool {
 	n := len(seq.IDs)
 	more := s.extend(seq, id, lp)
-	if onToken != nil && len(seq.IDs) > n {
-		onToken(alt, slices.Clip(seq.IDs))
+	if h.onToken != nil && len(seq.IDs) > n {
+		h.onToken(alt, slices.Clip(seq.IDs))
+	}
+	if !more && h.onDone != nil {
+		done := *seq
+		done.IDs = slices.Clip(done.IDs)
+		h.onDone(alt, done)
 	}
 	return more
 }
 
 // sampler draws N independent alternatives, each from its own generator.
+// For Diverse, alternative 0 takes the most likely token instead: it is
+// the greedy answer.
 type sampler struct {
 	set     *settings
-	onToken func(int, []int)
+	hooks   hooks
 	alts    []Sequence
 	rngs    []*rand.Rand
 	// rows holds the alternative each row continues; nil before the first
@@ -50,8 +58,8 @@ type sampler struct {
 	weights []float64 // scratch for pick
 }
 
-func newSampler(s *settings, onToken func(int, []int)) *sampler {
-	sm := &sampler{set: s, onToken: onToken, alts: make([]Sequence, s.width), rngs: make([]*rand.Rand, s.width)}
+func newSampler(s *settings, h hooks) *sampler {
+	sm := &sampler{set: s, hooks: h, alts: make([]Sequence, s.width), rngs: make([]*rand.Rand, s.width)}
 	for a := range sm.rngs {
 		sm.rngs[a] = rand.New(rand.NewPCG(s.Seed, uint64(a)))
 	}
@@ -70,9 +78,12 @@ func (sm *sampler) advance(c []model.Candidates) (src, next []int) {
 				continue // ended
 			}
 		}
-		i := sm.pick(c[row], sm.rngs[a])
+		i := 0 // Diverse's first alternative is greedy
+		if a > 0 || sm.set.Strategy != Diverse {
+			i = sm.pick(c[row], sm.rngs[a])
+		}
 		id := c[row].IDs[i]
-		if sm.set.grow(&sm.alts[a], a, id, logProb(c[row], i), sm.onToken) {
+		if sm.set.grow(&sm.alts[a], a, id, logProb(c[row], i), sm.hooks) {
 			src = append(src, row)
 			next = append(next, id)
 			rows = append(rows, a)

@@ -3,6 +3,7 @@ package completion
 import (
 	"context"
 	"errors"
+	"math"
 	"sync"
 
 	"go.uber.org/zap"
@@ -93,8 +94,34 @@ type RewriteRequest struct {
 	Text           string
 	Template       string
 	MaxInputTokens int
-	Params         Params
-	OnText         func(alt int, text string)
+	// Params say how to decode; EOS is filled in. Params.MaxTokens is the
+	// budget, or with Length the most it may grow to.
+	Params Params
+	// Length, if not nil, sizes the token budget by the text's length.
+	Length *RewriteLength
+	OnText func(alt int, text string)
+}
+
+// RewriteLength sizes a rewrite's token budget by its text: a rewrite is
+// about as long as what it rewrites, so Ratio times the text's tokens (its
+// </s> included) plus Margin, at most Params.MaxTokens. Generation still
+// ends at </s> first; the budget only keeps a rambling answer from going
+// on for the length of a page when the text was one sentence.
+type RewriteLength struct {
+	Ratio  float64
+	Margin int
+}
+
+// The default rewrite budget: 1.5 times the text's tokens plus 8, at most
+// 256 tokens.
+var DefaultRewriteLength = RewriteLength{Ratio: 1.5, Margin: 8}
+
+// DefaultRewriteMaxTokens is the default cap of a rewrite's budget.
+const DefaultRewriteMaxTokens = 256
+
+// Tokens is the budget for a text of textTokens tokens under limit.
+func (l RewriteLength) Tokens(textTokens, limit int) int {
+	return max(1, min(limit, int(math.Ceil(l.Ratio*float64(textTokens)))+l.Margin))
 }
 
 // Cached says which cache served a request.
@@ -302,6 +329,9 @@ func (s *Service) Rewrite(ctx context.Context, req RewriteRequest) (*Output, err
 	}
 	params := req.Params
 	params.EOS = s.tok.EOS()
+	if req.Length != nil {
+		params.MaxTokens = req.Length.Tokens(len(s.tok.Encode(req.Text)), params.MaxTokens)
+	}
 	if err := params.Validate(); err != nil {
 		return nil, err
 	}

@@ -27,7 +27,7 @@ func (p sampling) decodeParams(def completion.Params) (completion.Params, error)
 	if p.Strategy != "" {
 		s, err := completion.ParseStrategy(p.Strategy)
 		if err != nil {
-			return out, invalidParams("field \"strategy\": %q is not greedy, beam or sample", p.Strategy)
+			return out, invalidParams("field \"strategy\": %q is not greedy, beam, sample or diverse", p.Strategy)
 		}
 		out.Strategy = s
 	}
@@ -232,7 +232,7 @@ func (s *server) runComplete(ctx context.Context, st settings, doc textdoc.Snaps
 }
 
 // runRewrite asks the service for rewrites of text by instruction.
-func (s *server) runRewrite(ctx context.Context, st settings, uri, text, instruction string, params completion.Params, onText func(int, string)) (*completion.Output, error) {
+func (s *server) runRewrite(ctx context.Context, st settings, uri, text, instruction string, params completion.Params, length *completion.RewriteLength, onText func(int, string)) (*completion.Output, error) {
 	start := time.Now()
 	out, err := s.generate(ctx, st, func(svc *completion.Service) (*completion.Output, error) {
 		return svc.Rewrite(ctx, completion.RewriteRequest{
@@ -242,6 +242,7 @@ func (s *server) runRewrite(ctx context.Context, st settings, uri, text, instruc
 			Template:       st.Templates.Rewrite,
 			MaxInputTokens: st.MaxInputTokens,
 			Params:         params,
+			Length:         length,
 			OnText:         onText,
 		})
 	})

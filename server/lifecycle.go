@@ -163,6 +163,18 @@ func (s *server) workDoneProgress(caps clientCapabilities, title string) func(p 
 	return b.report
 }
 
+// requestProgress is workDoneProgress for a request that came with a
+// workDoneToken of the client's: that token is used as given, with no
+// window/workDoneProgress/create. Without one it is workDoneProgress.
+func (s *server) requestProgress(caps clientCapabilities, token any, title string) func(p loadProgress) {
+	if token == nil {
+		return s.workDoneProgress(caps, title)
+	}
+	b := &progressBar{s: s, token: token, given: true, title: title, wake: make(chan struct{}, 1)}
+	go b.run()
+	return b.report
+}
+
 // progressCreateTimeout bounds the wait for the client to answer
 // window/workDoneProgress/create (and, before it, for the initialized
 // notification); without an answer by then the progress is not shown.
@@ -173,7 +185,8 @@ const progressCreateTimeout = 10 * time.Second
 // accepted the token.
 type progressBar struct {
 	s     *server
-	token string
+	token any
+	given bool // the client's token: not to be created
 	title string
 	wake  chan struct{}
 
@@ -204,12 +217,12 @@ func (b *progressBar) run() {
 	ctx, cancel := context.WithTimeout(context.Background(), progressCreateTimeout)
 	defer cancel()
 	err := b.s.waitInitialized(ctx)
-	if err == nil {
+	if err == nil && !b.given {
 		var res json.RawMessage
 		err = b.s.call(ctx, "window/workDoneProgress/create", workDoneProgressCreateParams{Token: b.token}, &res)
 	}
 	if err != nil {
-		b.s.log.Info("no progress shown: the client did not accept a work-done progress token", zap.String("token", b.token), zap.Error(err))
+		b.s.log.Info("no progress shown: the client did not accept a work-done progress token", zap.Any("token", b.token), zap.Error(err))
 		b.mu.Lock()
 		b.dead, b.pending = true, nil
 		b.mu.Unlock()

@@ -167,6 +167,9 @@ type command struct {
 type executeCommandParams struct {
 	Command   string            `json:"command" nib:"required"`
 	Arguments []json.RawMessage `json:"arguments"`
+	// WorkDoneToken, if the client gives one, carries the rewrite's
+	// progress (its text so far) instead of a token nib creates.
+	WorkDoneToken any `json:"workDoneToken,omitempty"`
 }
 
 // rewriteArgs is the argument of the nib.rewrite command.
@@ -257,10 +260,15 @@ type completeParams struct {
 }
 
 type rewriteParams struct {
-	TextDocument       versionedTextDocumentIdentifier `json:"textDocument" nib:"required"`
-	Range              Range                           `json:"range" nib:"required"`
-	Instruction        string                          `json:"instruction"`
-	PartialResultToken any                             `json:"partialResultToken,omitempty"`
+	TextDocument versionedTextDocumentIdentifier `json:"textDocument" nib:"required"`
+	Range        Range                           `json:"range" nib:"required"`
+	Instruction  string                          `json:"instruction"`
+	// Text, when given, is rewritten instead of the range's text: a
+	// refinement, where it is the alternative chosen from an earlier
+	// preview and Instruction the follow-up ("shorter"). Edits still turn
+	// the range's text into each result.
+	Text               *string `json:"text,omitempty"`
+	PartialResultToken any     `json:"partialResultToken,omitempty"`
 	sampling
 }
 

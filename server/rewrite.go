@@ -86,10 +86,33 @@ func (s *server) executeCommand(req *jsonrpc2.Request) (func(context.Context) (a
 	if text == "" {
 		return nil, invalidParams("%s: the selection is empty (range %v of %s)", rewriteCommand, args.Range, doc.URI())
 	}
-	params := completion.Params{Strategy: completion.Beam, N: 1, Beams: st.Rewrite.Alternatives, MaxTokens: st.Rewrite.MaxTokens}
+	// One answer is applied: the first of the configured strategy (for
+	// diverse, the greedy one, which streams; for beam, the best of a beam
+	// as wide as the alternatives configured).
+	strategy, _ := completion.ParseStrategy(st.Rewrite.Strategy)
+	params := completion.Params{Strategy: strategy, N: 1, MaxTokens: st.Rewrite.MaxTokens}
+	if strategy == completion.Beam {
+		params.Beams = st.Rewrite.Alternatives
+	}
 	s.supersede(rewriteKey(doc.URI()), req)
+	// The text so far goes out as work-done progress, where the client
+	// shows it, so the writer sees the rewrite come.
+	progress := s.requestProgress(caps, p.WorkDoneToken, "nib: "+args.Instruction)
 	return func(ctx context.Context) (any, error) {
-		out, err := s.runRewrite(ctx, st, doc.URI(), text, args.Instruction, params, nil)
+		progress(loadProgress{kind: "begin", percent: -1})
+		var last string
+		onText := func(alt int, text string) {
+			if alt == 0 && text != last {
+				last = text
+				progress(loadProgress{kind: "report", message: text, percent: -1})
+			}
+		}
+		out, err := s.runRewrite(ctx, st, doc.URI(), text, args.Instruction, params, st.Rewrite.length(), onText)
+		end := loadProgress{kind: "end", percent: -1}
+		if err == nil && len(out.Alternatives) > 0 {
+			end.message = out.Alternatives[0].Text
+		}
+		progress(end)
 		if err != nil {
 			return nil, err
 		}
@@ -169,16 +192,29 @@ func (s *server) rewrite(req *jsonrpc2.Request) (func(context.Context) (any, err
 	if text == "" {
 		return nil, invalidParams("nib/rewrite: the selection is empty (range %v of %s)", p.Range, doc.URI())
 	}
+	source := text // what the model rewrites
+	if p.Text != nil {
+		if strings.TrimSpace(*p.Text) == "" {
+			return nil, invalidParams("nib/rewrite: field \"text\" is empty; leave it out to rewrite the range's text")
+		}
+		source = *p.Text
+	}
 	strategy, _ := completion.ParseStrategy(st.Rewrite.Strategy)
 	def := completion.Params{Strategy: strategy, N: st.Rewrite.Alternatives, MaxTokens: st.Rewrite.MaxTokens}
 	params, err := p.decodeParams(def)
 	if err != nil {
 		return nil, err
 	}
+	// A maxTokens in the request is the budget; otherwise the selection's
+	// length sizes it under rewrite.maxTokens.
+	length := st.Rewrite.length()
+	if p.MaxTokens != nil {
+		length = nil
+	}
 	stream := s.newStreamer(p.PartialResultToken)
 	s.supersede(rewriteKey(doc.URI()), req)
 	return func(ctx context.Context) (any, error) {
-		out, err := s.runRewrite(ctx, st, doc.URI(), text, p.Instruction, params, stream.onText())
+		out, err := s.runRewrite(ctx, st, doc.URI(), source, p.Instruction, params, length, stream.onText())
 		if err != nil {
 			return nil, err
 		}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/sourcegraph/jsonrpc2"
 	"go.uber.org/zap"
+
+	"github.com/nib-editor/nib/completion"
 )
 
 // settings are what a client may configure, through initializationOptions
@@ -41,9 +43,22 @@ type completeSettings struct {
 }
 
 type rewriteSettings struct {
-	MaxTokens    int    `json:"maxTokens"`
-	Alternatives int    `json:"alternatives"`
-	Strategy     string `json:"strategy"`
+	// MaxTokens is the most tokens a rewrite may have; LengthRatio and
+	// LengthMargin size each rewrite's budget under it by the selection
+	// (completion.RewriteLength), LengthRatio 0 turning that off.
+	MaxTokens    int     `json:"maxTokens"`
+	LengthRatio  float64 `json:"lengthRatio"`
+	LengthMargin int     `json:"lengthMargin"`
+	Alternatives int     `json:"alternatives"`
+	Strategy     string  `json:"strategy"`
+}
+
+// length is the rewrite budget's rule, nil when it is off.
+func (r rewriteSettings) length() *completion.RewriteLength {
+	if r.LengthRatio == 0 {
+		return nil
+	}
+	return &completion.RewriteLength{Ratio: r.LengthRatio, Margin: r.LengthMargin}
 }
 
 type templates struct {
@@ -63,7 +78,8 @@ func defaultSettings() settings {
 		F16:            true,
 		MaxInputTokens: 512,
 		Completion:     completeSettings{MaxTokens: 32, StopAtSentenceEnd: true},
-		Rewrite:        rewriteSettings{MaxTokens: 128, Alternatives: 3, Strategy: "beam"},
+		Rewrite: rewriteSettings{MaxTokens: completion.DefaultRewriteMaxTokens, LengthRatio: completion.DefaultRewriteLength.Ratio,
+			LengthMargin: completion.DefaultRewriteLength.Margin, Alternatives: 3, Strategy: "diverse"},
 		Templates: templates{
 			Complete: "{before}<extra_id_0>{after}",
 			Rewrite:  "{instruction}:\n\n{text}",
@@ -129,6 +145,7 @@ func (st settings) validate() error {
 		{"completion.maxTokens", st.Completion.MaxTokens, 1, 512},
 		{"rewrite.maxTokens", st.Rewrite.MaxTokens, 1, 1024},
 		{"rewrite.alternatives", st.Rewrite.Alternatives, 1, 8},
+		{"rewrite.lengthMargin", st.Rewrite.LengthMargin, 0, 1024},
 		{"queueSize", st.QueueSize, 1, 4096},
 		{"loadTimeoutMs", st.LoadTimeoutMs, 1, 3600000},
 		{"encoderCacheMB", st.EncoderCacheMB, 0, 1 << 20},
@@ -138,6 +155,9 @@ func (st settings) validate() error {
 		if c.v < c.lo || c.v > c.hi {
 			return fmt.Errorf("settings: field %q: %d is outside [%d, %d]", c.name, c.v, c.lo, c.hi)
 		}
+	}
+	if r := st.Rewrite.LengthRatio; !(r == 0 || r >= 0.1 && r <= 100) {
+		return fmt.Errorf("settings: field \"rewrite.lengthRatio\": %g is neither 0 (off) nor in [0.1, 100]", r)
 	}
 	if _, err := parseStrategy(st.Rewrite.Strategy); err != nil {
 		return fmt.Errorf("settings: field \"rewrite.strategy\": %v", err)

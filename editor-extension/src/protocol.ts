@@ -149,7 +149,7 @@ export interface InitializeResult {
 
 // ---- settings -------------------------------------------------------------
 
-export type DecodeStrategy = 'greedy' | 'beam' | 'sample';
+export type DecodeStrategy = 'greedy' | 'beam' | 'sample' | 'diverse';
 
 // NibSettings (initializationOptions, workspace/didChangeConfiguration
 // under `settings.nib`; every field optional) is generated: see the end of
@@ -256,6 +256,8 @@ export interface CodeAction {
 export interface ExecuteCommandParams {
   command: string;
   arguments?: unknown[];
+  /** nib.rewrite reports the rewrite so far as work-done progress on it. */
+  workDoneToken?: ProgressToken;
 }
 
 export interface NibRewriteCommandResult {
@@ -321,6 +323,10 @@ export interface NibRewriteParams extends SamplingParams {
   textDocument: VersionedTextDocumentIdentifier;
   range: Range;
   instruction: string;
+  /** Rewrite this text instead of the range's: a refinement, where it is the
+   * alternative chosen from an earlier preview and `instruction` the
+   * follow-up. Edits still turn the range's text into each result. */
+  text?: string;
 }
 
 export interface NibRewriteItem {
@@ -389,7 +395,14 @@ export interface NibCompleteSettings {
 }
 
 export interface NibRewriteSettings {
+  /**
+   * maxTokens is the most tokens a rewrite may have; lengthRatio and
+   * lengthMargin size each rewrite's budget under it by the selection
+   * (completion.RewriteLength), lengthRatio 0 turning that off.
+   */
   maxTokens?: number;
+  lengthRatio?: number;
+  lengthMargin?: number;
   alternatives?: number;
   strategy?: DecodeStrategy;
 }

@@ -51,11 +51,16 @@ func (o *oneShotFlags) register(fs *flag.FlagSet, maxTokens int, strategy string
 	fs.StringVar(&o.model, "model", def, "model folder or Hugging Face hub id (default $NIB_MODEL, else "+defaultOneShotModel+")")
 	fs.StringVar(&o.adapter, "adapter", "", "GPU adapter: index or name substring")
 	fs.BoolVar(&o.f16, "f16", true, "store weights in f16 (feed-forward outputs and lm_head stay f32)")
-	fs.IntVar(&o.maxTokens, "max-tokens", maxTokens, "most tokens to generate")
+	maxHelp := "most tokens to generate"
+	if maxTokens == 0 {
+		maxHelp = fmt.Sprintf("most tokens to generate; 0 sizes it by the text: %g times its tokens plus %d, at most %d",
+			completion.DefaultRewriteLength.Ratio, completion.DefaultRewriteLength.Margin, completion.DefaultRewriteMaxTokens)
+	}
+	fs.IntVar(&o.maxTokens, "max-tokens", maxTokens, maxHelp)
 	fs.IntVar(&o.n, "n", n, "alternatives to print")
-	fs.StringVar(&o.strategy, "strategy", strategy, "greedy, beam or sample")
-	fs.Float64Var(&o.temperature, "temperature", 1, "sampling temperature")
-	fs.Float64Var(&o.topP, "top-p", 1, "sampling nucleus")
+	fs.StringVar(&o.strategy, "strategy", strategy, "greedy, beam, sample or diverse (the greedy answer first, the others sampled and near-duplicates dropped)")
+	fs.Float64Var(&o.temperature, "temperature", 0, "sampling temperature; 0 is the strategy's own (1, or 0.7 for diverse)")
+	fs.Float64Var(&o.topP, "top-p", 0, "sampling nucleus; 0 is the strategy's own (1, or 0.9 for diverse)")
 	fs.IntVar(&o.topK, "top-k", completion.DefaultTopK, "sampling candidates per step")
 	fs.Uint64Var(&o.seed, "seed", 0, "sampling seed")
 	fs.IntVar(&o.maxInput, "max-input-tokens", 512, "prompt budget in tokens")
@@ -68,9 +73,13 @@ func (o *oneShotFlags) params() (completion.Params, error) {
 		return completion.Params{}, err
 	}
 	if s == completion.Greedy && o.n > 1 {
-		return completion.Params{}, fmt.Errorf("--n %d needs --strategy beam or sample: greedy decoding has one answer", o.n)
+		return completion.Params{}, fmt.Errorf("--n %d needs --strategy diverse, beam or sample: greedy decoding has one answer", o.n)
 	}
-	p := completion.Params{Strategy: s, N: o.n, MaxTokens: o.maxTokens, Temperature: o.temperature, TopP: o.topP, TopK: o.topK, Seed: o.seed}
+	maxTokens := o.maxTokens
+	if maxTokens == 0 { // sized by the text (rewrite), under this cap
+		maxTokens = completion.DefaultRewriteMaxTokens
+	}
+	p := completion.Params{Strategy: s, N: o.n, MaxTokens: maxTokens, Temperature: o.temperature, TopP: o.topP, TopK: o.topK, Seed: o.seed}
 	return p, p.Validate()
 }
 
@@ -130,9 +139,9 @@ func oneShotService(ctx context.Context, o *oneShotFlags, stderr io.Writer) (*co
 	return svc, func() { svc.Close(); m.Close(); dev.Close() }, nil
 }
 
-// printer streams alternative 0 to out as it grows and prints the others
-// when they are done; when more than one was asked for, each is numbered
-// from [1].
+// printer streams alternative 0 to out as it grows and prints each other
+// one on its own line when it arrives whole (diverse rewrites) or at the
+// end; when more than one was asked for, each is numbered from [1].
 // On a terminal a changed best beam redraws the line; elsewhere (a pipe,
 // a file) streaming stops at the first change and the final text follows,
 // so that the output holds no control characters.
@@ -144,10 +153,12 @@ type printer struct {
 	started bool // the first alternative's prefix is out
 	shown   string
 	stopped bool
+	ended   bool         // the first alternative's line is ended
+	printed map[int]bool // later alternatives already printed
 }
 
 func newPrinter(out io.Writer, n int) *printer {
-	return &printer{out: out, tty: cli.IsTerminal(out), number: n > 1}
+	return &printer{out: out, tty: cli.IsTerminal(out), number: n > 1, printed: map[int]bool{}}
 }
 
 // callback returns the streaming callback for a strategy: none for beam
@@ -177,13 +188,21 @@ func (p *printer) start() {
 }
 
 func (p *printer) onText(alt int, text string) {
-	if alt != 0 {
-		return
-	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if alt != 0 {
+		// Sent whole, once the first alternative has ended.
+		if !p.ended {
+			p.start()
+			io.WriteString(p.out, "\n")
+			p.ended = true
+		}
+		fmt.Fprintf(p.out, "%s%s\n", p.label(alt), text)
+		p.printed[alt] = true
+		return
+	}
 	switch {
-	case p.stopped:
+	case p.stopped || p.ended:
 	case strings.HasPrefix(text, p.shown):
 		p.start()
 		io.WriteString(p.out, text[len(p.shown):])
@@ -198,7 +217,7 @@ func (p *printer) onText(alt int, text string) {
 }
 
 // finish prints the final alternatives: the first completes the streamed
-// line, the others follow numbered.
+// line, the others not printed yet follow numbered.
 func (p *printer) finish(out *completion.Output) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -206,21 +225,25 @@ func (p *printer) finish(out *completion.Output) {
 		fmt.Fprintln(p.out)
 		return
 	}
-	first := out.Alternatives[0].Text
-	switch {
-	case !p.started:
-		fmt.Fprintf(p.out, "%s%s", p.label(0), first)
-	case first == p.shown:
-	case strings.HasPrefix(first, p.shown):
-		io.WriteString(p.out, first[len(p.shown):])
-	case p.tty:
-		fmt.Fprintf(p.out, "\r\033[K%s%s", p.label(0), first)
-	default:
-		fmt.Fprintf(p.out, "\n%s%s", p.label(0), first)
+	if !p.ended {
+		first := out.Alternatives[0].Text
+		switch {
+		case !p.started:
+			fmt.Fprintf(p.out, "%s%s", p.label(0), first)
+		case first == p.shown:
+		case strings.HasPrefix(first, p.shown):
+			io.WriteString(p.out, first[len(p.shown):])
+		case p.tty:
+			fmt.Fprintf(p.out, "\r\033[K%s%s", p.label(0), first)
+		default:
+			fmt.Fprintf(p.out, "\n%s%s", p.label(0), first)
+		}
+		fmt.Fprintln(p.out)
 	}
-	fmt.Fprintln(p.out)
-	for i, a := range out.Alternatives[1:] {
-		fmt.Fprintf(p.out, "%s%s\n", p.label(i+1), a.Text)
+	for i, a := range out.Alternatives {
+		if i > 0 && !p.printed[i] {
+			fmt.Fprintf(p.out, "%s%s\n", p.label(i), a.Text)
+		}
 	}
 }
 
@@ -274,7 +297,7 @@ func Rewrite(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	fs := flag.NewFlagSet("rewrite", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o oneShotFlags
-	o.register(fs, 128, "beam", 1)
+	o.register(fs, 0, "diverse", 1)
 	instruction := fs.String("instruction", "Fix the grammar", "what to do with the text")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "usage: nib rewrite [flags] [TEXT]\n\nRewrites TEXT (or stdin) by --instruction and streams the result to stdout.\n\nflags:\n")
@@ -303,9 +326,14 @@ func Rewrite(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	defer closeFn()
 	p := newPrinter(stdout, params.N)
-	out, err := svc.Rewrite(ctx, completion.RewriteRequest{
+	req := completion.RewriteRequest{
 		Instruction: *instruction, Text: text, MaxInputTokens: o.maxInput, Params: params, OnText: p.callback(params.Strategy),
-	})
+	}
+	if o.maxTokens == 0 {
+		req.Params.MaxTokens = completion.DefaultRewriteMaxTokens
+		req.Length = &completion.DefaultRewriteLength
+	}
+	out, err := svc.Rewrite(ctx, req)
 	if err != nil {
 		return fmt.Errorf("rewrite: %w", err)
 	}
