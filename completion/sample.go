@@ -48,10 +48,10 @@ func (s *settings) grow(seq *Sequence, alt, id int, lp float64, h hooks) bool {
 // For Diverse, alternative 0 takes the most likely token instead: it is
 // the greedy answer.
 type sampler struct {
-	set     *settings
-	hooks   hooks
-	alts    []Sequence
-	rngs    []*rand.Rand
+	set   *settings
+	hooks hooks
+	alts  []Sequence
+	rngs  []*rand.Rand
 	// rows holds the alternative each row continues; nil before the first
 	// step, when every alternative reads the request's one row.
 	rows    []int
