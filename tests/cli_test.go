@@ -242,3 +242,32 @@ func TestDaemonChecksModelAtStart(t *testing.T) {
 	}
 	c.shutdown()
 }
+
+// TestReadmeFirstCommand runs the README's first set-up command, as a new
+// user would, with nothing to download: it must print a continuation and
+// nothing on stderr.
+func TestReadmeFirstCommand(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, block, ok := strings.Cut(string(readme), "```sh\n")
+	if !ok {
+		t.Fatal("README.md has no sh block")
+	}
+	first, _, _ := strings.Cut(block, "\n")
+	const prefix = "go run ./cmd/lsp "
+	if !strings.HasPrefix(first, prefix) {
+		t.Fatalf("README's first command %q does not start with %q", first, prefix)
+	}
+	// The built binary stands for `go run ./cmd/lsp`; the rest is run by
+	// the shell from the checkout's root, as the README says.
+	cmd := exec.Command("bash", "-c", `"$NIB" `+strings.TrimPrefix(first, prefix))
+	cmd.Dir = ".."
+	cmd.Env = append(os.Environ(), "NIB="+binary, "HF_HUB_OFFLINE=1", "HF_ENDPOINT=http://127.0.0.1:9")
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil || strings.TrimSpace(out.String()) == "" || errOut.Len() != 0 {
+		t.Errorf("%s: %v; stdout %q, stderr %q", first, err, out.String(), errOut.String())
+	}
+}
