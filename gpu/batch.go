@@ -31,7 +31,10 @@ type Batch struct {
 
 // NewBatch starts an empty batch.
 func (d *Device) NewBatch() *Batch {
-	return &Batch{d: d, params: make([]byte, 0, 64<<10)}
+	// params is made on the first dispatch: a batch of recorded plans
+	// (a greedy chunk) has none, and zeroing 64 KiB per batch cost more
+	// than recording a step's 88 dispatches into it.
+	return &Batch{d: d}
 }
 
 // Err returns the first error recorded so far.
@@ -149,6 +152,9 @@ func (b *Batch) dispatch(k *kernels.Kernel, defs kernels.Defines, params []uint3
 	if off+len(params)*4 > arenaSize {
 		b.failf("batch has too many dispatches (%d): parameters exceed %d bytes", b.count, arenaSize)
 		return
+	}
+	if b.params == nil {
+		b.params = make([]byte, 0, 64<<10)
 	}
 	for len(b.params) < off {
 		b.params = append(b.params, 0)

@@ -34,6 +34,25 @@ func (d *Decoder) ProbeRecord(n int) (float64, error) {
 	return float64(time.Since(t0).Microseconds()) / float64(n), nil
 }
 
+// ProbeRecordChunks records steps as RunGreedy does, per steps to a
+// batch with the argmax history read once per batch, chunks times,
+// discarding each, and returns the host's µs per step.
+func (d *Decoder) ProbeRecordChunks(per, chunks int) (float64, error) {
+	if d.plan == nil {
+		return 0, errNoPlan
+	}
+	t0 := time.Now()
+	for range chunks {
+		b := d.m.dev.NewBatch()
+		for range per {
+			b.Run(d.plan)
+		}
+		b.ReadRange(d.hist, 0, per*d.Rows())
+		b.Discard()
+	}
+	return float64(time.Since(t0).Microseconds()) / float64(per*chunks), nil
+}
+
 // ProbeBatched records per steps into one command buffer, submits it and
 // waits, reps times, and returns the wall time per step in µs: the GPU's
 // time plus the recording, without a round trip per step. The KV cache

@@ -16,7 +16,8 @@ import (
 // BenchmarkStepPhases splits a decode step's time for the FLAN-T5 shapes
 // (random weights; set NIB_BENCH_CONFIGS to the configs folder, default
 // ../../shared/configs): the whole Step, the host's recording alone
-// (plan, top-k, reads; then discarded), and ten steps recorded into one
+// (plan, top-k, reads; then discarded; and in chunks of 8 plans to a
+// batch, as RunGreedy records), and ten steps recorded into one
 // command buffer and submitted once, whose time less ten recordings is the
 // GPU's. Reported per step in µs.
 func BenchmarkStepPhases(b *testing.B) {
@@ -78,15 +79,20 @@ func BenchmarkStepPhases(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			chunked, err := d.ProbeRecordChunks(8, 20)
+			if err != nil {
+				b.Fatal(err)
+			}
 			batched, err := d.ProbeBatched(10, 20)
 			if err != nil {
 				b.Fatal(err)
 			}
 			b.ReportMetric(stepUS, "step-µs")
 			b.ReportMetric(rec, "record-µs")
+			b.ReportMetric(chunked, "record-chunked-µs")
 			b.ReportMetric(batched, "batched10-µs/step")
 			b.ReportMetric(batched-rec, "gpu-µs(est)")
-			fmt.Printf("%s: step %.0f µs, ahead %.0f µs, record %.0f µs, 10-in-one %.0f µs/step\n", name, stepUS, aheadUS, rec, batched)
+			fmt.Printf("%s: step %.0f µs, ahead %.0f µs, record %.0f µs (in chunks of 8 as greedy runs: %.0f µs), 10-in-one %.0f µs/step\n", name, stepUS, aheadUS, rec, chunked, batched)
 		})
 	}
 }
