@@ -5,8 +5,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/e2e/**/*.test.ts'],
-    // The in-page engine's own tests run when the suite runs against it.
-    exclude: process.env.NIB_E2E_ENGINE === 'browser' ? [] : ['test/e2e/browser-engine.test.ts'],
+    // The in-page engine's own tests run when the suite runs against it;
+    // the daemon's death is a daemon's, so its test runs against one.
+    exclude: process.env.NIB_E2E_ENGINE === 'browser' ? ['test/e2e/daemon-death.test.ts'] : ['test/e2e/browser-engine.test.ts'],
     environment: 'node',
     fileParallelism: false,
     // The real daemon on a software GPU answers in seconds, not milliseconds.

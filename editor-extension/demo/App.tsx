@@ -3,6 +3,7 @@ import { createEditor, Editor, Node, type Descendant } from 'slate';
 import { withHistory } from 'slate-history';
 import { Editable, Slate, withReact, type RenderElementProps, type RenderLeafProps } from 'slate-react';
 import { renderNibElement, RewriteButton, RewritePanel, rewriteTargetMark, useNibEditable, useNibState, withNib, type NibClient } from '../src/index';
+import { ErrorBoundary } from './ErrorBoundary';
 import { initialValue } from './initial-value';
 import { useModelState } from './model-state';
 
@@ -13,35 +14,69 @@ interface LogEntry {
 
 const levels = { 1: 'error', 2: 'warning', 3: 'info', 4: 'info' } as const;
 
-export function App({ client }: { client: NibClient }): JSX.Element {
+/** The page's link to nib: up, lost (with what happened), or being made again. */
+type Connection = { state: 'connected' } | { state: 'lost'; message: string } | { state: 'reconnecting' };
+
+export interface AppProps {
+  /** A client on which initialize has succeeded. */
+  client: NibClient;
+  /** Makes a new initialized client after the connection was lost: through
+   * the bridge, which starts a new daemon if its own stopped, or a new
+   * in-page engine. */
+  reconnect: () => Promise<NibClient>;
+}
+
+export function App({ client: firstClient, reconnect }: AppProps): JSX.Element {
   const [log, setLog] = useState<LogEntry[]>([]);
   const addLog = (entry: LogEntry) => setLog((entries) => [...entries.slice(-50), entry]);
+  const [client, setClient] = useState(firstClient);
+  const [connection, setConnection] = useState<Connection>({ state: 'connected' });
+  // One editor for the page's life: a reconnect hands it the new client, so
+  // the document and its undo history survive the daemon.
   const editor = useMemo(() => {
     // A URI of its own per page load, so two tabs never share a document.
     const uri = `untitled:nib-demo-${crypto.randomUUID()}`;
-    const e = withNib(withHistory(withReact(createEditor())), client, {
+    const e = withNib(withHistory(withReact(createEditor())), firstClient, {
       uri,
       debounceMs: 200,
       onError: (text) => addLog({ level: 'error', text }),
     });
     e.children = initialValue;
     return e;
-  }, [client]);
+  }, [firstClient]);
   const [saved, setSaved] = useState(() => savedText(editor.nib.value()));
   const nib = useNibEditable(editor);
   const state = useNibState(editor);
   const model = useModelState(client);
 
   useEffect(() => {
-    editor.nib.open();
+    editor.nib.open(client);
     const messages = client.onMessage((params, kind) => {
       if (kind === 'show' || params.type <= 2) addLog({ level: levels[params.type], text: params.message });
     });
+    const lost = () => {
+      editor.nib.close();
+      setConnection({ state: 'lost', message: `Lost nib: ${(client.closeReason ?? 'the connection closed').replace(/^nib: /, '')}.` });
+    };
+    const closed = client.onClose(lost);
+    if (client.isClosed) lost();
     return () => {
       messages.dispose();
+      closed.dispose();
       editor.nib.close();
     };
   }, [editor, client]);
+
+  const onReconnect = async () => {
+    setConnection({ state: 'reconnecting' });
+    try {
+      setClient(await reconnect());
+      setConnection({ state: 'connected' });
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      setConnection({ state: 'lost', message: `Reconnecting failed (${why}). If \`npm run demo\` has stopped, start it again and open the URL it prints.` });
+    }
+  };
 
   const onKeyDown = (event: KeyboardEvent<HTMLDivElement>) => {
     nib.onKeyDown(event);
@@ -65,37 +100,60 @@ export function App({ client }: { client: NibClient }): JSX.Element {
           {state.completing ? ' · thinking…' : ''}
         </span>
       </header>
-      <Slate editor={editor} initialValue={initialValue} onValueChange={(value) => setSaved(savedText(editor.nib.value(), value))}>
-        <div className="toolbar" role="toolbar">
-          <button type="button" onMouseDown={(e) => e.preventDefault()} onClick={() => toggleMark(editor, 'bold')}>
-            <b>B</b>
-          </button>
-          <button type="button" onMouseDown={(e) => e.preventDefault()} onClick={() => toggleMark(editor, 'italic')}>
-            <i>I</i>
-          </button>
-          <RewriteButton editor={editor} />
-          <button type="button" data-testid="undo" onMouseDown={(e) => e.preventDefault()} onClick={() => editor.undo()}>
-            Undo
-          </button>
-          <button type="button" onMouseDown={(e) => e.preventDefault()} onClick={() => editor.redo()}>
-            Redo
+      {connection.state === 'connected' ? null : (
+        <div className="connection" role="alert" data-testid="connection" data-state={connection.state}>
+          <span data-testid="connection-message">
+            {connection.state === 'reconnecting' ? 'Reconnecting to nib…' : `${connection.message} The document stays here and keeps what you type.`}
+          </span>
+          <button type="button" data-testid="reconnect" disabled={connection.state === 'reconnecting'} onClick={() => void onReconnect()}>
+            Reconnect
           </button>
         </div>
-        <Editable
-          className="editor"
-          data-testid="editor"
-          spellCheck={false}
-          autoFocus
-          renderElement={renderElement}
-          renderLeaf={renderLeaf}
-          decorate={nib.decorate}
-          onKeyDown={onKeyDown}
-          onCompositionStart={nib.onCompositionStart}
-          onCompositionEnd={nib.onCompositionEnd}
-          onBlur={nib.onBlur}
-        />
-        <RewritePanel editor={editor} />
-      </Slate>
+      )}
+      <ErrorBoundary
+        fallback={(error, reset) => (
+          <div className="fatal" role="alert" data-testid="editor-error">
+            The editor hit an error: {error.message}. The document is kept.{' '}
+            <button type="button" onClick={reset}>
+              Show the editor again
+            </button>
+          </div>
+        )}
+      >
+        {/* Mounting again after an error starts from the editor's current
+            value, not the initial one. */}
+        <Slate editor={editor} initialValue={editor.children} onValueChange={(value) => setSaved(savedText(editor.nib.value(), value))}>
+          <div className="toolbar" role="toolbar">
+            <button type="button" onMouseDown={(e) => e.preventDefault()} onClick={() => toggleMark(editor, 'bold')}>
+              <b>B</b>
+            </button>
+            <button type="button" onMouseDown={(e) => e.preventDefault()} onClick={() => toggleMark(editor, 'italic')}>
+              <i>I</i>
+            </button>
+            <RewriteButton editor={editor} />
+            <button type="button" data-testid="undo" onMouseDown={(e) => e.preventDefault()} onClick={() => editor.undo()}>
+              Undo
+            </button>
+            <button type="button" onMouseDown={(e) => e.preventDefault()} onClick={() => editor.redo()}>
+              Redo
+            </button>
+          </div>
+          <Editable
+            className="editor"
+            data-testid="editor"
+            spellCheck={false}
+            autoFocus
+            renderElement={renderElement}
+            renderLeaf={renderLeaf}
+            decorate={nib.decorate}
+            onKeyDown={onKeyDown}
+            onCompositionStart={nib.onCompositionStart}
+            onCompositionEnd={nib.onCompositionEnd}
+            onBlur={nib.onBlur}
+          />
+          <RewritePanel editor={editor} />
+        </Slate>
+      </ErrorBoundary>
       <p className="hint">
         Tab accepts the grey suggestion, Esc dismisses it, Ctrl/Cmd+→ takes one word. Select text and press Rewrite (Ctrl/Cmd+Shift+E).
       </p>

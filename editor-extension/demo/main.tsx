@@ -1,7 +1,8 @@
 import { createRoot } from 'react-dom/client';
-import { connectNib, type DownloadProgress } from '../src/browser';
+import { connectNib, type DownloadProgress, type NibClient } from '../src/browser';
 import { App } from './App';
-import { readConfig } from './config';
+import { readConfig, type DemoConfig } from './config';
+import { ErrorBoundary } from './ErrorBoundary';
 
 const root = createRoot(document.getElementById('root')!);
 
@@ -15,6 +16,20 @@ function showDownload(p: DownloadProgress) {
   );
 }
 
+/** Connects to nib as the URL says and initializes; `onProgress` shows the
+ * in-page engine's model download. */
+async function connect(config: DemoConfig, onProgress?: (p: DownloadProgress) => void): Promise<NibClient> {
+  const transport = config.transport.engine === 'browser' && onProgress ? { ...config.transport, onProgress } : config.transport;
+  const client = await connectNib(transport);
+  try {
+    await client.initialize({ clientName: 'nib-demo', ...(config.settings ? { settings: config.settings } : {}) });
+  } catch (err) {
+    client.dispose();
+    throw err;
+  }
+  return client;
+}
+
 async function start() {
   const config = readConfig(window.location.hash);
   if (!config) {
@@ -22,12 +37,18 @@ async function start() {
     return;
   }
   try {
-    const transport = config.transport.engine === 'browser' ? { ...config.transport, onProgress: showDownload } : config.transport;
-    const client = await connectNib(transport);
-    await client.initialize({ clientName: 'nib-demo', ...(config.settings ? { settings: config.settings } : {}) });
-    const what = config.transport.engine === 'browser' ? 'nib stopped in this page. Reload it.' : 'The bridge closed the connection. Restart the demo.';
-    client.onClose(() => root.render(<p className="fatal" data-testid="disconnected">{what}</p>));
-    root.render(<App client={client} />);
+    const client = await connect(config, showDownload);
+    root.render(
+      <ErrorBoundary
+        fallback={(error) => (
+          <p className="fatal" role="alert" data-testid="fatal" data-kind="page">
+            The demo page hit an error: {error.message}. Reload the page.
+          </p>
+        )}
+      >
+        <App client={client} reconnect={() => connect(config)} />
+      </ErrorBoundary>,
+    );
   } catch (err) {
     const kind = err instanceof Error && 'kind' in err ? String(err.kind) : 'connect';
     root.render(

@@ -33,15 +33,22 @@ export function useModelState(client: NibClient): ModelStatus {
           }
           setStatus((current) => (current.state === 'loading' ? current : { state: stats.model.state, label: stats.model.state }));
         } catch (err) {
+          if (done) return;
           setStatus({ state: 'unknown', label: `no answer: ${String(err)}` });
         }
         await new Promise((resolve) => setTimeout(resolve, 500));
       }
     };
+    // A lost connection says nothing of the model any more.
+    const closed = client.onClose(() => {
+      done = true;
+      setStatus({ state: 'unknown', label: 'not connected' });
+    });
     void poll();
     return () => {
       done = true;
       progress.dispose();
+      closed.dispose();
     };
   }, [client]);
   return status;

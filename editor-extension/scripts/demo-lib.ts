@@ -5,10 +5,10 @@ import { existsSync, mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createServer } from 'vite';
+import { createServer, type ViteDevServer } from 'vite';
 import type { NibSettings } from '../src/protocol';
 import { startBridge } from '../src/node/bridge';
-import { startNib } from '../src/node/daemon';
+import { startNib, type NibProcess } from '../src/node/daemon';
 import { staticHandler } from './browser-lib.mjs';
 import { buildWasm } from './build-wasm.mjs';
 
@@ -32,7 +32,8 @@ export interface DemoOptions {
   bridgePort: number;
   settings?: NibSettings;
   log: (line: string) => void;
-  /** Called if the daemon exits while the demo runs. */
+  /** Called when the daemon exits while the demo runs; the bridge stays,
+   * and a page that reconnects starts a new daemon. */
   onDaemonExit?: (code: number | string) => void;
 }
 
@@ -74,7 +75,7 @@ async function startBrowserDemo(options: DemoOptions): Promise<RunningDemo> {
     server: { port: options.port, strictPort: options.port !== 0, host: '127.0.0.1' },
     plugins: [{ name: 'nib-browser-engine', configureServer: (server) => void server.middlewares.use(files) }],
   });
-  await vite.listen();
+  await listen(vite, options.port, '--port');
   const vitePort = (vite.httpServer?.address() as AddressInfo).port;
   const fragment = new URLSearchParams({ engine: 'browser', model: '/model/' });
   if (options.settings) fragment.set('settings', JSON.stringify(options.settings));
@@ -85,45 +86,76 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
   if (options.engine === 'browser') return startBrowserDemo(options);
   const { log } = options;
   const { command, args } = daemonCommand(options.server, log);
-  const daemon = startNib({
-    command,
-    args,
-    model: options.model,
-    cwd: repoRoot,
-    onStderr: (chunk) => {
-      for (const line of chunk.split('\n')) if (line.trim() !== '') log(`[nib] ${line}`);
-    },
-  });
   let closing = false;
-  void daemon.exited.then((code) => {
-    if (!closing) options.onDaemonExit?.(code);
-  });
-  const cleanups: (() => Promise<unknown>)[] = [() => daemon.stop()];
+  const startDaemon = async (): Promise<NibProcess> => {
+    const started = startNib({
+      command,
+      args,
+      model: options.model,
+      cwd: repoRoot,
+      onStderr: (chunk) => {
+        for (const line of chunk.split('\n')) if (line.trim() !== '') log(`[nib] ${line}`);
+      },
+    });
+    daemon = started;
+    // The browser tests read the pid from the log to kill the daemon.
+    log(`demo: daemon started, pid ${started.child.pid ?? '?'}`);
+    void started.exited.then((code) => {
+      if (!closing) options.onDaemonExit?.(code);
+    });
+    const init = await started.client.initialize({ clientName: 'nib-demo-bridge', ...(options.settings ? { settings: options.settings } : {}) });
+    log(`daemon: ${init.serverInfo?.name ?? '?'} ${init.serverInfo?.version ?? ''} (${options.server})`);
+    return started;
+  };
+  let daemon: NibProcess | undefined;
+  const cleanups: (() => Promise<unknown>)[] = [async () => daemon?.stop()];
   const close = async () => {
     closing = true;
     for (const cleanup of cleanups.reverse()) await cleanup().catch((err: unknown) => log(`demo: ${String(err)}`));
   };
   try {
-    const init = await daemon.client.initialize({ clientName: 'nib-demo-bridge', ...(options.settings ? { settings: options.settings } : {}) });
-    log(`daemon: ${init.serverInfo?.name ?? '?'} ${init.serverInfo?.version ?? ''} (${options.server})`);
+    const first = await startDaemon();
     const vite = await createServer({
       configFile: join(extensionRoot, 'vite.config.ts'),
       server: { port: options.port, strictPort: options.port !== 0, host: '127.0.0.1' },
     });
+    await listen(vite, options.port, '--port');
     cleanups.push(() => vite.close());
-    await vite.listen();
     const vitePort = (vite.httpServer?.address() as AddressInfo).port;
     const bridge = await startBridge({
-      client: daemon.client,
+      client: first.client,
+      restartDaemon: async () => {
+        // The old process has exited (its pipes closed), but make sure
+        // before a second one loads the model next to it.
+        await daemon?.stop(1000);
+        return (await startDaemon()).client;
+      },
       port: options.bridgePort,
       allowedOrigins: [`http://127.0.0.1:${vitePort}`, `http://localhost:${vitePort}`],
       log,
+    }).catch((err: unknown) => {
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+      throw new Error(`bridge port ${options.bridgePort} is already in use; choose another with --bridge-port N, or leave it out for any free port`);
     });
     cleanups.push(() => bridge.close());
     const fragment = new URLSearchParams({ bridge: bridge.url, token: bridge.token });
     return { url: `http://127.0.0.1:${vitePort}/#${fragment.toString()}`, close };
   } catch (err) {
     await close();
+    throw err;
+  }
+}
+
+/** Starts Vite on its fixed port, saying which flag picks another when the
+ * port is taken (Vite itself only says that it is). */
+async function listen(vite: ViteDevServer, port: number, flag: string): Promise<void> {
+  try {
+    await vite.listen();
+  } catch (err) {
+    await vite.close();
+    if (err instanceof Error && /already in use/.test(err.message)) {
+      throw new Error(`port ${port} is already in use (another demo running?); choose another with ${flag} N, or ${flag} 0 for any free port`);
+    }
     throw err;
   }
 }

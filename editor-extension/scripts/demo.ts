@@ -41,10 +41,7 @@ try {
     bridgePort: Number(values['bridge-port']),
     ...(values.settings ? { settings: JSON.parse(values.settings) } : {}),
     log,
-    onDaemonExit: (code) => {
-      console.error(`demo: the daemon exited (${code}); stopping`);
-      process.exit(1);
-    },
+    onDaemonExit: (code) => console.error(`demo: the daemon exited (${code}); the page's Reconnect starts a new one`),
   });
   // stdout carries exactly this line, so scripts can read the URL.
   console.log(`nib demo ready: ${demo.url}`);

@@ -63,7 +63,9 @@ export class NibClient {
   private applyEditHandler: ApplyEditHandler | undefined;
   private readonly workDoneListeners = new Set<WorkDoneListener>();
   private readonly messageListeners = new Set<MessageListener>();
-  private readonly closeListeners = new Set<() => void>();
+  private readonly closeListeners = new Set<(reason: string | undefined) => void>();
+  /** The transport's last error, which for a closed connection says why. */
+  private lastError: string | undefined;
   /** Work-done progress in flight: its begin and latest report. */
   private readonly activeWorkDone = new Map<ProgressToken, WorkDoneProgressValue[]>();
   private initResult: InitializeResult | undefined;
@@ -82,10 +84,16 @@ export class NibClient {
     });
     connection.onNotification(Method.showMessage, (params: ShowMessageParams) => this.emitMessage(params, 'show'));
     connection.onNotification(Method.logMessage, (params: ShowMessageParams) => this.emitMessage(params, 'log'));
-    connection.onClose(() => {
+    connection.onError(([error]) => (this.lastError = error.message));
+    // Disposed counts as closed: node/daemon.ts disposes the connection when
+    // the process exits, which can come before its stdout reports the close.
+    const closed = () => {
+      if (this.closed) return;
       this.closed = true;
-      for (const listener of this.closeListeners) listener();
-    });
+      for (const listener of this.closeListeners) listener(this.lastError);
+    };
+    connection.onClose(closed);
+    connection.onDispose(closed);
     connection.listen();
   }
 
@@ -96,6 +104,12 @@ export class NibClient {
 
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  /** Why the connection closed, where the transport said (the bridge
+   * names a stopped daemon); undefined while it is open. */
+  get closeReason(): string | undefined {
+    return this.closed ? this.lastError : undefined;
   }
 
   /** Sends initialize (asking for UTF-16 positions, which is what JavaScript
@@ -144,7 +158,9 @@ export class NibClient {
     return { dispose: () => this.messageListeners.delete(listener) };
   }
 
-  onClose(listener: () => void): Disposable {
+  /** Calls `listener` once the connection has closed, with the reason
+   * the transport gave, if any (the bridge says its daemon stopped). */
+  onClose(listener: (reason: string | undefined) => void): Disposable {
     this.closeListeners.add(listener);
     return { dispose: () => this.closeListeners.delete(listener) };
   }

@@ -8,11 +8,14 @@ export interface WebSocketLike {
   readonly readyState: number;
   send(data: string): void;
   close(code?: number, reason?: string): void;
-  addEventListener(type: 'open' | 'message' | 'close' | 'error', listener: (event: { data?: unknown }) => void): void;
+  addEventListener(type: 'open' | 'message' | 'close' | 'error', listener: (event: { data?: unknown; code?: number; reason?: string }) => void): void;
 }
 
 const CONNECTING = 0;
 const OPEN = 1;
+/** Close codes of an orderly close: a normal one, or one without a code
+ * (what a plain close() sends). Any other is worth telling the user. */
+const orderlyCloseCodes = new Set([1000, 1005]);
 
 export class WebSocketMessageReader extends JsonMessageReader {
   constructor(socket: WebSocketLike) {
@@ -20,7 +23,13 @@ export class WebSocketMessageReader extends JsonMessageReader {
     // String(): a text frame's data, as the bridge always sends.
     socket.addEventListener('message', (event) => this.receive(String(event.data)));
     socket.addEventListener('error', () => this.fireError(new Error('nib: WebSocket error')));
-    socket.addEventListener('close', () => this.fireClose());
+    socket.addEventListener('close', (event) => {
+      // The bridge names why it closed a page (its daemon stopped); passing
+      // that on as the last error lets NibClient.onClose tell the user.
+      if (event.reason) this.fireError(new Error(event.reason));
+      else if (event.code !== undefined && !orderlyCloseCodes.has(event.code)) this.fireError(new Error(`nib: the connection to the bridge dropped (code ${event.code})`));
+      this.fireClose();
+    });
   }
 }
 

@@ -127,7 +127,7 @@ export class BridgeSession {
   private closeDocuments(): void {
     for (const uri of this.documents) {
       this.host.release(uri, this);
-      void this.host.client.didClose(uri).catch(() => {});
+      ignoringFailure(() => this.host.client.didClose(uri));
     }
     this.documents.clear();
   }
@@ -232,7 +232,7 @@ export class BridgeSession {
       this.documents.delete(uri);
       this.host.release(uri, this);
     }
-    void this.host.client.connection.sendNotification(method, params).catch(() => {});
+    ignoringFailure(() => this.host.client.connection.sendNotification(method, params));
   }
 
   private handleResponse(id: string, message: JsonRpcMessage): void {
@@ -268,4 +268,15 @@ function documentUriOf(params: unknown): string | undefined {
     if (typeof nested === 'string') return nested;
   }
   return undefined;
+}
+
+/** Sends a notification to the daemon where failing means only that the
+ * daemon is gone (its connection throws once closed), which the bridge
+ * learns from the connection's close. */
+function ignoringFailure(send: () => Promise<void>): void {
+  try {
+    send().catch(() => {});
+  } catch {
+    // See above: the close is handled elsewhere.
+  }
 }

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { Disposable } from 'vscode-jsonrpc';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { NibClient } from '../client/nib-client';
 import { Method, type ApplyWorkspaceEditParams, type ProgressToken, type WorkDoneProgressValue } from '../protocol';
@@ -10,6 +11,10 @@ import { BridgeSession, type SessionHost } from './bridge-session';
 export interface BridgeOptions {
   /** A client of the daemon on which initialize has already succeeded. */
   client: NibClient;
+  /** Starts a new daemon (and initializes it) when a page connects after
+   * the daemon stopped, so that a page's reconnect brings nib back.
+   * Without it the bridge turns pages away (503) once its daemon is gone. */
+  restartDaemon?: () => Promise<NibClient>;
   /** Exact page origins allowed to connect, e.g. "http://127.0.0.1:5173". */
   allowedOrigins?: string[];
   /** 0 (the default) picks a free port. */
@@ -35,14 +40,18 @@ export interface Bridge {
   close(): Promise<void>;
 }
 
+/** The WebSocket close code and reason a page gets when the daemon stops. */
+export const daemonStoppedCode = 1011;
+
 /**
  * Starts the WebSocket bridge between browser pages and the daemon. It
  * listens on 127.0.0.1 only and admits a handshake only with a loopback
  * Host, an allowed Origin and the token (see bridge-auth.ts); each admitted
- * page gets a BridgeSession relaying JSON-RPC both ways.
+ * page gets a BridgeSession relaying JSON-RPC both ways. The bridge outlives
+ * its daemon: when the daemon stops, it closes every page's socket saying
+ * so, and (with restartDaemon) the next page to connect starts a new one.
  */
 export async function startBridge(options: BridgeOptions): Promise<Bridge> {
-  const { client } = options;
   const token = options.token ?? newBridgeToken();
   const origins = new Set(options.allowedOrigins ?? []);
   const log = options.log ?? (() => {});
@@ -51,8 +60,12 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   // Work-done progress (model loading) in flight, replayed to late pages.
   const activeProgress = new Map<ProgressToken, { begin: WorkDoneProgressValue; last?: WorkDoneProgressValue }>();
 
-  const host: SessionHost = {
-    client,
+  let client: NibClient | undefined;
+  let subscriptions: Disposable[] = [];
+  let starting: Promise<NibClient> | undefined;
+  const stoppedReason = options.restartDaemon ? 'nib: the daemon stopped; reconnect to start it again' : 'nib: the daemon stopped';
+
+  const shared: Omit<SessionHost, 'client'> = {
     log,
     claim(uri, session) {
       const owner = owners.get(uri);
@@ -84,12 +97,35 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       socket.end(`HTTP/1.1 ${verdict.status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => admit(ws));
+    daemonForPage().then(
+      (daemon) => wss.handleUpgrade(req, socket, head, (ws) => admit(ws, daemon)),
+      (err: unknown) => {
+        log(`bridge: refused a connection: no daemon: ${err instanceof Error ? err.message : String(err)}`);
+        socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      },
+    );
   });
 
+  /** The running daemon, or a new one if it stopped and may be restarted;
+   * pages connecting together share one start. */
+  const daemonForPage = async (): Promise<NibClient> => {
+    if (client && !client.isClosed) return client;
+    const restart = options.restartDaemon;
+    if (!restart) throw new Error('the daemon stopped');
+    starting ??= restart()
+      .then((next) => {
+        attach(next);
+        return next;
+      })
+      .finally(() => (starting = undefined));
+    return starting;
+  };
+
   let nextSession = 0;
-  const admit = (ws: WebSocket) => {
-    const session = new BridgeSession(++nextSession, host, (text) => ws.send(text), () => ws.close());
+  const admit = (ws: WebSocket, daemon: NibClient) => {
+    // A session keeps the daemon it was admitted to: if that one stops,
+    // the session ends with it rather than moving to the next.
+    const session = new BridgeSession(++nextSession, { ...shared, client: daemon }, (text) => ws.send(text), () => ws.close());
     sessions.add(session);
     log(`bridge: page ${session.id} connected`);
     for (const [progressToken, { begin, last }] of activeProgress) {
@@ -112,24 +148,44 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     ws.on('error', (err) => log(`bridge: page ${session.id}: ${err.message}`));
   };
 
-  const subscriptions = [
-    client.onWorkDoneProgress((progressToken, value) => {
-      if (value.kind === 'begin') activeProgress.set(progressToken, { begin: value });
-      else if (value.kind === 'end') activeProgress.delete(progressToken);
-      else {
-        const entry = activeProgress.get(progressToken);
-        if (entry) entry.last = value;
-      }
-      for (const session of sessions) {
-        if (value.kind === 'begin') session.requestIgnoringAnswer(Method.workDoneProgressCreate, { token: progressToken });
-        session.notify(Method.progress, { token: progressToken, value });
-      }
-    }),
-    client.onMessage((params, kind) => {
-      for (const session of sessions) session.notify(kind === 'show' ? Method.showMessage : Method.logMessage, params);
-    }),
-  ];
-  client.setApplyEditHandler((params) => routeApplyEdit(params, owners));
+  const attach = (daemon: NibClient) => {
+    client = daemon;
+    subscriptions = [
+      daemon.onWorkDoneProgress((progressToken, value) => {
+        if (value.kind === 'begin') activeProgress.set(progressToken, { begin: value });
+        else if (value.kind === 'end') activeProgress.delete(progressToken);
+        else {
+          const entry = activeProgress.get(progressToken);
+          if (entry) entry.last = value;
+        }
+        for (const session of sessions) {
+          if (value.kind === 'begin') session.requestIgnoringAnswer(Method.workDoneProgressCreate, { token: progressToken });
+          session.notify(Method.progress, { token: progressToken, value });
+        }
+      }),
+      daemon.onMessage((params, kind) => {
+        for (const session of sessions) session.notify(kind === 'show' ? Method.showMessage : Method.logMessage, params);
+      }),
+      daemon.onClose(() => detach(daemon)),
+    ];
+    daemon.setApplyEditHandler((params) => routeApplyEdit(params, owners));
+  };
+
+  const detach = (daemon: NibClient) => {
+    if (client !== daemon) return;
+    client = undefined;
+    for (const s of subscriptions) s.dispose();
+    subscriptions = [];
+    daemon.setApplyEditHandler(undefined);
+    activeProgress.clear();
+    // The documents died with the daemon: a page that reconnects at once
+    // must be able to open its document again before its old socket is gone.
+    owners.clear();
+    log(`bridge: the daemon stopped; closing ${wss.clients.size} page(s)`);
+    for (const ws of wss.clients) ws.close(daemonStoppedCode, stoppedReason);
+  };
+
+  attach(options.client);
 
   return {
     url: `ws://127.0.0.1:${port}/`,
@@ -140,7 +196,8 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     sessionCount: () => sessions.size,
     close: async () => {
       for (const s of subscriptions) s.dispose();
-      client.setApplyEditHandler(undefined);
+      client?.setApplyEditHandler(undefined);
+      client = undefined;
       for (const ws of wss.clients) ws.terminate();
       for (const session of sessions) session.close();
       sessions.clear();

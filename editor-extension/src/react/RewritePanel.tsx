@@ -25,18 +25,25 @@ export function DiffView({ before, after }: { before: string; after: string }): 
 }
 
 /**
- * The rewrite panel: pick an instruction (or type one), watch the first
- * alternative stream in, then preview each alternative as a diff of the
- * selected text and accept one (click, or keys 1-9). Escape cancels.
+ * The rewrite panel: pick an instruction (or type one), watch the
+ * alternatives stream in (the first grows word by word, the others appear
+ * whole once it is done), then preview each alternative as a diff of the
+ * selected text. Choose one (click, or arrow keys) to refine it with a
+ * follow-up instruction, as many times as wanted, or accept one (its
+ * button, or keys 1-9). Escape cancels; picking another instruction while
+ * one runs replaces it.
  */
 export function RewritePanel({ editor }: { editor: Editor & ReactEditor & NibEditor }): JSX.Element | null {
   const { rewrite } = useNibState(editor);
   const panel = useRef<HTMLDivElement>(null);
   const phase = rewrite?.phase;
   // Move focus into the panel when it opens and when the preview arrives,
-  // so its keys work without a click.
+  // so its keys work without a click; while a refinement runs its form is
+  // gone, so the panel itself keeps focus for Escape.
   useEffect(() => {
-    if (phase === 'choosing' || phase === 'preview') panel.current?.querySelector<HTMLElement>('[data-autofocus]')?.focus();
+    const root = panel.current;
+    if (phase === 'choosing' || phase === 'preview') root?.querySelector<HTMLElement>('[data-autofocus]')?.focus();
+    else if (phase === 'running' && root && !root.contains(document.activeElement)) root.focus();
   }, [phase]);
   if (!rewrite) return null;
 
@@ -53,29 +60,14 @@ export function RewritePanel({ editor }: { editor: Editor & ReactEditor & NibEdi
       if (editor.nib.acceptRewrite(Number(event.key) - 1)) close(true);
     }
   };
+  const chooser = rewrite.phase === 'choosing' || rewrite.phase === 'failed' || (rewrite.phase === 'running' && rewrite.base === undefined);
 
   return (
-    <div ref={panel} className="nib-rewrite" role="dialog" aria-label="Rewrite" data-testid="nib-rewrite" data-phase={rewrite.phase} onKeyDown={onKeyDown}>
+    <div ref={panel} tabIndex={-1} className="nib-rewrite" role="dialog" aria-label="Rewrite" data-testid="nib-rewrite" data-phase={rewrite.phase} onKeyDown={onKeyDown}>
       <div className="nib-rewrite-original" data-testid="nib-rewrite-original">{rewrite.original}</div>
-      {rewrite.phase === 'choosing' || rewrite.phase === 'failed' ? <InstructionChooser editor={editor} /> : null}
+      {chooser ? <InstructionChooser editor={editor} /> : null}
       {rewrite.phase === 'running' ? <Running state={rewrite} /> : null}
-      {rewrite.phase === 'preview' ? (
-        <ol className="nib-alternatives">
-          {rewrite.alternatives.map((alternative, i) => (
-            <li key={i} data-testid="nib-alternative" data-text={alternative.text}>
-              <DiffView before={rewrite.original} after={alternative.text} />
-              <button
-                type="button"
-                data-testid={`nib-accept-${i}`}
-                data-autofocus={i === 0 ? '' : undefined}
-                onClick={() => editor.nib.acceptRewrite(i) && close(true)}
-              >
-                Accept{rewrite.alternatives.length > 1 ? ` ${i + 1}` : ''}
-              </button>
-            </li>
-          ))}
-        </ol>
-      ) : null}
+      {rewrite.phase === 'preview' ? <Preview editor={editor} state={rewrite} onAccepted={() => close(true)} /> : null}
       {rewrite.phase === 'failed' ? <p className="nib-rewrite-error" role="alert">{rewrite.message}</p> : null}
       <button type="button" data-testid="nib-rewrite-cancel" onClick={() => close(false)}>
         Cancel
@@ -123,8 +115,95 @@ function InstructionChooser({ editor }: { editor: NibEditor }): JSX.Element {
 function Running({ state }: { state: Extract<RewriteState, { phase: 'running' }> }): JSX.Element {
   return (
     <div className="nib-rewrite-running" data-testid="nib-rewrite-running" aria-live="polite">
-      <span>Rewriting ({state.instruction})…</span>
-      <div className="nib-rewrite-stream" data-testid="nib-rewrite-stream">{state.partial[0] ?? ''}</div>
+      <span>
+        {state.base === undefined ? 'Rewriting' : 'Refining'} ({state.instruction})…
+      </span>
+      <RefinedFrom base={state.base} />
+      <ol className="nib-alternatives nib-rewrite-stream" data-testid="nib-rewrite-stream">
+        {Array.from(state.partial, (text = '', i) => (
+          <li key={i} data-testid="nib-partial" data-index={i}>
+            {text}
+          </li>
+        ))}
+      </ol>
+    </div>
+  );
+}
+
+/** The alternatives as diffs of the original; the chosen one is what a
+ * follow-up instruction refines. */
+function Preview({
+  editor,
+  state,
+  onAccepted,
+}: {
+  editor: NibEditor;
+  state: Extract<RewriteState, { phase: 'preview' }>;
+  onAccepted: () => void;
+}): JSX.Element {
+  const [chosen, setChosen] = useState(0);
+  const [followUp, setFollowUp] = useState('');
+  const count = state.alternatives.length;
+  const onKeyDown = (event: KeyboardEvent) => {
+    if (event.target instanceof HTMLInputElement || (event.key !== 'ArrowDown' && event.key !== 'ArrowUp')) return;
+    event.preventDefault();
+    setChosen((i) => (i + (event.key === 'ArrowDown' ? 1 : count - 1)) % count);
+  };
+  return (
+    <div onKeyDown={onKeyDown}>
+      <RefinedFrom base={state.base} />
+      <ol className="nib-alternatives">
+        {state.alternatives.map((alternative, i) => (
+          <li
+            key={i}
+            data-testid="nib-alternative"
+            data-text={alternative.text}
+            data-chosen={i === chosen}
+            aria-current={i === chosen}
+            className={i === chosen ? 'nib-alternative-chosen' : undefined}
+            onClick={() => setChosen(i)}
+          >
+            <DiffView before={state.original} after={alternative.text} />
+            <button
+              type="button"
+              data-testid={`nib-accept-${i}`}
+              data-autofocus={i === 0 ? '' : undefined}
+              onClick={() => editor.nib.acceptRewrite(i) && onAccepted()}
+            >
+              Accept{count > 1 ? ` ${i + 1}` : ''}
+            </button>
+          </li>
+        ))}
+      </ol>
+      <form
+        className="nib-refine"
+        data-testid="nib-refine"
+        onSubmit={(event) => {
+          event.preventDefault();
+          void editor.nib.refineRewrite(followUp, chosen);
+        }}
+      >
+        <input
+          data-testid="nib-refine-input"
+          aria-label={count > 1 ? `Follow-up instruction for alternative ${chosen + 1}` : 'Follow-up instruction'}
+          placeholder="Refine it: shorter, keep the first sentence…"
+          value={followUp}
+          onChange={(event) => setFollowUp(event.target.value)}
+        />
+        <button type="submit" data-testid="nib-refine-submit" disabled={followUp.trim() === ''}>
+          Refine{count > 1 ? ` ${chosen + 1}` : ''}
+        </button>
+      </form>
+    </div>
+  );
+}
+
+/** In a refinement, the earlier alternative being rewritten again. */
+function RefinedFrom({ base }: { base: string | undefined }): JSX.Element | null {
+  if (base === undefined) return null;
+  return (
+    <div className="nib-rewrite-base">
+      Refining <q data-testid="nib-rewrite-base">{base}</q>
     </div>
   );
 }

@@ -2,17 +2,24 @@ import { Editor, Point, Range, Transforms, type Path } from 'slate';
 import { errorMessage } from './messages';
 import { isCancelled } from '../client/errors';
 import { documentLines, pointToPosition } from '../mapping/slate-text';
-import { InlineCompletionTriggerKind, type InlineCompletionList, type Position } from '../protocol';
+import { applyPartial, type NibCompleteResult, type NibPartialResult, type Position } from '../protocol';
 import type { NibContext } from './context';
 import { insertPlainText } from './edits';
-import { findGhosts, ghostAnchor, ghostSuggestion, insertGhost, removeGhosts } from './ghost';
+import { findGhosts, ghostAnchor, ghostSuggestion, insertGhost, removeGhosts, setGhostSuggestion } from './ghost';
 
-type TriggerKind = (typeof InlineCompletionTriggerKind)[keyof typeof InlineCompletionTriggerKind];
-
+/** A completion request and the suggestion it has streamed so far. */
 interface Inflight {
   abort: AbortController;
+  /** The daemon's version and the cursor the suggestion goes on from; both
+   * move along as the user types through the ghost while it streams. */
   version: number;
   point: Point;
+  /** The suggestion as streamed so far, from where it was asked. */
+  text: string;
+  /** What of it the user has typed through or accepted word by word. */
+  taken: string;
+  /** The daemon has answered: `text` is final. */
+  done: boolean;
 }
 
 /** A letter, digit or underscore: the cursor is inside a word when one
@@ -20,11 +27,12 @@ interface Inflight {
 const wordCharacter = /[\p{L}\p{N}_]/u;
 
 /**
- * CompletionController shows the daemon's inline completion as ghost text.
- * Typing schedules a request after a quiet time (debounce); any newer edit,
- * cursor move or request aborts the one in flight, which sends
- * $/cancelRequest. Typing the suggestion's next characters consumes it
- * without a new request (type-through).
+ * CompletionController shows the daemon's completion as ghost text, word
+ * by word as nib/complete streams it. Typing schedules a request after a
+ * quiet time (debounce); any newer edit, cursor move or request aborts the
+ * one in flight, which sends $/cancelRequest, and takes its ghost away.
+ * Typing the suggestion's next characters consumes it without a new
+ * request (type-through), while it streams too.
  */
 export class CompletionController {
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -32,6 +40,9 @@ export class CompletionController {
   private composing = false;
   private paused = false;
   private textChanged = false;
+  /** Since the last onChange the cursor moved through the ghost, by typing
+   * its text or accepting a word of it: no new request, and a stream in
+   * flight goes on from the new cursor. */
   private typedThrough = false;
 
   constructor(private readonly ctx: NibContext) {}
@@ -64,11 +75,13 @@ export class CompletionController {
     } else {
       this.setGhost(first ? ghostSuggestion(first[0]) : null);
     }
-    if (this.inflight && !this.stillAt(this.inflight)) this.cancel();
     const changed = this.textChanged;
     const typed = this.typedThrough;
     this.textChanged = false;
     this.typedThrough = false;
+    const entry = this.inflight;
+    if (entry && typed) this.followCursor(entry);
+    else if (entry && !this.stillAt(entry)) this.cancel();
     if (changed && !typed) this.schedule();
   }
 
@@ -86,35 +99,35 @@ export class CompletionController {
       return;
     }
     next();
-    const rest = ghost.suggestion.slice(text.length);
-    this.ctx.unrecorded(() => {
-      const [entry] = findGhosts(this.editor);
-      if (!entry) return;
-      if (rest === '') removeGhosts(this.editor);
-      else Transforms.setNodes(this.editor, { suggestion: rest } as never, { at: entry[1], voids: true });
-    });
+    this.showSuggestion(ghost.suggestion.slice(text.length));
+    if (this.inflight) this.inflight.taken += text;
     this.typedThrough = true;
-    this.setGhost(rest === '' ? null : rest);
   }
 
   // ---- commands ------------------------------------------------------------
 
-  /** Asks for a completion now (an explicit trigger, no debounce). */
+  /** Asks for a completion now (an explicit trigger, no debounce); a ghost
+   * showing, still streaming or not, is left alone. */
   trigger(): void {
-    this.cancel();
     if (this.current()) return;
-    void this.request(InlineCompletionTriggerKind.Invoked);
+    void this.request();
   }
 
-  /** Accepts the whole suggestion, or its first `length` code units, as one
-   * undo step; what is left stays as ghost text. */
+  /** Accepts the whole suggestion shown, as one undo step, and stops one
+   * still streaming: the user took what they saw. With `length`, accepts
+   * its first `length` code units; the rest stays as ghost text and goes
+   * on streaming. */
   accept(length?: number): boolean {
     const ghost = this.current();
     const selection = this.editor.selection;
     if (!ghost || !selection || !this.isAnchored(ghost.path)) return false;
     const part = length === undefined ? ghost.suggestion : ghost.suggestion.slice(0, length);
     const rest = ghost.suggestion.slice(part.length);
-    this.cancel();
+    if (length === undefined) this.cancel();
+    else if (this.inflight) {
+      this.inflight.taken += part;
+      this.typedThrough = true;
+    }
     this.ctx.unrecorded(() => removeGhosts(this.editor));
     let end = selection.anchor;
     this.ctx.ownUndoStep(() => {
@@ -174,37 +187,97 @@ export class CompletionController {
     if (!this.completionPoint()) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      void this.request(InlineCompletionTriggerKind.Automatic);
+      void this.request();
     }, this.ctx.options.debounceMs);
   }
 
-  private async request(triggerKind: TriggerKind): Promise<void> {
+  private async request(): Promise<void> {
     this.cancel();
     const point = this.completionPoint();
     if (!point) return;
     this.ctx.sync.flush();
     const position = pointToPosition(this.editor, point, this.editor);
-    const entry: Inflight = { abort: new AbortController(), version: this.ctx.sync.version, point };
+    const entry: Inflight = { abort: new AbortController(), version: this.ctx.sync.version, point, text: '', taken: '', done: false };
     this.inflight = entry;
     this.ctx.store.update({ completing: true });
+    let result: NibCompleteResult;
     try {
-      const list = await this.ctx.client.inlineCompletion(
-        { textDocument: { uri: this.ctx.sync.uri }, position, context: { triggerKind } },
-        { signal: entry.abort.signal },
+      // No decoding fields: the daemon fills in its completion settings
+      // (greedy, completion.maxTokens, stopAtSentenceEnd), as for inline
+      // completion, whose type-through state it shares.
+      result = await this.ctx.client.complete(
+        { textDocument: { uri: this.ctx.sync.uri }, position },
+        { signal: entry.abort.signal, onPartial: (value) => this.onPartial(entry, value) },
       );
-      if (this.inflight !== entry || !this.stillAt(entry)) return;
-      const suggestion = pickSuggestion(list, position, documentLines(this.editor, this.editor)[position.line] ?? '');
-      if (suggestion === undefined) return;
-      this.ctx.unrecorded(() => insertGhost(this.editor, point, suggestion));
-      this.setGhost(suggestion);
     } catch (err) {
       if (this.inflight === entry && !isCancelled(err)) this.ctx.reportError(`nib: completion failed: ${errorMessage(err)}`);
-    } finally {
-      if (this.inflight === entry) {
-        this.inflight = undefined;
-        this.ctx.store.update({ completing: false });
+      this.finish(entry);
+      return;
+    }
+    if (this.inflight !== entry) return;
+    // The answer is the authority: an answer from the daemon's
+    // type-through state comes whole, with nothing streamed before it.
+    entry.text = result.items[0]?.text ?? '';
+    entry.done = true;
+    // Typed through while the answer came: afterChange shows it once the
+    // typed text has reached the daemon.
+    if (!this.typedThrough) this.showStreamed(entry);
+  }
+
+  private onPartial(entry: Inflight, value: NibPartialResult): void {
+    // Ghost text follows the greedy answer only.
+    if (this.inflight !== entry || value.index !== 0) return;
+    entry.text = applyPartial(entry.text, value);
+    if (!this.typedThrough) this.showStreamed(entry);
+  }
+
+  /** After type-through: the stream in flight now continues from the new
+   * cursor, and shows what came meanwhile. */
+  private followCursor(entry: Inflight): void {
+    entry.point = this.editor.selection?.anchor ?? entry.point;
+    entry.version = this.ctx.sync.version;
+    if (this.stillAt(entry)) this.showStreamed(entry);
+    else this.cancel();
+  }
+
+  /** Shows the part of the suggestion so far that the user has not taken,
+   * and ends the request once the daemon has answered. */
+  private showStreamed(entry: Inflight): void {
+    if (this.stillAt(entry)) {
+      if (!entry.text.startsWith(entry.taken)) {
+        // Only a beam's reset can take back text already typed through.
+        this.dismiss();
+        return;
+      }
+      const rest = entry.text.slice(entry.taken.length);
+      if (this.current()) this.showSuggestion(rest);
+      else if (rest.trim() !== '') {
+        // Whitespace alone would be an invisible ghost.
+        this.ctx.unrecorded(() => insertGhost(this.editor, entry.point, rest));
+        // Inserting the ghost may split the leaf: the cursor, now right
+        // before the ghost, is where the suggestion goes on.
+        entry.point = this.editor.selection?.anchor ?? entry.point;
+        this.setGhost(rest);
       }
     }
+    if (entry.done) this.finish(entry);
+  }
+
+  /** Makes the ghost showing read `suggestion`, removing it when empty. */
+  private showSuggestion(suggestion: string): void {
+    this.ctx.unrecorded(() => {
+      const [entry] = findGhosts(this.editor);
+      if (!entry) return;
+      if (suggestion === '') removeGhosts(this.editor);
+      else if (ghostSuggestion(entry[0]) !== suggestion) setGhostSuggestion(this.editor, entry[1], suggestion);
+    });
+    this.setGhost(suggestion === '' ? null : suggestion);
+  }
+
+  private finish(entry: Inflight): void {
+    if (this.inflight !== entry) return;
+    this.inflight = undefined;
+    this.ctx.store.update({ completing: false });
   }
 
   /** The cursor, when a completion may be asked for there. */
@@ -224,11 +297,14 @@ export class CompletionController {
     return selection.anchor;
   }
 
-  /** Whether a response still fits: same version, nothing unsent, the
-   * cursor where it was, and nothing else going on. */
+  /** Whether the request in flight still fits: same version, nothing
+   * unsent, the cursor where it was, no ghost but its own, and nothing
+   * else going on. */
   private stillAt(entry: Inflight): boolean {
     const { selection } = this.editor;
+    const ghost = this.current();
     return (
+      this.inflight === entry &&
       this.ctx.sync.version === entry.version &&
       !this.ctx.sync.hasPending &&
       !this.composing &&
@@ -236,7 +312,7 @@ export class CompletionController {
       selection !== null &&
       Range.isCollapsed(selection) &&
       Point.equals(selection.anchor, entry.point) &&
-      this.current() === undefined
+      (ghost === undefined || this.isAnchored(ghost.path))
     );
   }
 
@@ -249,22 +325,4 @@ export class CompletionController {
   private setGhost(ghost: string | null): void {
     if (this.ctx.store.getState().ghost !== ghost) this.ctx.store.update({ ghost });
   }
-}
-
-/** The text to show for a completion list at `position`: the first item
- * with visible text. An item whose range starts before the cursor repeats
- * text already typed; that part is dropped if it matches. */
-export function pickSuggestion(list: InlineCompletionList | null, position: Position, lineText: string): string | undefined {
-  for (const item of list?.items ?? []) {
-    let text = item.insertText;
-    const range = item.range;
-    if (range) {
-      if (range.end.line !== position.line || range.end.character !== position.character || range.start.line !== position.line) continue;
-      const typed = lineText.slice(range.start.character, position.character);
-      if (!text.startsWith(typed)) continue;
-      text = text.slice(typed.length);
-    }
-    if (text.trim() !== '') return text;
-  }
-  return undefined;
 }

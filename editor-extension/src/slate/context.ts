@@ -12,7 +12,8 @@ export class NibContext {
 
   constructor(
     readonly editor: Editor,
-    readonly client: NibPluginClient,
+    /** Replaced when the page reconnects (NibController.open). */
+    public client: NibPluginClient,
     readonly sync: DocumentSync,
     readonly store: Store<NibState>,
     readonly options: Required<Omit<NibOptions, 'onError'>> & Pick<NibOptions, 'onError'>,

@@ -47,6 +47,12 @@ export function insertGhost(editor: Editor, at: Point, suggestion: string): void
   if (anchor) Transforms.select(editor, anchor);
 }
 
+/** Changes the text of the ghost at `path` (a suggestion typed through or
+ * still streaming). */
+export function setGhostSuggestion(editor: Editor, path: Path, suggestion: string): void {
+  Transforms.setNodes(editor, { suggestion } satisfies Partial<NibGhostElement> as never, { at: path, voids: true });
+}
+
 export function removeGhosts(editor: Editor): void {
   for (const [, path] of findGhosts(editor).reverse()) Transforms.removeNodes(editor, { at: path, voids: true });
 }

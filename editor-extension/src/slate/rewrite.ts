@@ -11,7 +11,8 @@ import type { RewriteAlternative, RewriteState } from './types';
 
 /**
  * RewriteController runs a rewrite of the selection: choose an instruction,
- * watch the alternatives stream in, preview them, accept one. Accepting
+ * watch the alternatives stream in, preview them, refine one with follow-up
+ * instructions as often as wanted, accept one. Accepting
  * applies the alternative's minimal edits as Slate operations in one undo
  * step, so undo gives the original back with its marks.
  */
@@ -54,8 +55,25 @@ export class RewriteController {
     return true;
   }
 
-  /** Asks the daemon for alternatives under `instruction`. */
-  async run(instruction: string): Promise<void> {
+  /** Asks the daemon for alternatives to the range's text under
+   * `instruction`. A request still running is cancelled first, so picking
+   * another instruction mid-stream replaces it. */
+  run(instruction: string): Promise<void> {
+    return this.request(instruction, undefined);
+  }
+
+  /** Rewrites alternative `index` of the preview again under a follow-up
+   * instruction ("shorter"). The new alternatives preview like a first
+   * run's, and their edits still turn the document's text (untouched so far)
+   * into each of them, so any number of refinements ends in one edit. */
+  refine(instruction: string, index: number): Promise<void> {
+    const state = this.state;
+    const base = state?.phase === 'preview' ? state.alternatives[index]?.text : undefined;
+    if (base === undefined) return Promise.resolve();
+    return this.request(instruction, base);
+  }
+
+  private async request(instruction: string, base: string | undefined): Promise<void> {
     if (!this.state || instruction.trim() === '') return;
     this.cancelRequest();
     this.ctx.sync.flush();
@@ -67,16 +85,24 @@ export class RewriteController {
     const version = this.ctx.sync.version;
     const abort = new AbortController();
     this.abort = abort;
+    const refinement = base === undefined ? {} : { base };
+    // Alternative 0 grows token by token; the others arrive whole, later.
     const partial: string[] = [];
-    this.ctx.store.update({ rewrite: { phase: 'running', ...located, instruction, partial: [] } });
+    this.ctx.store.update({ rewrite: { phase: 'running', ...located, instruction, ...refinement, partial: [] } });
     const onPartial = (value: NibPartialResult) => {
       if (this.abort !== abort) return;
       partial[value.index] = applyPartial(partial[value.index] ?? '', value);
-      this.ctx.store.update({ rewrite: { phase: 'running', ...located, instruction, partial: [...partial] } });
+      this.ctx.store.update({ rewrite: { phase: 'running', ...located, instruction, ...refinement, partial: [...partial] } });
     };
     try {
       const result = await this.ctx.client.rewrite(
-        { textDocument: { uri: this.ctx.sync.uri, version }, range: located.range, instruction, n: this.ctx.options.alternatives },
+        {
+          textDocument: { uri: this.ctx.sync.uri, version },
+          range: located.range,
+          instruction,
+          n: this.ctx.options.alternatives,
+          ...(base === undefined ? {} : { text: base }),
+        },
         { signal: abort.signal, onPartial },
       );
       if (this.abort !== abort) return;
@@ -86,7 +112,7 @@ export class RewriteController {
         this.ctx.store.update({ rewrite: { phase: 'failed', ...located, instruction, message: 'The model offered no alternative.' } });
         return;
       }
-      this.ctx.store.update({ rewrite: { phase: 'preview', ...located, instruction, version, alternatives } });
+      this.ctx.store.update({ rewrite: { phase: 'preview', ...located, instruction, ...refinement, version, alternatives } });
     } catch (err) {
       if (this.abort !== abort || isCancelled(err)) return;
       this.abort = undefined;

@@ -27,7 +27,8 @@ export class DocumentSync {
 
   constructor(
     private readonly editor: Editor,
-    private readonly client: NibPluginClient,
+    /** The current client: a reconnect replaces it. */
+    private readonly client: () => NibPluginClient,
     readonly uri: string,
     private readonly onError: (message: string) => void,
   ) {}
@@ -50,7 +51,7 @@ export class DocumentSync {
     this.pending = [];
     this.version = 1;
     this.opened = true;
-    this.send(this.client.didOpen(this.uri, this.shadow, this.version));
+    this.send(() => this.client().didOpen(this.uri, this.shadow, this.version));
   }
 
   close(): void {
@@ -58,7 +59,7 @@ export class DocumentSync {
     this.opened = false;
     this.pending = [];
     this.diffAtFlush = false;
-    this.send(this.client.didClose(this.uri));
+    this.send(() => this.client().didClose(this.uri));
   }
 
   /** Called from editor.apply with the tree still as it was before `op`.
@@ -111,7 +112,7 @@ export class DocumentSync {
     }
     this.shadow = expected;
     this.version++;
-    this.send(this.client.didChange(this.uri, this.version, changes));
+    this.send(() => this.client().didChange(this.uri, this.version, changes));
     return true;
   }
 
@@ -120,10 +121,16 @@ export class DocumentSync {
     return this.shadow;
   }
 
-  private send(result: Promise<void> | void): void {
-    // A notification that cannot be written means the connection is gone;
-    // the client reports that through its own close event.
-    if (result) result.catch(() => {});
+  private send(notify: () => Promise<void> | void): void {
+    // A notification that cannot be written means the connection is gone
+    // (a closed vscode-jsonrpc connection even throws before returning);
+    // the client reports that through its own close event, and typing must
+    // go on meanwhile.
+    try {
+      notify()?.catch(() => {});
+    } catch {
+      // Reported by the client's close event, as above.
+    }
   }
 }
 

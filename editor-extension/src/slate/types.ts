@@ -2,7 +2,7 @@ import type { NibClient } from '../client/nib-client';
 import type { NibInstruction, Range as LspRange, TextEdit } from '../protocol';
 
 /** The part of NibClient the plugin uses; tests pass a fake. */
-export type NibPluginClient = Pick<NibClient, 'didOpen' | 'didChange' | 'didClose' | 'inlineCompletion' | 'rewrite'> &
+export type NibPluginClient = Pick<NibClient, 'didOpen' | 'didChange' | 'didClose' | 'complete' | 'rewrite'> &
   Partial<Pick<NibClient, 'setApplyEditHandler'>>;
 
 export interface NibOptions {
@@ -32,10 +32,12 @@ export interface RewriteAlternative {
   edits: TextEdit[];
 }
 
+/** `base`, in a refinement, is the earlier alternative being rewritten
+ * again; `original` is always the document's text under the range. */
 export type RewriteState =
   | { phase: 'choosing'; original: string; range: LspRange }
-  | { phase: 'running'; original: string; range: LspRange; instruction: string; partial: string[] }
-  | { phase: 'preview'; original: string; range: LspRange; instruction: string; version: number; alternatives: RewriteAlternative[] }
+  | { phase: 'running'; original: string; range: LspRange; instruction: string; base?: string; partial: string[] }
+  | { phase: 'preview'; original: string; range: LspRange; instruction: string; base?: string; version: number; alternatives: RewriteAlternative[] }
   | { phase: 'failed'; original: string; range: LspRange; instruction: string; message: string };
 
 export interface NibState {

@@ -30,8 +30,14 @@ export class NibController {
     return this.ctx.options.instructions;
   }
 
-  /** Sends didOpen with the current text and starts syncing. */
-  open(): void {
+  /** Sends didOpen with the current text and starts syncing. Pass a new
+   * client after the connection was lost and made again (call close()
+   * when it is lost): the document goes to it as it stands now. */
+  open(client?: NibPluginClient): void {
+    if (client && client !== this.ctx.client) {
+      this.close();
+      this.ctx.client = client;
+    }
     this.ctx.sync.open();
     this.unregister ??= registerApplyEdit(this.ctx.client, this.ctx.sync.uri, (params) => this.applyWorkspaceEdit(params));
     this.ctx.store.update({ open: true, version: this.ctx.sync.version });
@@ -83,6 +89,10 @@ export class NibController {
 
   runRewrite(instruction: string): Promise<void> {
     return this.rewriter.run(instruction);
+  }
+
+  refineRewrite(instruction: string, index: number): Promise<void> {
+    return this.rewriter.refine(instruction, index);
   }
 
   acceptRewrite(index: number): boolean {
@@ -144,7 +154,7 @@ export function withNib<T extends Editor>(editor: T, client: NibPluginClient, op
     onError: options.onError,
   };
   let ctx: NibContext | undefined;
-  const sync = new DocumentSync(e, client, options.uri, (message) => ctx?.reportError(message));
+  const sync = new DocumentSync(e, () => ctx?.client ?? client, options.uri, (message) => ctx?.reportError(message));
   ctx = new NibContext(e, client, sync, store, resolved);
   const completion = new CompletionController(ctx);
   const rewrite = new RewriteController(ctx, completion);

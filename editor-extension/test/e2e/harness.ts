@@ -33,6 +33,9 @@ export const answerTimeoutMs = serverKind === 'real' || engineKind === 'browser'
 export interface DemoProcess {
   url: string;
   log: () => string;
+  /** The pid of the daemon the demo runs now (it starts a new one when a
+   * page reconnects after the daemon died). */
+  daemonPid(): number;
   stop(): Promise<void>;
 }
 
@@ -56,6 +59,12 @@ export async function startDemoProcess(): Promise<DemoProcess> {
   return {
     url,
     log: () => log,
+    daemonPid: () => {
+      const pids = [...log.matchAll(/demo: daemon started, pid (\d+)/g)];
+      const last = pids[pids.length - 1];
+      if (!last) throw new Error(`the demo has not logged a daemon pid:\n${log}`);
+      return Number(last[1]);
+    },
     stop: async () => {
       await new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();

@@ -70,10 +70,12 @@ export async function selectParagraph(page: Page, index: number): Promise<void> 
   await page.keyboard.press('Shift+End');
 }
 
+/** Waits for the whole suggestion: a ghost with text that has stopped
+ * streaming. */
 export async function waitForGhost(page: Page, timeoutMs = 20_000): Promise<string> {
   await page.waitForFunction(() => {
     const element = document.querySelector('[data-nib-ghost]');
-    return !!element && (element.textContent ?? '').replace(/\uFEFF/g, '').trim() !== '';
+    return !!element && !element.hasAttribute('data-nib-streaming') && (element.textContent ?? '').replace(/\uFEFF/g, '').trim() !== '';
   }, undefined, { timeout: timeoutMs });
   return (await ghostText(page)) ?? '';
 }

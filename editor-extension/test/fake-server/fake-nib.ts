@@ -208,26 +208,30 @@ export function serveFakeNib(connection: MessageConnection, options: FakeNibOpti
       if (doc.version !== params.textDocument.version) {
         throw new ResponseError(ErrorCode.ContentModified, `textDocument.version: ${params.textDocument.version}, document is at ${doc.version}`);
       }
-      const text = rangeText(doc, params.range);
-      if (text === '') throw new ResponseError(ErrorCode.InvalidParams, 'range: empty');
+      const current = rangeText(doc, params.range);
+      if (current === '') throw new ResponseError(ErrorCode.InvalidParams, 'range: empty');
+      // A refinement rewrites the given text; edits still start from the range's.
+      const source = params.text ?? current;
       const n = params.n ?? 3;
-      const alternatives = Array.from({ length: n }, (_, i) => fakeRewrite(text, params.instruction, i));
-      // Beam search streams only its best so far: alternative 0, with one
-      // reset halfway as if the best beam had changed.
-      const tokens = tokensOf(alternatives[0]!);
-      let sent = '';
+      const alternatives = Array.from({ length: n }, (_, i) => fakeRewrite(source, params.instruction, i));
+      // Like the daemon's "diverse" strategy: alternative 0 (greedy) streams
+      // token by token, then each other one arrives whole, in order.
       const progressToken = params.partialResultToken;
-      for (let i = 0; i < tokens.length; i++) {
+      const send = (value: NibPartialResult) => {
+        if (progressToken !== undefined) quiet(() => connection.sendProgress(partial, progressToken, value));
+      };
+      for (const delta of tokensOf(alternatives[0]!)) {
         await sleep(tokenDelayMs, token);
-        sent += tokens[i]!;
-        if (progressToken === undefined) continue;
-        const value: NibPartialResult = i === Math.floor(tokens.length / 2) ? { index: 0, reset: sent } : { index: 0, delta: tokens[i]! };
-        quiet(() => connection.sendProgress(partial, progressToken, value));
+        send({ index: 0, delta });
+      }
+      for (let index = 1; index < alternatives.length; index++) {
+        await sleep(tokenDelayMs, token);
+        send({ index, delta: alternatives[index]! });
       }
       stats.served++;
       return {
         items: alternatives.map((alt) => {
-          const edit = minimalEdit(text, alt, params.range.start);
+          const edit = minimalEdit(current, alt, params.range.start);
           return { text: alt, edits: edit ? [edit] : [], tokens: tokensOf(alt).length, finish: 'eos' as const };
         }),
         cached: 'none',

@@ -6,8 +6,8 @@ import type { ApplyEditHandler, RequestOptions, StreamOptions } from '../../src/
 import { applyContentChanges } from '../../src/mapping/plain-text';
 import {
   ErrorCode,
-  type InlineCompletionList,
-  type InlineCompletionParams,
+  type NibCompleteParams,
+  type NibCompleteResult,
   type NibRewriteParams,
   type NibRewriteResult,
   type TextDocumentContentChangeEvent,
@@ -29,7 +29,7 @@ export class FakeClient implements NibPluginClient {
   readonly changes: { version: number; changes: TextDocumentContentChangeEvent[] }[] = [];
   /** didChange problems: versions not increasing, ranges off the text. */
   readonly errors: string[] = [];
-  readonly completions: Pending<InlineCompletionParams, InlineCompletionList, RequestOptions>[] = [];
+  readonly completions: Pending<NibCompleteParams, NibCompleteResult, StreamOptions>[] = [];
   readonly rewrites: Pending<NibRewriteParams, NibRewriteResult, StreamOptions>[] = [];
   applyEditHandler: ApplyEditHandler | undefined;
 
@@ -57,7 +57,7 @@ export class FakeClient implements NibPluginClient {
     return Promise.resolve();
   }
 
-  inlineCompletion(params: InlineCompletionParams, options: RequestOptions = {}): Promise<InlineCompletionList> {
+  complete(params: NibCompleteParams, options: StreamOptions = {}): Promise<NibCompleteResult> {
     return this.pending(this.completions, params, options);
   }
 
@@ -69,11 +69,22 @@ export class FakeClient implements NibPluginClient {
     this.applyEditHandler = handler;
   }
 
-  /** The latest completion request, answered with `insertText`. */
-  answerCompletion(insertText: string): void {
+  /** The latest completion request, answered with `text`. */
+  answerCompletion(text: string): void {
+    this.latestCompletion().resolve({ items: [{ text, tokens: 1, finish: 'eos' }], cached: 'none' });
+  }
+
+  /** Streams `delta` as the latest completion's next piece. */
+  streamCompletion(delta: string): void {
+    const { onPartial } = this.latestCompletion().options;
+    if (!onPartial) throw new Error('the completion request has no partial-result listener');
+    onPartial({ index: 0, delta });
+  }
+
+  private latestCompletion(): Pending<NibCompleteParams, NibCompleteResult, StreamOptions> {
     const last = this.completions[this.completions.length - 1];
     if (!last) throw new Error('no completion request');
-    last.resolve({ items: [{ insertText, range: { start: last.params.position, end: last.params.position } }] });
+    return last;
   }
 
   private pending<P, R, O extends RequestOptions>(list: Pending<P, R, O>[], params: P, options: O): Promise<R> {

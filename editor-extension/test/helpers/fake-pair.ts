@@ -9,6 +9,8 @@ export interface FakePair {
   client: NibClient;
   fake: FakeNib;
   exitCodes: number[];
+  /** Ends the pipes as a daemon that died would: the client sees a close. */
+  kill(): void;
   dispose(): void;
 }
 
@@ -24,6 +26,11 @@ export function fakePair(options: FakeNibOptions = {}): FakePair {
     client,
     fake,
     exitCodes,
+    kill() {
+      serverConnection.dispose();
+      toClient.end();
+      toServer.end();
+    },
     dispose() {
       client.dispose();
       serverConnection.dispose();

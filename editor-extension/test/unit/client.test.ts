@@ -115,28 +115,41 @@ describe('NibClient documents and requests', () => {
     expect(streamed).toEqual(result.items.map((i) => i.text));
   });
 
-  it('nib/rewrite streams with resets and returns edits that give its text', async () => {
+  it('nib/rewrite streams alternative 0 token by token, then the others whole, and returns edits that give its text', async () => {
     const { client } = await ready();
     const text = 'first line\nthis is  fine i think';
     await client.didOpen(uri, text, 1);
-    let best = '';
+    const streamed: string[] = [];
     const values: NibPartialResult[] = [];
     const range = { start: { line: 1, character: 0 }, end: { line: 1, character: 21 } };
     const result = await client.rewrite(
-      { textDocument: { uri, version: 1 }, range, instruction: 'Fix the grammar', n: 2 },
+      { textDocument: { uri, version: 1 }, range, instruction: 'Fix the grammar', n: 3 },
       {
         onPartial: (v) => {
           values.push(v);
-          best = applyPartial(best, v);
+          streamed[v.index] = applyPartial(streamed[v.index] ?? '', v);
         },
       },
     );
     expect(result.items[0]!.text).toBe('This is fine I think.');
-    expect(best).toBe(result.items[0]!.text);
-    expect(values.some((v) => typeof v.reset === 'string')).toBe(true);
+    expect(streamed).toEqual(result.items.map((i) => i.text));
+    const firstOfOthers = values.findIndex((v) => v.index > 0);
+    expect(firstOfOthers).toBeGreaterThan(1);
+    expect(values.slice(0, firstOfOthers).every((v) => v.index === 0)).toBe(true);
+    expect(values.slice(firstOfOthers).map((v) => v.index)).toEqual([1, 2]);
     for (const item of result.items) {
       expect(applyTextEdits(text, item.edits ?? [])).toBe(`first line\n${item.text}`);
     }
+  });
+
+  it('nib/rewrite with text refines that text, with edits from the range\'s own text', async () => {
+    const { client } = await ready();
+    const text = 'keep\nthis is  fine i think';
+    await client.didOpen(uri, text, 1);
+    const range = { start: { line: 1, character: 0 }, end: { line: 1, character: 21 } };
+    const result = await client.rewrite({ textDocument: { uri, version: 1 }, range, instruction: 'Make it shorter', n: 1, text: 'This is really fine.' });
+    expect(result.items[0]!.text).toBe('This is fine.');
+    expect(applyTextEdits(text, result.items[0]!.edits ?? [])).toBe('keep\nThis is fine.');
   });
 
   it('nib/rewrite on an old version fails with ContentModified', async () => {

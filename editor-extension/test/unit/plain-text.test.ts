@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { applyContentChanges, applyTextEdits, minimalEdit, offsetAt, positionAt, shift } from '../../src/mapping/plain-text';
-import { pickSuggestion } from '../../src/slate/completion';
 import { stripGhosts } from '../../src/slate/ghost';
 import { wordDiff } from '../../src/slate/word-diff';
 import { ghost, p, t } from '../helpers/slate-docs';
@@ -69,17 +68,6 @@ describe('wordDiff', () => {
     const join = (kinds: string[]) => parts.filter((x) => kinds.includes(x.kind)).map((x) => x.text).join('');
     expect(join(['same', 'del'])).toBe('the quick brown fox');
     expect(join(['same', 'add'])).toBe('the slow brown dog');
-  });
-});
-
-describe('pickSuggestion', () => {
-  const at = { line: 0, character: 5 };
-  it('takes the first visible item and drops a repeated typed prefix', () => {
-    expect(pickSuggestion({ items: [{ insertText: '   ' }, { insertText: ' next' }] }, at, 'Hello')).toBe(' next');
-    expect(pickSuggestion({ items: [{ insertText: 'llo world', range: { start: { line: 0, character: 2 }, end: at } }] }, at, 'Hello')).toBe(' world');
-    expect(pickSuggestion({ items: [{ insertText: 'xx world', range: { start: { line: 0, character: 2 }, end: at } }] }, at, 'Hello')).toBeUndefined();
-    expect(pickSuggestion({ items: [] }, at, 'Hello')).toBeUndefined();
-    expect(pickSuggestion(null, at, 'Hello')).toBeUndefined();
   });
 });
 

@@ -139,7 +139,7 @@ describe('completion requests', () => {
     expect(fake.completions[0]!.aborted).toBe(true);
     await vi.advanceTimersByTimeAsync(debounceMs);
     expect(fake.completions).toHaveLength(2);
-    fake.completions[0]!.resolve({ items: [{ insertText: 'stale' }] });
+    fake.completions[0]!.resolve({ items: [{ text: 'stale', tokens: 1, finish: 'eos' }], cached: 'none' });
     await settle();
     expect(ghosts()).toHaveLength(0);
   });
