@@ -43,6 +43,10 @@ func (s *Service) process(batch []*task) {
 		s.continueState(batch[0])
 		return
 	}
+	if batch[0].score != nil {
+		s.runScore(batch[0])
+		return
+	}
 	dec, cached, err := s.decoderFor(batch)
 	if err != nil {
 		s.fail(batch, answered, err, true)

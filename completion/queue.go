@@ -28,6 +28,8 @@ type task struct {
 	complete *CompleteRequest
 	// cont continues a stored decoder state instead of encoding.
 	cont *typeState
+	// score, when set, makes this a Score: it runs alone.
+	score *scoreJob
 	out  chan jobResult
 }
 
@@ -121,8 +123,8 @@ func (s *Service) run() {
 }
 
 // take removes the next batch from the queue: jobs that can share forward
-// passes, in arrival order. A continuation of a stored decoder state runs
-// alone.
+// passes, in arrival order. A continuation of a stored decoder state, and
+// a Score, run alone.
 func (s *Service) take() []*task {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -132,9 +134,9 @@ func (s *Service) take() []*task {
 		switch {
 		case j.ctx.Err() != nil:
 			j.out <- jobResult{err: cause(j.ctx)}
-		case len(batch) == 0 && j.cont != nil:
+		case len(batch) == 0 && j.alone():
 			batch = append(batch, j)
-		case len(batch) < min(s.opts.MaxBatch, s.limit) && j.cont == nil && (len(batch) == 0 || batch[0].cont == nil):
+		case len(batch) < min(s.opts.MaxBatch, s.limit) && !j.alone() && (len(batch) == 0 || !batch[0].alone()):
 			batch = append(batch, j)
 		default:
 			kept = append(kept, j)
@@ -147,6 +149,10 @@ func (s *Service) take() []*task {
 	}
 	return batch
 }
+
+// alone reports whether t runs in a batch of its own: a continuation of a
+// stored decoder state, or a Score.
+func (t *task) alone() bool { return t.cont != nil || t.score != nil }
 
 // errorOf names a task's cancellation cause (superseded, closed) rather than
 // a bare context.Canceled.

@@ -19,7 +19,12 @@ import (
 // service does (caching, scheduling), not what it writes.
 func gpuModel(t *testing.T, name string) (*model.Model, *tokenizer.Tokenizer) {
 	t.Helper()
-	dir := filepath.Join("..", "..", "shared", "fixtures", name)
+	return gpuModelAt(t, filepath.Join("..", "..", "shared", "fixtures", name))
+}
+
+// gpuModelAt loads the model folder dir on a fresh device.
+func gpuModelAt(t *testing.T, dir string) (*model.Model, *tokenizer.Tokenizer) {
+	t.Helper()
 	dev, err := gpu.Open(gpu.Options{})
 	if err != nil {
 		t.Fatal(err)
