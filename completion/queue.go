@@ -30,7 +30,7 @@ type task struct {
 	cont *typeState
 	// score, when set, makes this a Score: it runs alone.
 	score *scoreJob
-	out  chan jobResult
+	out   chan jobResult
 }
 
 type jobResult struct {

@@ -128,4 +128,3 @@ func ApplyChanges(text string, changes []Change) string {
 	b.WriteString(text[last:])
 	return b.String()
 }
-
