@@ -50,6 +50,9 @@ type CheckRequest struct {
 	// MaxInputTokens is the prompt budget; 0 means 512.
 	MaxInputTokens int
 	Rule           CheckRule
+	// Background checks run behind every other request and give way to
+	// one that arrives (ErrPreempted).
+	Background bool
 }
 
 // withDefaults fills in req's defaults.
@@ -101,7 +104,7 @@ func (s *Service) Check(ctx context.Context, req CheckRequest) (*Verdict, error)
 	out, err := s.Rewrite(ctx, RewriteRequest{
 		Key: req.Key, Instruction: req.Instruction, Text: req.Sentence, Template: req.Template,
 		MaxInputTokens: req.MaxInputTokens, Params: Params{Strategy: Greedy, MaxTokens: DefaultRewriteMaxTokens},
-		Length: &DefaultRewriteLength,
+		Length: &DefaultRewriteLength, Background: req.Background,
 	})
 	if err != nil {
 		return nil, err
@@ -132,7 +135,7 @@ func (s *Service) Judge(ctx context.Context, req CheckRequest, correction string
 	if err != nil {
 		return nil, err
 	}
-	scores, err := s.Score(ctx, prompt.IDs, [][]int{s.tok.Encode(req.Sentence), s.tok.Encode(correction)})
+	scores, err := s.score(ctx, prompt.IDs, [][]int{s.tok.Encode(req.Sentence), s.tok.Encode(correction)}, req.Background)
 	if err != nil {
 		return nil, err
 	}
@@ -156,12 +159,16 @@ type scoreJob struct {
 // log-probability per token as the model's answer to prompt, teacher-forced:
 // how much the model would have chosen it.
 func (s *Service) Score(ctx context.Context, prompt []int, outputs [][]int) ([]float64, error) {
+	return s.score(ctx, prompt, outputs, false)
+}
+
+func (s *Service) score(ctx context.Context, prompt []int, outputs [][]int, background bool) ([]float64, error) {
 	for i, o := range outputs {
 		if len(o) == 0 {
 			return nil, fmt.Errorf("completion: score: output %d is empty", i)
 		}
 	}
-	j := &task{score: &scoreJob{prompt: prompt, outputs: outputs}}
+	j := &task{score: &scoreJob{prompt: prompt, outputs: outputs}, background: background}
 	if _, err := s.submit(ctx, j, nil); err != nil {
 		return nil, err
 	}

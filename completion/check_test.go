@@ -3,6 +3,7 @@ package completion_test
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nib-editor/nib/completion"
 	"github.com/nib-editor/nib/model/safetensors"
@@ -295,5 +297,55 @@ func TestCheckIsGreedyRewrite(t *testing.T) {
 	}
 	if _, err := s.Check(ctx, completion.CheckRequest{Sentence: "  "}); err == nil {
 		t.Error("an empty sentence was checked")
+	}
+}
+
+// TestBackgroundGivesWay: a background check waits while a foreground
+// request waits, and one running gives way to a foreground request that
+// arrives (ErrPreempted), which is answered as if the check were not there.
+func TestBackgroundGivesWay(t *testing.T) {
+	s, _ := newService(t, completion.ServiceOptions{})
+	ctx := context.Background()
+	// A long background rewrite, then a foreground completion while it
+	// runs. Alone, the rewrite runs its 256 tokens (the fixture's greedy
+	// answer has no </s>), so it cannot have ended by itself.
+	long := completion.RewriteRequest{Instruction: "Fix", Text: "me and him goes to the market", MaxInputTokens: 512, Params: greedy(256)}
+	full, err := s.Rewrite(ctx, long)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := full.Alternatives[0]; f.Finish != completion.FinishLength || f.Tokens != 256 {
+		t.Fatalf("the rewrite alone ended by %q after %d tokens; the test needs one that runs to 256", f.Finish, f.Tokens)
+	}
+	batches := s.Stats().Batches
+	bg := make(chan error, 1)
+	go func() {
+		req := long
+		req.Background = true
+		_, err := s.Rewrite(ctx, req)
+		bg <- err
+	}()
+	// Wait until it runs: the service's batch counter moves.
+	for s.Stats().Batches == batches {
+		time.Sleep(time.Millisecond)
+	}
+	alone, err := s.Complete(ctx, completion.CompleteRequest{Before: "The weather today", MaxInputTokens: 512, Params: greedy(8)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-bg; !errors.Is(err, completion.ErrPreempted) {
+		t.Errorf("the background rewrite ended with %v, want ErrPreempted", err)
+	}
+	again, err := s.Complete(ctx, completion.CompleteRequest{Before: "The weather today", MaxInputTokens: 512, Params: greedy(8)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if alone.Alternatives[0].Text != again.Alternatives[0].Text {
+		t.Errorf("the completion during the background work gave %q, alone %q", alone.Alternatives[0].Text, again.Alternatives[0].Text)
+	}
+	// A background request finishes when nothing else comes.
+	if _, err := s.Rewrite(ctx, completion.RewriteRequest{Instruction: "Fix", Text: "me and him", MaxInputTokens: 512,
+		Params: greedy(4), Background: true}); err != nil {
+		t.Errorf("background rewrite alone: %v", err)
 	}
 }

@@ -30,6 +30,8 @@ type task struct {
 	cont *typeState
 	// score, when set, makes this a Score: it runs alone.
 	score *scoreJob
+	// background tasks wait while any other waits, and are preempted.
+	background bool
 	out   chan jobResult
 }
 
@@ -65,6 +67,13 @@ func (s *Service) submit(ctx context.Context, j *task, onText func(int, string))
 	if j.key != "" {
 		if old := s.byKey[j.key]; old != nil {
 			old.cancel(ErrSuperseded)
+		}
+	}
+	if !j.background {
+		for _, r := range s.running {
+			if r.background {
+				r.cancel(ErrPreempted)
+			}
 		}
 	}
 	// Superseded jobs still waiting leave the queue now, making room.
@@ -117,6 +126,9 @@ func (s *Service) run() {
 				break
 			}
 			s.process(batch)
+			s.mu.Lock()
+			s.running = nil
+			s.mu.Unlock()
 			s.m.TrimScratch(model.IdleScratchBytes)
 		}
 	}
@@ -124,16 +136,23 @@ func (s *Service) run() {
 
 // take removes the next batch from the queue: jobs that can share forward
 // passes, in arrival order. A continuation of a stored decoder state, and
-// a Score, run alone.
+// a Score, run alone; background tasks are taken only when no other
+// waits.
 func (s *Service) take() []*task {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var batch []*task
 	kept := s.queue[:0]
+	foreground := false
+	for _, j := range s.queue {
+		foreground = foreground || !j.background && j.ctx.Err() == nil
+	}
 	for _, j := range s.queue {
 		switch {
 		case j.ctx.Err() != nil:
 			j.out <- jobResult{err: cause(j.ctx)}
+		case j.background && foreground:
+			kept = append(kept, j)
 		case len(batch) == 0 && j.alone():
 			batch = append(batch, j)
 		case len(batch) < min(s.opts.MaxBatch, s.limit) && !j.alone() && (len(batch) == 0 || !batch[0].alone()):
@@ -147,6 +166,7 @@ func (s *Service) take() []*task {
 		s.batches++
 		s.batched += uint64(len(batch))
 	}
+	s.running = batch
 	return batch
 }
 

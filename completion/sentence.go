@@ -86,3 +86,39 @@ func abbreviation(text string) bool {
 	}
 	return abbreviations[strings.ToLower(word)]
 }
+
+// Span is a byte range [Start, End) of a text.
+type Span struct{ Start, End int }
+
+// Sentences splits text into its sentences, each without the white space
+// around it: a sentence ends where SentenceEnd says one does before white
+// space, and at every line break (a heading, a list item or a paragraph
+// without a full stop is a sentence of its own).
+func Sentences(text string) []Span {
+	var out []Span
+	start := -1
+	end := func(i int) {
+		if start >= 0 {
+			out = append(out, Span{start, i})
+			start = -1
+		}
+	}
+	last := 0 // end of the last non-space character
+	for i, r := range text {
+		switch {
+		case r == '\n' || r == '\r':
+			end(last)
+		case unicode.IsSpace(r):
+			if start >= 0 && SentenceEnd(text[start:i]) {
+				end(last)
+			}
+		default:
+			if start < 0 {
+				start = i
+			}
+			last = i + utf8.RuneLen(r)
+		}
+	}
+	end(last)
+	return out
+}

@@ -1,6 +1,9 @@
 package completion
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 func TestSentenceEnd(t *testing.T) {
 	for _, tc := range []struct {
@@ -50,6 +53,28 @@ func TestSentenceEnd(t *testing.T) {
 	} {
 		if got := SentenceEnd(tc.text); got != tc.want {
 			t.Errorf("SentenceEnd(%q) = %v, want %v", tc.text, got, tc.want)
+		}
+	}
+}
+
+func TestSentences(t *testing.T) {
+	for _, c := range []struct {
+		text string
+		want []string
+	}{
+		{"She go home. Then he leave!  Why?", []string{"She go home.", "Then he leave!", "Why?"}},
+		{"Dr. Smith arrived at 3 p.m. yesterday. Fine.", []string{"Dr. Smith arrived at 3 p.m. yesterday.", "Fine."}},
+		{"# Title\n\n- item one\n- item two. And more\r\nlast", []string{"# Title", "- item one", "- item two.", "And more", "last"}},
+		{"He said \"stop.\" Then left.", []string{"He said \"stop.\"", "Then left."}},
+		{"   ", nil},
+		{"日本語です。 次の文。", []string{"日本語です。", "次の文。"}},
+	} {
+		var got []string
+		for _, s := range Sentences(c.text) {
+			got = append(got, c.text[s.Start:s.End])
+		}
+		if !slices.Equal(got, c.want) {
+			t.Errorf("Sentences(%q) = %q, want %q", c.text, got, c.want)
 		}
 	}
 }

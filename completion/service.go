@@ -30,6 +30,9 @@ var (
 	// ErrInternal is wrapped by the error of a batch whose processing
 	// panicked: a bug, reported to the requests of that batch only.
 	ErrInternal = errors.New("completion: internal error")
+	// ErrPreempted: a background request gave way to a foreground one
+	// that arrived while it ran; it may be asked again later.
+	ErrPreempted = errors.New("completion: preempted by a foreground request")
 )
 
 // ServiceOptions configure a Service; zero fields take defaults.
@@ -99,7 +102,10 @@ type RewriteRequest struct {
 	Params Params
 	// Length, if not nil, sizes the token budget by the text's length.
 	Length *RewriteLength
-	OnText func(alt int, text string)
+	// Background requests run only when no other request waits, and give
+	// way (ErrPreempted) to one that arrives while they run.
+	Background bool
+	OnText     func(alt int, text string)
 }
 
 // RewriteLength sizes a rewrite's token budget by its text: a rewrite is
@@ -206,6 +212,8 @@ type Service struct {
 	encodes uint64
 	// limit is the current batch size limit, at most opts.MaxBatch.
 	limit int
+	// running is the batch the worker is processing.
+	running []*task
 	oom   uint64
 	fault func(batch int) error
 }
@@ -340,5 +348,5 @@ func (s *Service) Rewrite(ctx context.Context, req RewriteRequest) (*Output, err
 		return nil, err
 	}
 	texts := func(ids []int) string { return s.tok.Decode(ids) }
-	return s.submit(ctx, &task{key: req.Key, prompt: prompt, params: params, texts: texts}, req.OnText)
+	return s.submit(ctx, &task{key: req.Key, prompt: prompt, params: params, texts: texts, background: req.Background}, req.OnText)
 }
