@@ -32,7 +32,7 @@ type task struct {
 	score *scoreJob
 	// background tasks wait while any other waits, and are preempted.
 	background bool
-	out   chan jobResult
+	out        chan jobResult
 }
 
 type jobResult struct {

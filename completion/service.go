@@ -214,8 +214,8 @@ type Service struct {
 	limit int
 	// running is the batch the worker is processing.
 	running []*task
-	oom   uint64
-	fault func(batch int) error
+	oom     uint64
+	fault   func(batch int) error
 }
 
 // NewService starts a service over m, whose vocabulary tok describes.
