@@ -17,6 +17,7 @@ func (s *server) didOpen(_ context.Context, req *jsonrpc2.Request) error {
 		return err
 	}
 	s.log.Debug("open", zap.String("uri", p.TextDocument.URI), zap.Int32("version", p.TextDocument.Version), zap.Int("bytes", len(p.TextDocument.Text)))
+	s.check.opened(p.TextDocument.URI, p.TextDocument.LanguageID)
 	return nil
 }
 
@@ -32,6 +33,7 @@ func (s *server) didChange(_ context.Context, req *jsonrpc2.Request) error {
 	if err := s.docs.Change(p.TextDocument.URI, p.TextDocument.Version, p.ContentChanges, enc); err != nil {
 		return fmt.Errorf("%s version %d: %w", p.TextDocument.URI, p.TextDocument.Version, err)
 	}
+	s.check.changed(p.TextDocument.URI)
 	return nil
 }
 
@@ -44,5 +46,6 @@ func (s *server) didClose(_ context.Context, req *jsonrpc2.Request) error {
 		return err
 	}
 	s.eng.forget(p.TextDocument.URI)
+	s.check.closed(p.TextDocument.URI)
 	return nil
 }

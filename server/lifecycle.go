@@ -54,10 +54,13 @@ func (s *server) initialize(req *jsonrpc2.Request) (func(context.Context) (any, 
 			PositionEncoding:         s.enc,
 			TextDocumentSync:         textDocumentSync{OpenClose: true, Change: 2},
 			InlineCompletionProvider: true,
-			CodeActionProvider:       codeActionOptions{CodeActionKinds: []string{"refactor.rewrite"}},
-			ExecuteCommandProvider:   executeCommandOptions{Commands: []string{rewriteCommand}},
+			CodeActionProvider:       codeActionOptions{CodeActionKinds: []string{"refactor.rewrite", "quickfix"}},
+			ExecuteCommandProvider:   executeCommandOptions{Commands: []string{rewriteCommand, ignoreSentenceCommand, ignoreInDocumentCommand}},
 		},
 		ServerInfo: serverInfo{Name: "nib", Version: s.opts.version},
+	}
+	if s.caps.pullsDiagnostics() {
+		result.Capabilities.DiagnosticProvider = &diagnosticOptions{Identifier: "nib"}
 	}
 	s.mu.Unlock()
 	// The model starts loading now, not at initialized: requests the
@@ -66,6 +69,7 @@ func (s *server) initialize(req *jsonrpc2.Request) (func(context.Context) (any, 
 	// bar waits for initialized (see progressBar).
 	s.eng.configure(st)
 	s.startLoad(st)
+	s.check.reconfigure()
 	return func(context.Context) (any, error) { return result, nil }, nil
 }
 
@@ -98,6 +102,7 @@ func (s *server) shutdown(req *jsonrpc2.Request) (func(context.Context) (any, er
 		}
 	}
 	s.mu.Unlock()
+	s.check.stopAll()
 	return func(context.Context) (any, error) {
 		s.eng.close()
 		return nil, nil

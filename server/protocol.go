@@ -55,7 +55,26 @@ type clientCapabilities struct {
 		WorkspaceEdit *struct {
 			DocumentChanges bool `json:"documentChanges,omitempty"`
 		} `json:"workspaceEdit,omitempty"`
+		Diagnostics *struct {
+			RefreshSupport bool `json:"refreshSupport,omitempty"`
+		} `json:"diagnostics,omitempty"`
 	} `json:"workspace,omitempty"`
+	TextDocument *struct {
+		// Diagnostic, when present, says the client pulls diagnostics
+		// (textDocument/diagnostic, LSP 3.17).
+		Diagnostic *struct{} `json:"diagnostic,omitempty"`
+	} `json:"textDocument,omitempty"`
+}
+
+// pullsDiagnostics reports whether the client pulls diagnostics.
+func (c clientCapabilities) pullsDiagnostics() bool {
+	return c.TextDocument != nil && c.TextDocument.Diagnostic != nil
+}
+
+// refreshesDiagnostics reports whether the client takes
+// workspace/diagnostic/refresh.
+func (c clientCapabilities) refreshesDiagnostics() bool {
+	return c.Workspace != nil && c.Workspace.Diagnostics != nil && c.Workspace.Diagnostics.RefreshSupport
 }
 
 type initializeResult struct {
@@ -74,7 +93,14 @@ type serverCapabilities struct {
 	InlineCompletionProvider bool                   `json:"inlineCompletionProvider"`
 	CodeActionProvider       codeActionOptions      `json:"codeActionProvider"`
 	ExecuteCommandProvider   executeCommandOptions  `json:"executeCommandProvider"`
+	DiagnosticProvider       *diagnosticOptions     `json:"diagnosticProvider,omitempty"`
 	Experimental             map[string]interface{} `json:"experimental,omitempty"`
+}
+
+type diagnosticOptions struct {
+	Identifier            string `json:"identifier"`
+	InterFileDependencies bool   `json:"interFileDependencies"`
+	WorkspaceDiagnostics  bool   `json:"workspaceDiagnostics"`
 }
 
 type textDocumentSync struct {
@@ -150,12 +176,65 @@ type inlineCompletionItem struct {
 type codeActionParams struct {
 	TextDocument textDocumentIdentifier `json:"textDocument" nib:"required"`
 	Range        Range                  `json:"range" nib:"required"`
+	Context      *struct {
+		Diagnostics []diagnostic `json:"diagnostics"`
+	} `json:"context,omitempty"`
 }
 
 type codeAction struct {
-	Title   string  `json:"title"`
-	Kind    string  `json:"kind"`
-	Command command `json:"command"`
+	Title       string         `json:"title"`
+	Kind        string         `json:"kind"`
+	Diagnostics []diagnostic   `json:"diagnostics,omitempty"`
+	IsPreferred bool           `json:"isPreferred,omitempty"`
+	Edit        *workspaceEdit `json:"edit,omitempty"`
+	Command     *command       `json:"command,omitempty"`
+}
+
+// ---- checking ----
+
+type diagnostic struct {
+	Range    Range           `json:"range"`
+	Severity int             `json:"severity,omitempty"`
+	Code     string          `json:"code,omitempty"`
+	Source   string          `json:"source,omitempty"`
+	Message  string          `json:"message"`
+	Data     *diagnosticData `json:"data,omitempty"`
+}
+
+// diagnosticData says what a diagnostic of nib's proposes.
+type diagnosticData struct {
+	Sentence   string `json:"sentence"`
+	Correction string `json:"correction"`
+	Old        string `json:"old"`
+	New        string `json:"new"`
+}
+
+type publishDiagnosticsParams struct {
+	URI         string       `json:"uri"`
+	Version     *int32       `json:"version,omitempty"`
+	Diagnostics []diagnostic `json:"diagnostics"`
+}
+
+type documentDiagnosticParams struct {
+	TextDocument     textDocumentIdentifier `json:"textDocument" nib:"required"`
+	Identifier       string                 `json:"identifier,omitempty"`
+	PreviousResultID string                 `json:"previousResultId,omitempty"`
+}
+
+type documentDiagnosticReport struct {
+	Kind     string       `json:"kind"` // full or unchanged
+	ResultID string       `json:"resultId"`
+	Items    []diagnostic `json:"items,omitempty"`
+}
+
+type ignoreSentenceArgs struct {
+	Sentence string `json:"sentence" nib:"required"`
+}
+
+type ignoreInDocumentArgs struct {
+	TextDocument textDocumentIdentifier `json:"textDocument" nib:"required"`
+	Old          string                 `json:"old"`
+	New          string                 `json:"new"`
 }
 
 type command struct {

@@ -43,6 +43,8 @@ var tsNames = map[reflect.Type]string{
 	reflect.TypeFor[settings]():         "NibSettings",
 	reflect.TypeFor[completeSettings](): "NibCompleteSettings",
 	reflect.TypeFor[rewriteSettings]():  "NibRewriteSettings",
+	reflect.TypeFor[checkSettings]():    "NibCheckSettings",
+	reflect.TypeFor[checkStats]():       "NibCheckStats",
 	reflect.TypeFor[templates]():        "NibTemplates",
 	reflect.TypeFor[instruction]():      "NibInstruction",
 	reflect.TypeFor[statsResult]():      "NibStats",

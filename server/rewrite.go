@@ -21,7 +21,7 @@ func (s *server) codeAction(req *jsonrpc2.Request) (func(context.Context) (any, 
 	if err := unmarshalParams(req, &p); err != nil {
 		return nil, err
 	}
-	enc, st, _ := s.snapshot()
+	enc, st, caps := s.snapshot()
 	doc, err := s.docs.Get(p.TextDocument.URI)
 	if err != nil {
 		return nil, err
@@ -30,7 +30,14 @@ func (s *server) codeAction(req *jsonrpc2.Request) (func(context.Context) (any, 
 	if err != nil {
 		return nil, err
 	}
-	actions := []codeAction{}
+	var sent []diagnostic
+	if p.Context != nil {
+		sent = p.Context.Diagnostics
+	}
+	actions := s.checkActions(doc, enc, caps, p.Range, sent)
+	if actions == nil {
+		actions = []codeAction{}
+	}
 	if strings.TrimSpace(text) != "" {
 		for _, in := range st.Instructions {
 			args := rewriteArgs{
@@ -41,7 +48,7 @@ func (s *server) codeAction(req *jsonrpc2.Request) (func(context.Context) (any, 
 			actions = append(actions, codeAction{
 				Title:   in.Title,
 				Kind:    "refactor.rewrite",
-				Command: command{Title: in.Title, Command: rewriteCommand, Arguments: []any{args}},
+				Command: &command{Title: in.Title, Command: rewriteCommand, Arguments: []any{args}},
 			})
 		}
 	}
@@ -55,8 +62,12 @@ func (s *server) executeCommand(req *jsonrpc2.Request) (func(context.Context) (a
 	if err := unmarshalParams(req, &p); err != nil {
 		return nil, err
 	}
-	if p.Command != rewriteCommand {
-		return nil, invalidParams("workspace/executeCommand: unknown command %q (nib has %s)", p.Command, rewriteCommand)
+	switch p.Command {
+	case ignoreSentenceCommand, ignoreInDocumentCommand:
+		return s.ignoreCommand(p.Command, p.Arguments)
+	case rewriteCommand:
+	default:
+		return nil, invalidParams("workspace/executeCommand: unknown command %q (nib has %s, %s and %s)", p.Command, rewriteCommand, ignoreSentenceCommand, ignoreInDocumentCommand)
 	}
 	if len(p.Arguments) != 1 {
 		return nil, invalidParams("%s: want one argument {textDocument, range, instruction}, got %d", rewriteCommand, len(p.Arguments))

@@ -40,6 +40,7 @@ func serveBodies(ctx context.Context, log *zap.Logger, opts serverOptions, conn 
 		reason = "signal"
 	}
 	log.Info("stopping", zap.String("reason", reason))
+	srv.check.stopAll()
 	srv.mu.Lock()
 	for _, cancel := range srv.inflight {
 		cancel(nil)

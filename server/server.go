@@ -72,6 +72,7 @@ type server struct {
 	initOnce sync.Once
 
 	requests requestLog
+	check    *checker
 
 	// wg counts request goroutines, so that a test (and exit) can wait
 	// for every reply.
@@ -105,7 +106,7 @@ func newServer(log *zap.Logger, opts serverOptions, eng *engine) *server {
 	if opts.applyEditTimeout <= 0 {
 		opts.applyEditTimeout = defaultApplyEditTimeout
 	}
-	return &server{
+	s := &server{
 		log:      log,
 		opts:     opts,
 		docs:     textdoc.NewStore(),
@@ -118,6 +119,8 @@ func newServer(log *zap.Logger, opts serverOptions, eng *engine) *server {
 		exited:   make(chan struct{}),
 		initDone: make(chan struct{}),
 	}
+	s.check = newChecker(s)
+	return s
 }
 
 // requestHandler parses a request's params and takes what it needs from
@@ -143,6 +146,7 @@ func init() {
 		"shutdown":                      (*server).shutdown,
 		"textDocument/inlineCompletion": (*server).inlineCompletion,
 		"textDocument/codeAction":       (*server).codeAction,
+		"textDocument/diagnostic":       (*server).documentDiagnostic,
 		"workspace/executeCommand":      (*server).executeCommand,
 		"nib/complete":                  (*server).complete,
 		"nib/rewrite":                   (*server).rewrite,

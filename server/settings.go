@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/sourcegraph/jsonrpc2"
@@ -26,6 +28,7 @@ type settings struct {
 	MaxInputTokens int              `json:"maxInputTokens"`
 	Completion     completeSettings `json:"completion"`
 	Rewrite        rewriteSettings  `json:"rewrite"`
+	Check          checkSettings    `json:"check"`
 	Templates      templates        `json:"templates"`
 	Instructions   []instruction    `json:"instructions"`
 	QueueSize      int              `json:"queueSize"`
@@ -61,6 +64,33 @@ func (r rewriteSettings) length() *completion.RewriteLength {
 	return &completion.RewriteLength{Ratio: r.LengthRatio, Margin: r.LengthMargin}
 }
 
+// checkSettings configure grammar checking (PROTOCOL.md, "Checking").
+type checkSettings struct {
+	Enabled     bool   `json:"enabled"`
+	Instruction string `json:"instruction"`
+	// MaxChangedWords, MaxChangedChars and MinGain are
+	// completion.CheckRule's.
+	MaxChangedWords int     `json:"maxChangedWords"`
+	MaxChangedChars int     `json:"maxChangedChars"`
+	MinGain         float64 `json:"minGain"`
+	// Languages are the languageIds checked; empty checks every document.
+	Languages  []string `json:"languages"`
+	DebounceMs int      `json:"debounceMs"`
+	// Severity is "information" or "hint".
+	Severity string `json:"severity"`
+	CacheMB  int    `json:"cacheMB"`
+}
+
+// rule is the settings' completion.CheckRule.
+func (c checkSettings) rule() completion.CheckRule {
+	return completion.CheckRule{MaxChangedWords: c.MaxChangedWords, MaxChangedChars: c.MaxChangedChars, MinGain: c.MinGain}
+}
+
+// checks reports whether documents of languageID are checked.
+func (c checkSettings) checks(languageID string) bool {
+	return c.Enabled && (len(c.Languages) == 0 || slices.Contains(c.Languages, languageID))
+}
+
 type templates struct {
 	Complete string `json:"complete"`
 	Rewrite  string `json:"rewrite"`
@@ -89,6 +119,11 @@ func defaultSettings() settings {
 			{ID: "formal", Title: "Make more formal", Instruction: "Rewrite this text more formally"},
 			{ID: "simpler", Title: "Make simpler", Instruction: "Rewrite this text in simpler words"},
 			{ID: "shorter", Title: "Make shorter", Instruction: "Shorten this text"},
+		},
+		Check: checkSettings{
+			Instruction: completion.DefaultCheckInstruction, MaxChangedWords: completion.DefaultCheckRule.MaxChangedWords,
+			MaxChangedChars: completion.DefaultCheckRule.MaxChangedChars, MinGain: completion.DefaultCheckRule.MinGain,
+			Languages: []string{"markdown", "plaintext", "text", "mail", "gitcommit"}, DebounceMs: 750, Severity: "information", CacheMB: 16,
 		},
 		QueueSize:      16,
 		LoadTimeoutMs:  120000,
@@ -146,6 +181,10 @@ func (st settings) validate() error {
 		{"rewrite.maxTokens", st.Rewrite.MaxTokens, 1, 1024},
 		{"rewrite.alternatives", st.Rewrite.Alternatives, 1, 8},
 		{"rewrite.lengthMargin", st.Rewrite.LengthMargin, 0, 1024},
+		{"check.maxChangedWords", st.Check.MaxChangedWords, 0, 1 << 20},
+		{"check.maxChangedChars", st.Check.MaxChangedChars, 0, 1 << 30},
+		{"check.debounceMs", st.Check.DebounceMs, 0, 60000},
+		{"check.cacheMB", st.Check.CacheMB, 0, 4096},
 		{"queueSize", st.QueueSize, 1, 4096},
 		{"loadTimeoutMs", st.LoadTimeoutMs, 1, 3600000},
 		{"encoderCacheMB", st.EncoderCacheMB, 0, 1 << 20},
@@ -158,6 +197,15 @@ func (st settings) validate() error {
 	}
 	if r := st.Rewrite.LengthRatio; !(r == 0 || r >= 0.1 && r <= 100) {
 		return fmt.Errorf("settings: field \"rewrite.lengthRatio\": %g is neither 0 (off) nor in [0.1, 100]", r)
+	}
+	if g := st.Check.MinGain; math.IsNaN(g) || math.Abs(g) > 1e6 {
+		return fmt.Errorf("settings: field \"check.minGain\": %g is not a number of nats within [-1e6, 1e6]", g)
+	}
+	if strings.TrimSpace(st.Check.Instruction) == "" {
+		return fmt.Errorf("settings: field \"check.instruction\": must not be empty")
+	}
+	if st.Check.Severity != "information" && st.Check.Severity != "hint" {
+		return fmt.Errorf("settings: field \"check.severity\": %q is neither \"information\" nor \"hint\"", st.Check.Severity)
 	}
 	if _, err := parseStrategy(st.Rewrite.Strategy); err != nil {
 		return fmt.Errorf("settings: field \"rewrite.strategy\": %v", err)
@@ -211,5 +259,6 @@ func (s *server) didChangeConfiguration(_ context.Context, req *jsonrpc2.Request
 	if next.loadSpec() != old.loadSpec() {
 		s.startLoad(next)
 	}
+	s.check.reconfigure()
 	return nil
 }

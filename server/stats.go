@@ -67,6 +67,7 @@ type statsResult struct {
 	Requests requestCounts         `json:"requests"`
 	Recent   []recentRequest       `json:"recent"`
 	Process  processStats          `json:"process"`
+	Check    checkStats            `json:"check"`
 }
 
 type requestCounts struct {
@@ -109,6 +110,7 @@ func (s *server) stats(*jsonrpc2.Request) (func(context.Context) (any, error), e
 		inflight := len(s.inflight)
 		s.mu.Unlock()
 		res.Process = readProcessStats()
+		res.Check = s.check.snapshotStats()
 		l := &s.requests
 		l.mu.Lock()
 		res.Requests = requestCounts{Served: l.served, Cancelled: l.cancelled, Failed: l.failed, Queued: svc.Queued,

@@ -62,11 +62,13 @@ type client struct {
 	t    *testing.T
 	conn *jsonrpc2.Conn
 
-	mu      sync.Mutex
-	notes   []notification
-	edits   []json.RawMessage // workspace/applyEdit params received
-	applied bool              // what applyEdit answers
-	noteCh  chan struct{}
+	mu    sync.Mutex
+	notes []notification
+	edits []json.RawMessage // workspace/applyEdit params received
+	// refreshes counts workspace/diagnostic/refresh requests.
+	refreshes int
+	applied   bool // what applyEdit answers
+	noteCh    chan struct{}
 	// answers counts the responses received per request id, so that a
 	// test can check that each request was answered exactly once.
 	answers map[jsonrpc2.ID]int
@@ -198,6 +200,11 @@ func (c *client) Handle(ctx context.Context, conn *jsonrpc2.Conn, req *jsonrpc2.
 	}
 	switch req.Method {
 	case "window/workDoneProgress/create":
+		conn.Reply(ctx, req.ID, nil)
+	case "workspace/diagnostic/refresh":
+		c.mu.Lock()
+		c.refreshes++
+		c.mu.Unlock()
 		conn.Reply(ctx, req.ID, nil)
 	case "workspace/applyEdit":
 		c.mu.Lock()

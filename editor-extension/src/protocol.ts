@@ -16,6 +16,7 @@ export const Method = {
   didChangeConfiguration: 'workspace/didChangeConfiguration',
   inlineCompletion: 'textDocument/inlineCompletion',
   codeAction: 'textDocument/codeAction',
+  publishDiagnostics: 'textDocument/publishDiagnostics',
   executeCommand: 'workspace/executeCommand',
   applyEdit: 'workspace/applyEdit',
   workDoneProgressCreate: 'window/workDoneProgress/create',
@@ -30,6 +31,11 @@ export const Method = {
 
 /** The command that code actions carry and workspace/executeCommand runs. */
 export const RewriteCommand = 'nib.rewrite';
+
+/** Commands of checking's code actions (PROTOCOL.md, "Checking"): the
+ * daemon remembers what is ignored and publishes again without it. */
+export const IgnoreSentenceCommand = 'nib.ignoreSentence';
+export const IgnoreInDocumentCommand = 'nib.ignoreInDocument';
 
 /** JSON-RPC and LSP error codes nib answers with (PROTOCOL.md, "Errors"). */
 export const ErrorCode = {
@@ -102,6 +108,12 @@ export interface DidChangeTextDocumentParams {
 
 export interface DidCloseTextDocumentParams {
   textDocument: TextDocumentIdentifier;
+}
+
+/** Settings under `nib`, or (PROTOCOL.md, "Settings") the settings
+ * themselves when there is no `nib` key. */
+export interface DidChangeConfigurationParams {
+  settings: { nib: NibSettings } | NibSettings;
 }
 
 // ---- lifecycle ------------------------------------------------------------
@@ -232,7 +244,7 @@ export interface InlineCompletionList {
 export interface CodeActionParams {
   textDocument: TextDocumentIdentifier;
   range: Range;
-  context: { diagnostics: unknown[]; only?: string[] };
+  context: { diagnostics: Diagnostic[]; only?: string[] };
 }
 
 export interface NibRewriteCommandArguments {
@@ -249,7 +261,11 @@ export interface Command {
 
 export interface CodeAction {
   title: string;
+  /** 'refactor.rewrite' for rewrites, 'quickfix' for checking's. */
   kind?: string;
+  diagnostics?: Diagnostic[];
+  isPreferred?: boolean;
+  edit?: WorkspaceEdit;
   command?: Command;
 }
 
@@ -283,6 +299,65 @@ export interface ApplyWorkspaceEditParams {
 export interface ApplyWorkspaceEditResult {
   applied: boolean;
   failureReason?: string;
+}
+
+// ---- checking (grammar and spelling) ----------------------------------------
+
+export const DiagnosticSeverity = { Error: 1, Warning: 2, Information: 3, Hint: 4 } as const;
+
+export interface Diagnostic {
+  range: Range;
+  severity?: (typeof DiagnosticSeverity)[keyof typeof DiagnosticSeverity];
+  code?: number | string;
+  source?: string;
+  message: string;
+  data?: unknown;
+}
+
+/** The `data` of nib's diagnostics: one change of one sentence. `old` is
+ * the text under the diagnostic's range (empty for an insertion), `new`
+ * its replacement (empty for a removal). */
+export interface NibCheckData {
+  sentence: string;
+  correction: string;
+  old: string;
+  new: string;
+}
+
+/** A diagnostic of nib's: source "nib", code "grammar", with NibCheckData. */
+export interface NibCheckDiagnostic extends Diagnostic {
+  data: NibCheckData;
+}
+
+export function isNibCheckDiagnostic(diagnostic: Diagnostic): diagnostic is NibCheckDiagnostic {
+  const data = diagnostic.data as Partial<NibCheckData> | undefined;
+  return (
+    diagnostic.source === 'nib' &&
+    typeof data === 'object' &&
+    data !== null &&
+    typeof data.sentence === 'string' &&
+    typeof data.correction === 'string' &&
+    typeof data.old === 'string' &&
+    typeof data.new === 'string'
+  );
+}
+
+/** textDocument/publishDiagnostics: the document's diagnostics as of
+ * `version`, replacing any published before. */
+export interface PublishDiagnosticsParams {
+  uri: DocumentUri;
+  version?: number;
+  diagnostics: Diagnostic[];
+}
+
+export interface NibIgnoreSentenceArguments {
+  sentence: string;
+}
+
+export interface NibIgnoreInDocumentArguments {
+  textDocument: TextDocumentIdentifier;
+  old: string;
+  new: string;
 }
 
 // ---- nib/complete and nib/rewrite -------------------------------------------
@@ -376,6 +451,7 @@ export interface NibSettings {
   maxInputTokens?: number;
   completion?: NibCompleteSettings;
   rewrite?: NibRewriteSettings;
+  check?: NibCheckSettings;
   templates?: NibTemplates;
   instructions?: NibInstruction[];
   queueSize?: number;
@@ -407,6 +483,25 @@ export interface NibRewriteSettings {
   strategy?: DecodeStrategy;
 }
 
+/** NibCheckSettings configure grammar checking (PROTOCOL.md, "Checking"). */
+export interface NibCheckSettings {
+  enabled?: boolean;
+  instruction?: string;
+  /**
+   * maxChangedWords, maxChangedChars and minGain are
+   * completion.CheckRule's.
+   */
+  maxChangedWords?: number;
+  maxChangedChars?: number;
+  minGain?: number;
+  /** languages are the languageIds checked; empty checks every document. */
+  languages?: string[];
+  debounceMs?: number;
+  /** severity is "information" or "hint". */
+  severity?: string;
+  cacheMB?: number;
+}
+
 export interface NibTemplates {
   complete?: string;
   rewrite?: string;
@@ -426,6 +521,7 @@ export interface NibStats {
   requests: NibRequestCounts;
   recent: NibRecentRequest[];
   process: NibProcessStats;
+  check: NibCheckStats;
 }
 
 export interface NibModelStats {
@@ -477,6 +573,15 @@ export interface NibProcessStats {
    */
   heapBytes: number;
   maxRSSBytes: number;
+}
+
+/** NibCheckStats are nib/stats' check counters. */
+export interface NibCheckStats {
+  checked: number;
+  cached: number;
+  reported: number;
+  ignored: number;
+  pending: number;
 }
 
 export interface CacheCounters {
