@@ -2,7 +2,18 @@ import { useEffect, useMemo, useState, type JSX, type KeyboardEvent } from 'reac
 import { createEditor, Editor, Node, type Descendant } from 'slate';
 import { withHistory } from 'slate-history';
 import { Editable, Slate, withReact, type RenderElementProps, type RenderLeafProps } from 'slate-react';
-import { renderNibElement, RewriteButton, RewritePanel, rewriteTargetMark, useNibEditable, useNibState, withNib, type NibClient } from '../src/index';
+import {
+  CheckPopover,
+  NibCheckMark,
+  renderNibElement,
+  RewriteButton,
+  RewritePanel,
+  rewriteTargetMark,
+  useNibEditable,
+  useNibState,
+  withNib,
+  type NibClient,
+} from '../src/index';
 import { ErrorBoundary } from './ErrorBoundary';
 import { initialValue } from './initial-value';
 import { useModelState } from './model-state';
@@ -31,6 +42,8 @@ export function App({ client: firstClient, reconnect }: AppProps): JSX.Element {
   const addLog = (entry: LogEntry) => setLog((entries) => [...entries.slice(-50), entry]);
   const [client, setClient] = useState(firstClient);
   const [connection, setConnection] = useState<Connection>({ state: 'connected' });
+  // Checking is the daemon's setting; the demo shows it on.
+  const [checking, setChecking] = useState(true);
   // One editor for the page's life: a reconnect hands it the new client, so
   // the document and its undo history survive the daemon.
   const editor = useMemo(() => {
@@ -66,6 +79,12 @@ export function App({ client: firstClient, reconnect }: AppProps): JSX.Element {
       editor.nib.close();
     };
   }, [editor, client]);
+
+  // Sent again to a new client: a restarted daemon starts from its own
+  // settings.
+  useEffect(() => {
+    client.didChangeConfiguration({ check: { enabled: checking } }).catch(() => {});
+  }, [client, checking]);
 
   const onReconnect = async () => {
     setConnection({ state: 'reconnecting' });
@@ -137,6 +156,10 @@ export function App({ client: firstClient, reconnect }: AppProps): JSX.Element {
             <button type="button" onMouseDown={(e) => e.preventDefault()} onClick={() => editor.redo()}>
               Redo
             </button>
+            <label className="toggle">
+              <input type="checkbox" data-testid="check-toggle" checked={checking} onChange={(e) => setChecking(e.target.checked)} />
+              Check grammar and spelling
+            </label>
           </div>
           <Editable
             className="editor"
@@ -152,10 +175,12 @@ export function App({ client: firstClient, reconnect }: AppProps): JSX.Element {
             onBlur={nib.onBlur}
           />
           <RewritePanel editor={editor} />
+          <CheckPopover editor={editor} />
         </Slate>
       </ErrorBoundary>
       <p className="hint">
         Tab accepts the grey suggestion, Esc dismisses it, Ctrl/Cmd+→ takes one word. Select text and press Rewrite (Ctrl/Cmd+Shift+E).
+        Point at an underlined word for its correction.
       </p>
       <section>
         <h2>Saved document</h2>
@@ -197,7 +222,7 @@ function renderLeaf({ attributes, children, leaf }: RenderLeafProps): JSX.Elemen
   const target = (leaf as unknown as Record<string, unknown>)[rewriteTargetMark] === true;
   return (
     <span {...attributes} className={target ? 'nib-rewrite-target' : undefined}>
-      {content}
+      <NibCheckMark leaf={leaf}>{content}</NibCheckMark>
     </span>
   );
 }

@@ -1,16 +1,21 @@
 import { ProgressType, type Disposable, type MessageConnection } from 'vscode-jsonrpc';
 import {
+  IgnoreInDocumentCommand,
+  IgnoreSentenceCommand,
   Method,
   RewriteCommand,
   type ApplyWorkspaceEditParams,
   type ApplyWorkspaceEditResult,
   type CodeAction,
   type CodeActionParams,
+  type DidChangeConfigurationParams,
   type InitializeParams,
   type InitializeResult,
   type InlineCompletionList,
   type InlineCompletionParams,
   type NibCompleteParams,
+  type NibIgnoreInDocumentArguments,
+  type NibIgnoreSentenceArguments,
   type NibCompleteResult,
   type NibPartialResult,
   type NibRewriteCommandArguments,
@@ -20,6 +25,7 @@ import {
   type NibSettings,
   type NibStats,
   type ProgressToken,
+  type PublishDiagnosticsParams,
   type ShowMessageParams,
   type TextDocumentContentChangeEvent,
   type WorkDoneProgressCreateParams,
@@ -42,6 +48,7 @@ export interface StreamOptions extends RequestOptions {
 export type ApplyEditHandler = (params: ApplyWorkspaceEditParams) => ApplyWorkspaceEditResult | Promise<ApplyWorkspaceEditResult>;
 export type WorkDoneListener = (token: ProgressToken, value: WorkDoneProgressValue) => void;
 export type MessageListener = (params: ShowMessageParams, kind: 'show' | 'log') => void;
+export type DiagnosticsListener = (params: PublishDiagnosticsParams) => void;
 
 export interface InitializeOptions {
   settings?: NibSettings;
@@ -63,6 +70,7 @@ export class NibClient {
   private applyEditHandler: ApplyEditHandler | undefined;
   private readonly workDoneListeners = new Set<WorkDoneListener>();
   private readonly messageListeners = new Set<MessageListener>();
+  private readonly diagnosticsListeners = new Set<DiagnosticsListener>();
   private readonly closeListeners = new Set<(reason: string | undefined) => void>();
   /** The transport's last error, which for a closed connection says why. */
   private lastError: string | undefined;
@@ -84,6 +92,9 @@ export class NibClient {
     });
     connection.onNotification(Method.showMessage, (params: ShowMessageParams) => this.emitMessage(params, 'show'));
     connection.onNotification(Method.logMessage, (params: ShowMessageParams) => this.emitMessage(params, 'log'));
+    connection.onNotification(Method.publishDiagnostics, (params: PublishDiagnosticsParams) => {
+      for (const listener of this.diagnosticsListeners) listener(params);
+    });
     connection.onError(([error]) => (this.lastError = error.message));
     // Disposed counts as closed: node/daemon.ts disposes the connection when
     // the process exits, which can come before its stdout reports the close.
@@ -158,6 +169,14 @@ export class NibClient {
     return { dispose: () => this.messageListeners.delete(listener) };
   }
 
+  /** Listens to textDocument/publishDiagnostics (checking's results, for
+   * every document: filter by `params.uri`). The client announces no pull
+   * diagnostics, so the daemon pushes them. */
+  onDiagnostics(listener: DiagnosticsListener): Disposable {
+    this.diagnosticsListeners.add(listener);
+    return { dispose: () => this.diagnosticsListeners.delete(listener) };
+  }
+
   /** Calls `listener` once the connection has closed, with the reason
    * the transport gave, if any (the bridge says its daemon stopped). */
   onClose(listener: (reason: string | undefined) => void): Disposable {
@@ -178,7 +197,8 @@ export class NibClient {
   }
 
   didChangeConfiguration(settings: NibSettings): Promise<void> {
-    return this.connection.sendNotification(Method.didChangeConfiguration, { settings: { nib: settings } });
+    const params: DidChangeConfigurationParams = { settings: { nib: settings } };
+    return this.connection.sendNotification(Method.didChangeConfiguration, params);
   }
 
   inlineCompletion(params: InlineCompletionParams, options: RequestOptions = {}): Promise<InlineCompletionList> {
@@ -200,6 +220,20 @@ export class NibClient {
   /** Runs nib.rewrite; the daemon applies the result via workspace/applyEdit. */
   executeRewrite(args: NibRewriteCommandArguments, options: RequestOptions = {}): Promise<NibRewriteCommandResult> {
     return this.request<NibRewriteCommandResult>(Method.executeCommand, { command: RewriteCommand, arguments: [args] }, options.signal);
+  }
+
+  /** nib.ignoreSentence: the daemon stops flagging `sentence`, in every
+   * document, and publishes the diagnostics again without it. */
+  async ignoreSentence(sentence: string, options: RequestOptions = {}): Promise<void> {
+    const args: NibIgnoreSentenceArguments = { sentence };
+    await this.request<unknown>(Method.executeCommand, { command: IgnoreSentenceCommand, arguments: [args] }, options.signal);
+  }
+
+  /** nib.ignoreInDocument: the daemon stops proposing `old` → `new` in the
+   * document `uri`, and publishes its diagnostics again without it. */
+  async ignoreInDocument(uri: string, old: string, replacement: string, options: RequestOptions = {}): Promise<void> {
+    const args: NibIgnoreInDocumentArguments = { textDocument: { uri }, old, new: replacement };
+    await this.request<unknown>(Method.executeCommand, { command: IgnoreInDocumentCommand, arguments: [args] }, options.signal);
   }
 
   stats(options: RequestOptions = {}): Promise<NibStats> {

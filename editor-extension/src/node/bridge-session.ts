@@ -4,7 +4,8 @@ import { ErrorCode, Method, type ApplyWorkspaceEditParams, type ApplyWorkspaceEd
 
 /** Requests a page may send; anything else is answered MethodNotFound. In
  * particular a page cannot change the daemon's settings (and so the model
- * path it loads): that belongs to whoever started the bridge. */
+ * path it loads): that belongs to whoever started the bridge. The one
+ * setting a page may send, check.enabled, comes as a notification. */
 const forwardedRequests = new Set<string>([
   Method.inlineCompletion,
   Method.complete,
@@ -207,9 +208,25 @@ export class BridgeSession {
       case Method.didClose:
         this.documentNotification(method, params);
         return;
+      case Method.didChangeConfiguration:
+        this.configuration(params);
+        return;
       default:
         this.host.log(`bridge: session ${this.id}: dropped notification ${method}`);
     }
+  }
+
+  /** A page may switch checking on or off, and change nothing else: the
+   * settings are the daemon's, shared by every page. */
+  private configuration(params: unknown): void {
+    const settings = (params as { settings?: unknown } | undefined)?.settings;
+    const nib = isObject(settings) && 'nib' in settings ? settings.nib : settings;
+    const check = isObject(nib) && Object.keys(nib).length === 1 ? nib.check : undefined;
+    if (!isObject(check) || Object.keys(check).length !== 1 || typeof check.enabled !== 'boolean') {
+      this.notify(Method.showMessage, { type: 1, message: 'bridge: a page may only switch checking on or off ({"check": {"enabled": true|false}})' });
+      return;
+    }
+    ignoringFailure(() => this.host.client.didChangeConfiguration({ check: { enabled: check.enabled as boolean } }));
   }
 
   private documentNotification(method: string, params: unknown): void {
@@ -268,6 +285,10 @@ function documentUriOf(params: unknown): string | undefined {
     if (typeof nested === 'string') return nested;
   }
   return undefined;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Sends a notification to the daemon where failing means only that the

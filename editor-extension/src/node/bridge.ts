@@ -166,6 +166,8 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       daemon.onMessage((params, kind) => {
         for (const session of sessions) session.notify(kind === 'show' ? Method.showMessage : Method.logMessage, params);
       }),
+      // A document's diagnostics go to the page that opened it, and only there.
+      daemon.onDiagnostics((params) => owners.get(params.uri)?.notify(Method.publishDiagnostics, params)),
       daemon.onClose(() => detach(daemon)),
     ];
     daemon.setApplyEditHandler((params) => routeApplyEdit(params, owners));

@@ -20,7 +20,7 @@ export function isRewriteShortcut(event: KeyEventLike): boolean {
 
 /**
  * The plugin's keys, for Editable's onKeyDown: Tab accepts the ghost text,
- * Escape dismisses it (or closes the rewrite), Ctrl/Cmd+Right accepts one
+ * Escape dismisses it (or closes the rewrite, or a checking suggestion), Ctrl/Cmd+Right accepts one
  * word, Ctrl+Space asks for a completion now, Ctrl/Cmd+Shift+E rewrites the
  * selection. Returns true when the key was handled (and prevented).
  */
@@ -33,6 +33,9 @@ export function handleNibKeyDown(editor: Editor & NibEditor, event: KeyEventLike
   if (isRewriteShortcut(event)) handled = nib.startRewrite();
   else if (event.key === 'Escape' && state.rewrite) {
     nib.cancelRewrite();
+    handled = true;
+  } else if (event.key === 'Escape' && state.checkPopover) {
+    nib.hideCheck();
     handled = true;
   } else if (state.ghost !== null && event.key === 'Tab' && plain) handled = nib.accept();
   else if (state.ghost !== null && event.key === 'Escape') handled = nib.dismiss();

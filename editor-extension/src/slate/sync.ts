@@ -20,6 +20,7 @@ export class DocumentSync {
   private diffAtFlush = false;
   private shadow = '';
   private opened = false;
+  private readonly flushListeners = new Set<(version: number, changes: readonly TextDocumentContentChangeEvent[]) => void>();
   /** The version of the last didOpen/didChange sent. */
   version = 0;
   /** Flushes that had to fall back to sending the whole text. */
@@ -88,6 +89,13 @@ export class DocumentSync {
     };
   }
 
+  /** Calls `listener` with each didChange sent: its version and changes.
+   * Returns the unsubscribe. */
+  onFlush(listener: (version: number, changes: readonly TextDocumentContentChangeEvent[]) => void): () => void {
+    this.flushListeners.add(listener);
+    return () => this.flushListeners.delete(listener);
+  }
+
   /** Sends what changed since the last flush; returns whether anything did. */
   flush(): boolean {
     if (!this.opened) return false;
@@ -113,6 +121,7 @@ export class DocumentSync {
     this.shadow = expected;
     this.version++;
     this.send(() => this.client().didChange(this.uri, this.version, changes));
+    for (const listener of this.flushListeners) listener(this.version, changes);
     return true;
   }
 

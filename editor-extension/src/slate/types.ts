@@ -1,9 +1,10 @@
 import type { NibClient } from '../client/nib-client';
-import type { NibInstruction, Range as LspRange, TextEdit } from '../protocol';
+import type { Diagnostic, NibCheckData, NibInstruction, Range as LspRange, TextEdit } from '../protocol';
 
-/** The part of NibClient the plugin uses; tests pass a fake. */
+/** The part of NibClient the plugin uses; tests pass a fake. Without
+ * onDiagnostics nothing is checked. */
 export type NibPluginClient = Pick<NibClient, 'didOpen' | 'didChange' | 'didClose' | 'complete' | 'rewrite'> &
-  Partial<Pick<NibClient, 'setApplyEditHandler'>>;
+  Partial<Pick<NibClient, 'setApplyEditHandler' | 'onDiagnostics' | 'ignoreSentence' | 'ignoreInDocument'>>;
 
 export interface NibOptions {
   /** The document's URI on the wire; unique per open editor. */
@@ -40,6 +41,29 @@ export type RewriteState =
   | { phase: 'preview'; original: string; range: LspRange; instruction: string; base?: string; version: number; alternatives: RewriteAlternative[] }
   | { phase: 'failed'; original: string; range: LspRange; instruction: string; message: string };
 
+/** One of checking's corrections, where it lies in the document now. */
+export interface CheckFlag {
+  /** Stable while the daemon keeps reporting the same change there. */
+  id: string;
+  /** The text to replace (empty where words are to be inserted), in the
+   * current version's coordinates: re-mapped through every edit since. */
+  range: LspRange;
+  /** What is underlined: the range, or for an insertion the word it goes
+   * before (or, at a line's end, after). Never empty. */
+  shown: LspRange;
+  /** The range's text when it was flagged; accepting checks it is still so. */
+  text: string;
+  severity: NonNullable<Diagnostic['severity']>;
+  message: string;
+  data: NibCheckData;
+}
+
+/** The suggestion shown for a flag: on hover, or pinned by a click. */
+export interface CheckPopoverState {
+  id: string;
+  pinned: boolean;
+}
+
 export interface NibState {
   /** didOpen sent and not closed. */
   open: boolean;
@@ -54,4 +78,7 @@ export interface NibState {
   resyncs: number;
   /** The last error, for a status line. */
   error: string | null;
+  /** Checking's corrections, in document order. */
+  checks: CheckFlag[];
+  checkPopover: CheckPopoverState | null;
 }

@@ -4,6 +4,7 @@ import { applyTextEdits as applyEditsToText } from '../mapping/plain-text';
 import { charactersBefore, documentText, lineContaining } from '../mapping/slate-text';
 import type { ApplyWorkspaceEditParams, ApplyWorkspaceEditResult, TextEdit } from '../protocol';
 import { registerApplyEdit } from './apply-edit-router';
+import { CheckController, type ShownCheck } from './check';
 import { CompletionController } from './completion';
 import { NibContext } from './context';
 import { applyTextEdits } from './edits';
@@ -21,6 +22,7 @@ export class NibController {
     private readonly ctx: NibContext,
     private readonly completion: CompletionController,
     private readonly rewriter: RewriteController,
+    private readonly checker: CheckController,
   ) {}
 
   readonly getState = (): NibState => this.ctx.store.getState();
@@ -38,7 +40,12 @@ export class NibController {
       this.close();
       this.ctx.client = client;
     }
-    this.ctx.sync.open();
+    // Results are mapped through the changes sent since the didOpen, so
+    // the checker starts afresh only with a new one.
+    if (!this.ctx.sync.isOpen) {
+      this.ctx.sync.open();
+      this.checker.attach();
+    }
     this.unregister ??= registerApplyEdit(this.ctx.client, this.ctx.sync.uri, (params) => this.applyWorkspaceEdit(params));
     this.ctx.store.update({ open: true, version: this.ctx.sync.version });
   }
@@ -47,6 +54,7 @@ export class NibController {
   close(): void {
     this.rewriter.cancel();
     this.completion.dismiss();
+    this.checker.detach();
     this.ctx.sync.close();
     this.unregister?.();
     this.unregister = undefined;
@@ -107,6 +115,35 @@ export class NibController {
     return this.rewriter.targetRange();
   }
 
+  /** Checking's flags with the Slate ranges to underline (see decorate in
+   * useNibEditable). */
+  checks(): ShownCheck[] {
+    return this.checker.shown();
+  }
+
+  /** Applies flag `id`'s correction as one undo step. */
+  acceptCheck(id: string): boolean {
+    return this.checker.accept(id);
+  }
+
+  /** nib.ignoreSentence for flag `id`'s sentence; its flags go at once. */
+  ignoreCheckSentence(id: string): Promise<void> {
+    return this.checker.ignoreSentence(id);
+  }
+
+  /** nib.ignoreInDocument for flag `id`'s change; its flags go at once. */
+  ignoreCheckInDocument(id: string): Promise<void> {
+    return this.checker.ignoreInDocument(id);
+  }
+
+  showCheck(id: string, pinned = false): void {
+    this.checker.showPopover(id, pinned);
+  }
+
+  hideCheck(delayMs = 0): void {
+    this.checker.hidePopover(delayMs);
+  }
+
   /** Answers the daemon's workspace/applyEdit for this document (nib.rewrite
    * run as a command) by applying the edits as one undo step. */
   applyWorkspaceEdit(params: ApplyWorkspaceEditParams): ApplyWorkspaceEditResult {
@@ -138,14 +175,24 @@ export interface NibEditor {
 
 /**
  * withNib adds nib to a Slate editor: document sync with the daemon, ghost
- * text completion and rewrite. Apply it outermost, after withHistory, so it
+ * text completion, rewrite, and checking's flags. Apply it outermost, after withHistory, so it
  * sees every operation (undo and redo included) and can keep the ghost out
  * of history: `withNib(withHistory(withReact(createEditor())), client, {uri})`.
  * Then call editor.nib.open() once the editor holds its initial value.
  */
 export function withNib<T extends Editor>(editor: T, client: NibPluginClient, options: NibOptions): T & NibEditor {
   const e = editor as T & NibEditor;
-  const store = new Store<NibState>({ open: false, ghost: null, completing: false, rewrite: null, version: 0, resyncs: 0, error: null });
+  const store = new Store<NibState>({
+    open: false,
+    ghost: null,
+    completing: false,
+    rewrite: null,
+    version: 0,
+    resyncs: 0,
+    error: null,
+    checks: [],
+    checkPopover: null,
+  });
   const resolved = {
     uri: options.uri,
     debounceMs: options.debounceMs ?? 250,
@@ -158,7 +205,7 @@ export function withNib<T extends Editor>(editor: T, client: NibPluginClient, op
   ctx = new NibContext(e, client, sync, store, resolved);
   const completion = new CompletionController(ctx);
   const rewrite = new RewriteController(ctx, completion);
-  e.nib = new NibController(ctx, completion, rewrite);
+  e.nib = new NibController(ctx, completion, rewrite, new CheckController(ctx, completion));
 
   const { apply, onChange, insertText, isInline, isVoid, isSelectable, getFragment, insertFragment, normalizeNode } = e;
 

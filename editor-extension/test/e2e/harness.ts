@@ -40,10 +40,10 @@ export interface DemoProcess {
 }
 
 /** Runs the demo exactly as `npm run demo` does and reads its URL. */
-export async function startDemoProcess(): Promise<DemoProcess> {
+export async function startDemoProcess(settings = daemonSettings): Promise<DemoProcess> {
   const args = ['--import', import.meta.resolve('tsx'), join(extensionRoot, 'scripts/demo.ts'), '--engine', engineKind, '--server', serverKind, '--port', '0'];
   if (process.env.NIB_E2E_MODEL) args.push('--model', process.env.NIB_E2E_MODEL);
-  args.push('--settings', daemonSettings);
+  args.push('--settings', settings);
   const child: ChildProcess = spawn(process.execPath, args, { cwd: extensionRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString()));
@@ -125,12 +125,13 @@ export async function screenshot(page: Page, name: string): Promise<string> {
 }
 
 /** Starts the demo process and Chromium once for the calling test file,
- * stopping both after it; read them through the returned object. */
-export function useDemo(): { readonly demo: DemoProcess; readonly browser: Browser } {
+ * stopping both after it; read them through the returned object. `extra`
+ * settings are merged over daemonSettings. */
+export function useDemo(extra: Record<string, unknown> = {}): { readonly demo: DemoProcess; readonly browser: Browser } {
   let demo: DemoProcess | undefined;
   let browser: Browser | undefined;
   beforeAll(async () => {
-    demo = await startDemoProcess();
+    demo = await startDemoProcess(JSON.stringify({ ...(JSON.parse(daemonSettings) as object), ...extra }));
     browser = await launchBrowser();
   });
   afterAll(async () => {

@@ -79,3 +79,33 @@ export async function waitForGhost(page: Page, timeoutMs = 20_000): Promise<stri
   }, undefined, { timeout: timeoutMs });
   return (await ghostText(page)) ?? '';
 }
+
+/** Checking's underlines in paragraph `index` (words to insert left out
+ * when `replacing`: their underline is on a neighbouring word). */
+export const checkMarks = (page: Page, index: number, replacing = false): Locator =>
+  paragraph(page, index).locator(replacing ? '[data-nib-check]:not([data-nib-insert])' : '[data-nib-check]');
+
+export const checkPopover = (page: Page): Locator => page.locator('[data-testid=nib-check-popover]');
+
+/** The flag `id` as drawn: its underlined text (a flag may span several
+ * leaves), its change, and where in its paragraph's text it starts. */
+export function flagged(page: Page, id: string): Promise<{ text: string; old: string; new: string; offset: number }> {
+  return page.evaluate((flagId) => {
+    const marks = [...document.querySelectorAll(`[data-nib-check="${CSS.escape(flagId)}"]`)];
+    const first = marks[0];
+    if (!first) throw new Error(`no underline for ${flagId}`);
+    const line = first.closest('[data-testid=editor] > [data-slate-node=element]')!;
+    let offset = 0;
+    for (const leaf of line.querySelectorAll('[data-slate-string]')) {
+      if (leaf.closest('[data-nib-ghost]')) continue;
+      if (first.contains(leaf)) break;
+      offset += (leaf.textContent ?? '').length;
+    }
+    return {
+      text: marks.map((m) => m.textContent ?? '').join(''),
+      old: first.getAttribute('data-nib-old') ?? '',
+      new: first.getAttribute('data-nib-new') ?? '',
+      offset,
+    };
+  }, id);
+}

@@ -1,18 +1,21 @@
 // A stand-in for the nib daemon that implements PROTOCOL.md's methods with
-// deterministic text instead of a model, so the client, the bridge and the
+// deterministic text instead of a model (checking: a small typo table), so the client, the bridge and the
 // browser tests can run before (and without) the real daemon. It is strict
 // where the real one must be: versions must increase, change ranges must
 // lie inside the document, and a violation is reported with
 // window/showMessage, which the demo shows and the browser tests check for.
 import { CancellationToken, ProgressType, ResponseError, type MessageConnection } from 'vscode-jsonrpc';
-import { applyContentChanges, minimalEdit, offsetAt } from '../../src/mapping/plain-text';
+import { applyContentChanges, minimalEdit, offsetAt, positionAt } from '../../src/mapping/plain-text';
 import {
   ErrorCode,
+  IgnoreInDocumentCommand,
+  IgnoreSentenceCommand,
   Method,
   RewriteCommand,
   type ApplyWorkspaceEditResult,
   type CodeAction,
   type CodeActionParams,
+  type DidChangeConfigurationParams,
   type DidChangeTextDocumentParams,
   type DidCloseTextDocumentParams,
   type DidOpenTextDocumentParams,
@@ -21,16 +24,22 @@ import {
   type InitializeResult,
   type InlineCompletionList,
   type InlineCompletionParams,
+  type NibCheckDiagnostic,
   type NibCompleteParams,
+  type NibIgnoreInDocumentArguments,
+  type NibIgnoreSentenceArguments,
   type NibCompleteResult,
   type NibPartialResult,
   type NibRewriteCommandArguments,
   type NibRewriteParams,
   type NibRewriteResult,
+  type NibSettings,
   type NibStats,
   type Position,
+  type PublishDiagnosticsParams,
   type Range,
   type WorkDoneProgressValue,
+  type WorkspaceEdit,
 } from '../../src/protocol';
 
 export interface FakeNibOptions {
@@ -45,6 +54,9 @@ export interface FakeNibOptions {
 export interface FakeDocument {
   version: number;
   text: string;
+  /** Changes (old + "\0" + new) nib.ignoreInDocument turned off here. */
+  ignored: Set<string>;
+  checkTimer?: ReturnType<typeof setTimeout>;
 }
 
 /** What the fake observed, for tests to assert on. */
@@ -99,6 +111,47 @@ export function fakeRewrite(text: string, instruction: string, index: number): s
   return index === 0 ? result : `${result} (v${index + 1})`;
 }
 
+/** The fake's checking "model": these words are flagged, with these
+ * corrections (a capital kept). */
+export const fakeTypos: Record<string, string> = { teh: 'the', recieve: 'receive', dont: "don't" };
+
+/** One flagged word: offsets into the text, and the sentence holding it. */
+export interface FakeFinding {
+  start: number;
+  end: number;
+  old: string;
+  new: string;
+  sentence: string;
+  correction: string;
+}
+
+/** The typos of `text`, sentence by sentence as PROTOCOL.md splits them
+ * (at . ! ? … followed by space, and at line breaks). */
+export function fakeCheck(text: string): FakeFinding[] {
+  const findings: FakeFinding[] = [];
+  const sentence = /[^\n]*?(?:[.!?…](?=\s)|(?=\n)|$)/gu;
+  for (let match = sentence.exec(text); match; match = sentence.exec(text)) {
+    if (match[0] === '') {
+      sentence.lastIndex++;
+      if (sentence.lastIndex > text.length) break;
+      continue;
+    }
+    const leading = /^\s*/u.exec(match[0])![0].length;
+    const body = match[0].slice(leading);
+    const start = match.index + leading;
+    const fix = (word: string) => {
+      const fixed = fakeTypos[word.toLowerCase()]!;
+      return word[0] === word[0]!.toUpperCase() ? fixed[0]!.toUpperCase() + fixed.slice(1) : fixed;
+    };
+    const typo = new RegExp(`(?<![\\p{L}'])(${Object.keys(fakeTypos).join('|')})(?![\\p{L}'])`, 'giu');
+    const correction = body.replace(typo, fix);
+    for (const word of body.matchAll(typo)) {
+      findings.push({ start: start + word.index, end: start + word.index + word[0].length, old: word[0], new: fix(word[0]), sentence: body, correction });
+    }
+  }
+  return findings;
+}
+
 /** Splits text into streamed "tokens": each word with the space before it. */
 function tokensOf(text: string): string[] {
   return text.match(/\s*\S+|\s+$/gu) ?? [];
@@ -114,6 +167,10 @@ export function serveFakeNib(connection: MessageConnection, options: FakeNibOpti
   let markReady: () => void = () => {};
   const ready = new Promise<void>((resolve) => (markReady = resolve));
   const stats = { served: 0, cancelled: 0, failed: 0 };
+  const checkStats = { checked: 0, cached: 0, reported: 0, ignored: 0, pending: 0 };
+  let checkSettings = { enabled: false, debounceMs: 750, severity: 'information' };
+  /** Sentences nib.ignoreSentence turned off, in every document. */
+  const ignoredSentences = new Set<string>();
 
   const sleep = (ms: number, token: CancellationToken) =>
     new Promise<void>((resolve, reject) => {
@@ -151,6 +208,7 @@ export function serveFakeNib(connection: MessageConnection, options: FakeNibOpti
     [Method.initialize]: (params: InitializeParams): InitializeResult => {
       if (state !== 'new') throw new ResponseError(ErrorCode.InvalidRequest, 'initialize: already initialized');
       clientCapabilities = params.capabilities ?? {};
+      configure(params.initializationOptions);
       const wanted = params.capabilities?.general?.positionEncodings ?? [];
       const encoding = wanted.find((e) => e === 'utf-16' || e === 'utf-8' || e === 'utf-32') ?? 'utf-16';
       state = 'running';
@@ -159,8 +217,8 @@ export function serveFakeNib(connection: MessageConnection, options: FakeNibOpti
           positionEncoding: encoding,
           textDocumentSync: { openClose: true, change: 2 },
           inlineCompletionProvider: true,
-          codeActionProvider: { codeActionKinds: ['refactor.rewrite'], resolveProvider: false },
-          executeCommandProvider: { commands: [RewriteCommand] },
+          codeActionProvider: { codeActionKinds: ['quickfix', 'refactor.rewrite'], resolveProvider: false },
+          executeCommandProvider: { commands: [RewriteCommand, IgnoreSentenceCommand, IgnoreInDocumentCommand] },
         },
         serverInfo: { name: 'nib', version: '0.1.0-fake' },
       };
@@ -240,8 +298,9 @@ export function serveFakeNib(connection: MessageConnection, options: FakeNibOpti
 
     [Method.codeAction]: (params: CodeActionParams): CodeAction[] => {
       const doc = documentOf(params.textDocument.uri);
-      if (rangeText(doc, params.range) === '') return [];
-      return fakeInstructions.map((item) => ({
+      const checks = checkActions(params.textDocument.uri, doc, params);
+      if (rangeText(doc, params.range) === '') return checks;
+      return [...checks, ...fakeInstructions.map((item) => ({
         title: item.title,
         kind: 'refactor.rewrite',
         command: {
@@ -249,10 +308,26 @@ export function serveFakeNib(connection: MessageConnection, options: FakeNibOpti
           command: RewriteCommand,
           arguments: [{ textDocument: { uri: params.textDocument.uri, version: doc.version }, range: params.range, instruction: item.instruction }],
         },
-      }));
+      }))];
     },
 
     [Method.executeCommand]: async (params: ExecuteCommandParams) => {
+      if (params.command === IgnoreSentenceCommand) {
+        const args = params.arguments?.[0] as NibIgnoreSentenceArguments | undefined;
+        if (typeof args?.sentence !== 'string' || args.sentence.trim() === '') throw new ResponseError(ErrorCode.InvalidParams, 'arguments[0].sentence: missing');
+        ignoredSentences.add(args.sentence);
+        for (const uri of fake.documents.keys()) publish(uri);
+        return null;
+      }
+      if (params.command === IgnoreInDocumentCommand) {
+        const args = params.arguments?.[0] as NibIgnoreInDocumentArguments | undefined;
+        if (typeof args?.textDocument?.uri !== 'string' || typeof args.old !== 'string' || typeof args.new !== 'string') {
+          throw new ResponseError(ErrorCode.InvalidParams, 'arguments[0]: want {textDocument: {uri}, old, new}');
+        }
+        documentOf(args.textDocument.uri).ignored.add(`${args.old}\0${args.new}`);
+        publish(args.textDocument.uri);
+        return null;
+      }
       if (params.command !== RewriteCommand) throw new ResponseError(ErrorCode.InvalidParams, `command: unknown ${params.command}`);
       await ready;
       const args = params.arguments?.[0] as NibRewriteCommandArguments | undefined;
@@ -282,8 +357,98 @@ export function serveFakeNib(connection: MessageConnection, options: FakeNibOpti
       requests: { served: stats.served, cancelled: stats.cancelled, failed: stats.failed, queued: 0, inFlight: 1, batchLimit: 1, outOfMemory: 0 },
       recent: [],
       process: { goroutines: 0, heapBytes: 0, maxRSSBytes: 0 },
+      check: { ...checkStats, pending: [...fake.documents.values()].filter((doc) => doc.checkTimer !== undefined).length },
     }),
   };
+
+  /** Merges the `check` part of settings, as the daemon merges settings. */
+  function configure(settings: NibSettings | { nib?: NibSettings } | undefined) {
+    const nib = settings && 'nib' in settings ? settings.nib : (settings as NibSettings | undefined);
+    const check = nib?.check;
+    if (!check) return;
+    checkSettings = {
+      enabled: check.enabled ?? checkSettings.enabled,
+      debounceMs: check.debounceMs ?? checkSettings.debounceMs,
+      severity: check.severity ?? checkSettings.severity,
+    };
+    for (const uri of fake.documents.keys()) {
+      if (checkSettings.enabled) scheduleCheck(uri);
+      else publish(uri);
+    }
+  }
+
+  /** The document's diagnostics now (none while checking is off). */
+  function diagnosticsOf(uri: string, doc: FakeDocument): NibCheckDiagnostic[] {
+    if (!checkSettings.enabled) return [];
+    const severity = checkSettings.severity === 'hint' ? 4 : 3;
+    return fakeCheck(doc.text)
+      .filter((f) => !ignoredSentences.has(f.sentence) && !doc.ignored.has(`${f.old}\0${f.new}`))
+      .map((f) => ({
+        range: { start: positionAt(doc.text, f.start), end: positionAt(doc.text, f.end) },
+        severity,
+        code: 'grammar',
+        source: 'nib',
+        message: `"${f.old}" → "${f.new}"`,
+        data: { sentence: f.sentence, correction: f.correction, old: f.old, new: f.new },
+      }));
+  }
+
+  /** Checks the document once typing has paused for check.debounceMs. */
+  function scheduleCheck(uri: string) {
+    const doc = fake.documents.get(uri);
+    if (!doc || !checkSettings.enabled) return;
+    clearTimeout(doc.checkTimer);
+    doc.checkTimer = setTimeout(() => {
+      doc.checkTimer = undefined;
+      checkStats.checked++;
+      publish(uri);
+    }, checkSettings.debounceMs);
+  }
+
+  function publish(uri: string) {
+    const doc = fake.documents.get(uri);
+    if (!doc) return;
+    const diagnostics = diagnosticsOf(uri, doc);
+    checkStats.reported += diagnostics.length;
+    const params: PublishDiagnosticsParams = { uri, version: doc.version, diagnostics };
+    quiet(() => connection.sendNotification(Method.publishDiagnostics, params));
+  }
+
+  /** Per diagnostic in the request's context (else each held one touching
+   * the range): the fix, while its words stand, then the two ignores. */
+  function checkActions(uri: string, doc: FakeDocument, params: CodeActionParams): CodeAction[] {
+    const sent = params.context?.diagnostics?.filter((d): d is NibCheckDiagnostic => d.source === 'nib' && typeof d.data === 'object' && d.data !== null) ?? [];
+    const diagnostics = sent.length > 0 ? sent : diagnosticsOf(uri, doc).filter((d) => touches(d.range, params.range));
+    return diagnostics.flatMap((d): CodeAction[] => {
+      const { old, new: replacement, sentence } = d.data;
+      const actions: CodeAction[] = [];
+      let current: string | undefined;
+      try {
+        current = rangeText(doc, d.range);
+      } catch {
+        current = undefined;
+      }
+      if (current === old) {
+        const edit = { range: d.range, newText: replacement };
+        const workspaceEdit: WorkspaceEdit = clientCapabilities.workspace?.workspaceEdit?.documentChanges
+          ? { documentChanges: [{ textDocument: { uri, version: doc.version }, edits: [edit] }] }
+          : { changes: { [uri]: [edit] } };
+        actions.push({ title: `Change to "${replacement}"`, kind: 'quickfix', diagnostics: [d], isPreferred: true, edit: workspaceEdit });
+      }
+      const ignoreSentence: NibIgnoreSentenceArguments = { sentence };
+      const ignoreInDocument: NibIgnoreInDocumentArguments = { textDocument: { uri }, old, new: replacement };
+      actions.push(
+        { title: 'Ignore this sentence', kind: 'quickfix', diagnostics: [d], command: { title: 'Ignore this sentence', command: IgnoreSentenceCommand, arguments: [ignoreSentence] } },
+        {
+          title: `Ignore ${d.message} in this document`,
+          kind: 'quickfix',
+          diagnostics: [d],
+          command: { title: 'Ignore in this document', command: IgnoreInDocumentCommand, arguments: [ignoreInDocument] },
+        },
+      );
+      return actions;
+    });
+  }
 
   function rangeText(doc: FakeDocument, range: Range): string {
     const start = offsetOf(doc, range.start, 'range.start');
@@ -322,9 +487,13 @@ export function serveFakeNib(connection: MessageConnection, options: FakeNibOpti
         return;
       case Method.didOpen: {
         const { textDocument } = params as DidOpenTextDocumentParams;
-        fake.documents.set(textDocument.uri, { version: textDocument.version, text: textDocument.text });
+        fake.documents.set(textDocument.uri, { version: textDocument.version, text: textDocument.text, ignored: new Set() });
+        scheduleCheck(textDocument.uri);
         return;
       }
+      case Method.didChangeConfiguration:
+        configure((params as DidChangeConfigurationParams).settings);
+        return;
       case Method.didChange: {
         const { textDocument, contentChanges } = params as DidChangeTextDocumentParams;
         const doc = fake.documents.get(textDocument.uri);
@@ -335,14 +504,20 @@ export function serveFakeNib(connection: MessageConnection, options: FakeNibOpti
         try {
           doc.text = applyContentChanges(doc.text, contentChanges);
           doc.version = textDocument.version;
+          scheduleCheck(textDocument.uri);
         } catch (err) {
           reportError(`didChange ${textDocument.version}: ${String(err)}; ignored`);
         }
         return;
       }
-      case Method.didClose:
-        fake.documents.delete((params as DidCloseTextDocumentParams).textDocument.uri);
+      case Method.didClose: {
+        const { uri } = (params as DidCloseTextDocumentParams).textDocument;
+        clearTimeout(fake.documents.get(uri)?.checkTimer);
+        fake.documents.delete(uri);
+        // As the daemon does: a closed document's diagnostics are cleared.
+        quiet(() => connection.sendNotification(Method.publishDiagnostics, { uri, diagnostics: [] }));
         return;
+      }
     }
   });
 
@@ -364,6 +539,12 @@ export function serveFakeNib(connection: MessageConnection, options: FakeNibOpti
   }
 
   return fake;
+}
+
+/** Whether two ranges overlap or meet. */
+function touches(a: Range, b: Range): boolean {
+  const before = (p: Position, q: Position) => p.line < q.line || (p.line === q.line && p.character < q.character);
+  return !before(a.end, b.start) && !before(b.end, a.start);
 }
 
 /** Sends that fail once the connection is gone matter to nobody. */

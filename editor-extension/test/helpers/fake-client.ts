@@ -2,7 +2,8 @@
 // string (replaying every didChange strictly) and lets tests answer the
 // completion and rewrite requests by hand.
 import { ResponseError } from 'vscode-jsonrpc';
-import type { ApplyEditHandler, RequestOptions, StreamOptions } from '../../src/client/nib-client';
+import type { Disposable } from 'vscode-jsonrpc';
+import type { ApplyEditHandler, DiagnosticsListener, RequestOptions, StreamOptions } from '../../src/client/nib-client';
 import { applyContentChanges } from '../../src/mapping/plain-text';
 import {
   ErrorCode,
@@ -10,6 +11,7 @@ import {
   type NibCompleteResult,
   type NibRewriteParams,
   type NibRewriteResult,
+  type PublishDiagnosticsParams,
   type TextDocumentContentChangeEvent,
 } from '../../src/protocol';
 import type { NibPluginClient } from '../../src/slate/types';
@@ -32,6 +34,9 @@ export class FakeClient implements NibPluginClient {
   readonly completions: Pending<NibCompleteParams, NibCompleteResult, StreamOptions>[] = [];
   readonly rewrites: Pending<NibRewriteParams, NibRewriteResult, StreamOptions>[] = [];
   applyEditHandler: ApplyEditHandler | undefined;
+  readonly diagnosticsListeners = new Set<DiagnosticsListener>();
+  /** nib.ignoreSentence and nib.ignoreInDocument calls, as their arguments. */
+  readonly ignores: unknown[] = [];
 
   didOpen(_uri: string, text: string, version: number): Promise<void> {
     this.text = text;
@@ -67,6 +72,26 @@ export class FakeClient implements NibPluginClient {
 
   setApplyEditHandler(handler: ApplyEditHandler | undefined): void {
     this.applyEditHandler = handler;
+  }
+
+  onDiagnostics(listener: DiagnosticsListener): Disposable {
+    this.diagnosticsListeners.add(listener);
+    return { dispose: () => this.diagnosticsListeners.delete(listener) };
+  }
+
+  ignoreSentence(sentence: string): Promise<void> {
+    this.ignores.push({ sentence });
+    return Promise.resolve();
+  }
+
+  ignoreInDocument(uri: string, old: string, replacement: string): Promise<void> {
+    this.ignores.push({ textDocument: { uri }, old, new: replacement });
+    return Promise.resolve();
+  }
+
+  /** Delivers textDocument/publishDiagnostics as the daemon would. */
+  publishDiagnostics(params: PublishDiagnosticsParams): void {
+    for (const listener of this.diagnosticsListeners) listener(params);
   }
 
   /** The latest completion request, answered with `text`. */

@@ -146,7 +146,7 @@ describe('bridge relay', () => {
     expect(fake.received.filter((m) => m.method === 'initialize')).toHaveLength(1);
     await client.didOpen('untitled:page', 'Bridged text 🌉', 1);
     await client.didChange('untitled:page', 2, [{ range: { start: { line: 0, character: 15 }, end: { line: 0, character: 15 } }, text: ' ok' }]);
-    await eventually(() => expect(fake.documents.get('untitled:page')).toEqual({ version: 2, text: 'Bridged text 🌉 ok' }));
+    await eventually(() => expect(fake.documents.get('untitled:page')).toMatchObject({ version: 2, text: 'Bridged text 🌉 ok' }));
     const list = await client.inlineCompletion({ textDocument: { uri: 'untitled:page' }, position: { line: 0, character: 18 }, context: { triggerKind: 2 } });
     expect(list.items[0]!.insertText).toBe(fakeSuggestion('Bridged text 🌉 ok'));
   });
@@ -231,6 +231,29 @@ describe('bridge relay', () => {
     });
     expect(result.applied).toBe(true);
     expect(applied).toEqual([[{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 2 } }, newText: 'Hello' }]]);
+  });
+
+  it('sends diagnostics only to the page of their document, and lets a page switch checking and nothing else', async () => {
+    const { bridge: b, fake } = await setup();
+    const first = await pageClient(b);
+    const second = await pageClient(b);
+    await first.client.initialize();
+    await second.client.initialize();
+    const seen: { page: number; uri: string }[] = [];
+    first.client.onDiagnostics((params) => seen.push({ page: 1, uri: params.uri }));
+    second.client.onDiagnostics((params) => seen.push({ page: 2, uri: params.uri }));
+    const refused: string[] = [];
+    first.client.onMessage((params) => refused.push(params.message));
+    await first.client.didChangeConfiguration({ model: '/elsewhere', check: { enabled: true } });
+    await eventually(() => expect(refused).toEqual([expect.stringMatching(/only switch checking on or off/)]));
+    await first.client.didChangeConfiguration({ check: { enabled: true } });
+    await eventually(() => expect(fake.received.filter((m) => m.method === 'workspace/didChangeConfiguration')).toHaveLength(1));
+    expect(fake.received.find((m) => m.method === 'workspace/didChangeConfiguration')!.params).toEqual({ settings: { nib: { check: { enabled: true } } } });
+    await first.client.didOpen('untitled:mine', 'teh', 1);
+    await eventually(() => expect(seen).toEqual([{ page: 1, uri: 'untitled:mine' }]), 3000);
+    await first.client.ignoreSentence('teh');
+    await eventually(() => expect(seen).toHaveLength(2));
+    expect(seen.every((s) => s.page === 1)).toBe(true);
   });
 
   it('replays model-loading progress to a page that connects during the load', async () => {

@@ -6,8 +6,8 @@ import { NibClient } from '../../src/client/nib-client';
 import { errorCode, isCancelled } from '../../src/client/errors';
 import { applyTextEdits } from '../../src/mapping/plain-text';
 import { startNib } from '../../src/node/daemon';
-import { applyPartial, ErrorCode, type ApplyWorkspaceEditParams, type NibPartialResult, type WorkDoneProgressValue } from '../../src/protocol';
-import { fakeRewrite, fakeSuggestion } from '../fake-server/fake-nib';
+import { applyPartial, ErrorCode, type ApplyWorkspaceEditParams, type NibPartialResult, type PublishDiagnosticsParams, type WorkDoneProgressValue } from '../../src/protocol';
+import { fakeInstructions, fakeRewrite, fakeSuggestion } from '../fake-server/fake-nib';
 import { eventually, fakePair, type FakePair } from '../helpers/fake-pair';
 
 const uri = 'untitled:client-test';
@@ -90,7 +90,7 @@ describe('NibClient documents and requests', () => {
       { range: { start: { line: 0, character: 8 }, end: { line: 0, character: 8 } }, text: ' world' },
       { range: { start: { line: 1, character: 0 }, end: { line: 1, character: 1 } }, text: '𠀋' },
     ]);
-    await eventually(() => expect(fake.documents.get(uri)).toEqual({ version: 2, text: 'Hello 😀 world\n𠀋本' }));
+    await eventually(() => expect(fake.documents.get(uri)).toMatchObject({ version: 2, text: 'Hello 😀 world\n𠀋本' }));
     await client.didClose(uri);
     await eventually(() => expect(fake.documents.has(uri)).toBe(false));
   });
@@ -222,6 +222,43 @@ describe('NibClient documents and requests', () => {
     });
     expect(actions?.map((a) => a.command?.command)).toEqual(['nib.rewrite', 'nib.rewrite', 'nib.rewrite', 'nib.rewrite']);
     expect(actions?.[0]?.kind).toBe('refactor.rewrite');
+  });
+});
+
+describe('NibClient checking', () => {
+  it('receives publishDiagnostics, gets the quick fix and ignores as code actions, and runs the ignore commands', async () => {
+    const { client, fake } = await ready();
+    const published: PublishDiagnosticsParams[] = [];
+    client.onDiagnostics((params) => published.push(params));
+    await client.didChangeConfiguration({ check: { enabled: true, debounceMs: 5 } });
+    await client.didOpen(uri, 'Well, I dont know.\nTeh end', 1);
+    await eventually(() => expect(published.at(-1)?.diagnostics).toHaveLength(2));
+    const [dont, teh] = published.at(-1)!.diagnostics;
+    expect(published.at(-1)!.version).toBe(1);
+    expect(dont).toEqual({
+      range: { start: { line: 0, character: 8 }, end: { line: 0, character: 12 } },
+      severity: 3,
+      code: 'grammar',
+      source: 'nib',
+      message: '"dont" → "don\'t"',
+      data: { sentence: 'Well, I dont know.', correction: "Well, I don't know.", old: 'dont', new: "don't" },
+    });
+
+    const actions = (await client.codeActions({ textDocument: { uri }, range: teh!.range, context: { diagnostics: [] } })) ?? [];
+    expect(actions.map((a) => [a.title, a.kind, a.isPreferred ?? false])).toEqual([
+      ['Change to "The"', 'quickfix', true],
+      ['Ignore this sentence', 'quickfix', false],
+      ['Ignore "Teh" → "The" in this document', 'quickfix', false],
+      ...fakeInstructions.map((i) => [i.title, 'refactor.rewrite', false]),
+    ]);
+    const edits = actions[0]!.edit?.documentChanges?.[0]?.edits ?? [];
+    expect(applyTextEdits(fake.documents.get(uri)!.text, edits)).toBe('Well, I dont know.\nThe end');
+
+    await client.ignoreInDocument(uri, 'Teh', 'The');
+    await eventually(() => expect(published.at(-1)?.diagnostics.map((d) => d.message)).toEqual(['"dont" → "don\'t"']));
+    await client.ignoreSentence('Well, I dont know.');
+    await eventually(() => expect(published.at(-1)?.diagnostics).toEqual([]));
+    await client.didChangeConfiguration({ check: { enabled: false } });
   });
 });
 
