@@ -296,10 +296,14 @@ func (c *checker) diagnostics(uri string) ([]diagnostic, int32) {
 	if st.Check.Severity == "hint" {
 		severity = 4
 	}
+	ends := map[int]int{}
+	for _, sp := range completion.Sentences(text) {
+		ends[sp.Start] = sp.End
+	}
 	for _, f := range d.found {
 		// The sentence must still be where it was checked: otherwise its
 		// diagnostics wait for the next run.
-		orig := sentenceAt(text, f)
+		orig := sentenceAt(text, ends, f)
 		if orig == "" || c.sentences[orig] {
 			continue
 		}
@@ -319,23 +323,18 @@ func (c *checker) diagnostics(uri string) ([]diagnostic, int32) {
 }
 
 // sentenceAt returns the sentence f was found on if text still has it at
-// the same place (the sentence there, changed by the verdict, gives its
-// correction), else "".
-func sentenceAt(text string, f finding) string {
-	if f.start > len(text) {
+// the same place (a sentence of text starts there, ends at ends[f.start],
+// and the verdict's changes turn it into the correction), else "".
+func sentenceAt(text string, ends map[int]int, f finding) string {
+	end, ok := ends[f.start]
+	if !ok {
 		return ""
 	}
-	for _, sp := range completion.Sentences(text[f.start:]) {
-		if sp.Start != 0 {
-			return ""
-		}
-		s := text[f.start : f.start+sp.End]
-		if completion.ApplyChanges(s, f.v.Changes) != f.v.Correction {
-			return ""
-		}
-		return s
+	s := text[f.start:end]
+	if completion.ApplyChanges(s, f.v.Changes) != f.v.Correction {
+		return ""
 	}
-	return ""
+	return s
 }
 
 // changeDiagnostic is the diagnostic of one change of a sentence at start.

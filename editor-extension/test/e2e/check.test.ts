@@ -4,28 +4,15 @@
 // say, never a model's words. The rule is relaxed so that the fixture
 // model's random "corrections" are reported too; the fake ignores it.
 import type { Page } from 'playwright-core';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { answerTimeoutMs, screenshot, targetName, useDemo } from './harness';
-import { caretAtEnd, checkMarks, checkPopover, editor, editorLines, errorMessages, flagged, openDemo, savedText } from './page';
+import { caretAtEnd, checkMarks, checkPopover, editor, editorLines, flagged, savedText, useDemoPage } from './page';
 
 const setup = useDemo({ check: { enabled: true, maxChangedWords: 1000, maxChangedChars: 100000, minGain: -1000, debounceMs: 200 } });
 let page: Page;
-const pageErrors: string[] = [];
 const typed = ' I dont recieve teh mail.';
 
-beforeEach(async () => {
-  pageErrors.length = 0;
-  page = await setup.browser.context.newPage();
-  page.on('pageerror', (err) => pageErrors.push(err.message));
-  await openDemo(page, setup.demo.url);
-});
-
-afterEach(async () => {
-  expect(await errorMessages(page)).toEqual([]);
-  expect(await page.locator('[data-testid=sync]').getAttribute('data-resyncs')).toBe('0');
-  expect(pageErrors).toEqual([]);
-  await page.close();
-});
+useDemoPage(setup, (p) => (page = p));
 
 /** Types `text` at the end of paragraph `index` and waits for an underline
  * there; returns the first one's flag id. */

@@ -2,25 +2,14 @@
 // intact and editable, a message saying what happened), and one click on
 // Reconnect must bring suggestions back from a new daemon.
 import type { Page } from 'playwright-core';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { answerTimeoutMs, screenshot, targetName, useDemo } from './harness';
-import { caretAtEnd, editor, editorLines, errorMessages, ghost, openDemo, savedText, waitForGhost } from './page';
+import { caretAtEnd, editor, editorLines, errorMessages, ghost, savedText, useDemoPage, waitForGhost } from './page';
 
 const setup = useDemo();
 let page: Page;
-const pageErrors: string[] = [];
 
-beforeEach(async () => {
-  pageErrors.length = 0;
-  page = await setup.browser.context.newPage();
-  page.on('pageerror', (err) => pageErrors.push(err.message));
-  await openDemo(page, setup.demo.url);
-});
-
-afterEach(async () => {
-  expect(pageErrors).toEqual([]);
-  await page.close();
-});
+useDemoPage(setup, (p) => (page = p), { clean: false });
 
 describe(`the ${targetName} dies under the demo`, () => {
   it('keeps the page and the document, says what happened, and Reconnect brings suggestions back', async () => {

@@ -4,42 +4,26 @@
 // preview offered, never the model's exact words. Each state is also saved
 // as a screenshot under test-results/<server>/.
 import type { Page } from 'playwright-core';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { answerTimeoutMs, screenshot, targetName, useDemo } from './harness';
 import {
   caretAtEnd,
   caretBeforeGhost,
   editor,
   editorLines,
-  errorMessages,
   ghost,
   ghostText,
-  openDemo,
   paragraph,
   savedText,
   selectParagraph,
+  useDemoPage,
   waitForGhost,
 } from './page';
 
 const setup = useDemo();
 let page: Page;
-const pageErrors: string[] = [];
 
-beforeEach(async () => {
-  pageErrors.length = 0;
-  page = await setup.browser.context.newPage();
-  page.on('pageerror', (err) => pageErrors.push(err.message));
-  await openDemo(page, setup.demo.url);
-});
-
-afterEach(async () => {
-  // Neither the page nor the daemon may have complained: the fake reports
-  // any didChange it cannot apply, and the plugin any resync it needed.
-  expect(await errorMessages(page)).toEqual([]);
-  expect(await page.locator('[data-testid=sync]').getAttribute('data-resyncs')).toBe('0');
-  expect(pageErrors).toEqual([]);
-  await page.close();
-});
+useDemoPage(setup, (p) => (page = p));
 
 describe(`demo with the ${targetName}`, () => {
   it('shows ghost text after the cursor, keeps it out of the document, and Tab accepts it', async () => {

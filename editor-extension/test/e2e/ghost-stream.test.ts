@@ -5,13 +5,12 @@
 // skew the timings, which are printed for BENCHMARKS.md. Runs against the fake daemon, the real one
 // (NIB_E2E_SERVER=real) or the in-page engine (NIB_E2E_ENGINE=browser).
 import type { Page } from 'playwright-core';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { answerTimeoutMs, targetName, useDemo } from './harness';
-import { caretAtEnd, editorLines, errorMessages, ghost, openDemo, savedText, waitForGhost } from './page';
+import { caretAtEnd, editorLines, ghost, savedText, useDemoPage, waitForGhost } from './page';
 
 const setup = useDemo();
 let page: Page;
-const pageErrors: string[] = [];
 
 interface GhostSample {
   /** The ghost's text, null while there is none. */
@@ -104,20 +103,7 @@ async function typeAndWatchStream(index: number, text: string): Promise<StreamTi
   return { firstWordMs: first.at - trace.lastKeyAt, fullMs: full.at - trace.lastKeyAt, states: texts };
 }
 
-beforeEach(async () => {
-  pageErrors.length = 0;
-  page = await setup.browser.context.newPage();
-  page.on('pageerror', (err) => pageErrors.push(err.message));
-  await openDemo(page, setup.demo.url);
-  await traceGhost(page);
-});
-
-afterEach(async () => {
-  expect(await errorMessages(page)).toEqual([]);
-  expect(await page.locator('[data-testid=sync]').getAttribute('data-resyncs')).toBe('0');
-  expect(pageErrors).toEqual([]);
-  await page.close();
-});
+useDemoPage(setup, (p) => (page = p), { ready: traceGhost });
 
 describe(`ghost text streaming with the ${targetName}`, () => {
   it('shows the first word before the whole suggestion, growing word by word, outside the document', async () => {

@@ -1,5 +1,6 @@
 // Reading the demo page's state from its DOM, the way a user sees it.
 import type { Locator, Page } from 'playwright-core';
+import { afterEach, beforeEach, expect } from 'vitest';
 
 export const editor = (page: Page): Locator => page.locator('[data-testid=editor]');
 export const paragraph = (page: Page, index: number): Locator => editor(page).locator(':scope > [data-slate-node=element]').nth(index);
@@ -108,4 +109,38 @@ export function flagged(page: Page, id: string): Promise<{ text: string; old: st
       offset,
     };
   }, id);
+}
+
+/**
+ * Opens the demo in a fresh page before each test (then runs `ready`, if
+ * given) and hands it to `use`; after each test, fails it on any uncaught
+ * page error and, unless `clean` is false (a test that kills the daemon
+ * expects messages), on any error message the page shows or any resync
+ * the plugin needed (the fake reports any didChange it cannot apply), and
+ * closes the page.
+ */
+export function useDemoPage(
+  setup: { readonly demo: { url: string }; readonly browser: { context: { newPage(): Promise<Page> } } },
+  use: (page: Page) => void,
+  options: { clean?: boolean; ready?: (page: Page) => Promise<void> } = {},
+): void {
+  let page: Page | undefined;
+  const pageErrors: string[] = [];
+  beforeEach(async () => {
+    pageErrors.length = 0;
+    page = await setup.browser.context.newPage();
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+    await openDemo(page, setup.demo.url);
+    await options.ready?.(page);
+    use(page);
+  });
+  afterEach(async () => {
+    if (!page) return;
+    if (options.clean !== false) {
+      expect(await errorMessages(page)).toEqual([]);
+      expect(await page.locator('[data-testid=sync]').getAttribute('data-resyncs')).toBe('0');
+    }
+    expect(pageErrors).toEqual([]);
+    await page.close();
+  });
 }

@@ -3,28 +3,15 @@
 // alternative 0 growing before the preview, and a refined preview must be
 // what lands in the document, in one undo step.
 import type { Page } from 'playwright-core';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { fakeRewrite } from '../fake-server/fake-nib';
 import { answerTimeoutMs, screenshot, serverKind, targetName, useDemo } from './harness';
-import { editorLines, errorMessages, openDemo, savedText, selectParagraph } from './page';
+import { editorLines, savedText, selectParagraph, useDemoPage } from './page';
 
 const setup = useDemo();
 let page: Page;
-const pageErrors: string[] = [];
 
-beforeEach(async () => {
-  pageErrors.length = 0;
-  page = await setup.browser.context.newPage();
-  page.on('pageerror', (err) => pageErrors.push(err.message));
-  await openDemo(page, setup.demo.url);
-});
-
-afterEach(async () => {
-  expect(await errorMessages(page)).toEqual([]);
-  expect(await page.locator('[data-testid=sync]').getAttribute('data-resyncs')).toBe('0');
-  expect(pageErrors).toEqual([]);
-  await page.close();
-});
+useDemoPage(setup, (p) => (page = p));
 
 const panel = (p: Page) => p.locator('[data-testid=nib-rewrite]');
 
