@@ -30,8 +30,9 @@ export function DiffView({ before, after }: { before: string; after: string }): 
  * whole once it is done), then preview each alternative as a diff of the
  * selected text. Choose one (click, or arrow keys) to refine it with a
  * follow-up instruction, as many times as wanted, or accept one (its
- * button, or keys 1-9). Escape cancels; picking another instruction while
- * one runs replaces it.
+ * button, or keys 1-9). Escape cancels (during a refinement it goes back
+ * to the preview being refined); picking another instruction while one
+ * runs replaces it.
  */
 export function RewritePanel({ editor }: { editor: Editor & ReactEditor & NibEditor }): JSX.Element | null {
   const { rewrite } = useNibState(editor);

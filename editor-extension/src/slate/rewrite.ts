@@ -19,6 +19,9 @@ import type { RewriteAlternative, RewriteState } from './types';
 export class RewriteController {
   private abort: AbortController | undefined;
   private target: RangeRef | undefined;
+  /** The preview a refinement in flight started from: Escape goes back to
+   * it rather than throwing the earlier work away. */
+  private previous: Extract<RewriteState, { phase: 'preview' }> | undefined;
 
   constructor(
     private readonly ctx: NibContext,
@@ -85,6 +88,8 @@ export class RewriteController {
     const version = this.ctx.sync.version;
     const abort = new AbortController();
     this.abort = abort;
+    const state = this.state;
+    this.previous = base !== undefined && state?.phase === 'preview' ? state : undefined;
     const refinement = base === undefined ? {} : { base };
     // Alternative 0 grows token by token; the others arrive whole, later.
     const partial: string[] = [];
@@ -107,6 +112,7 @@ export class RewriteController {
       );
       if (this.abort !== abort) return;
       this.abort = undefined;
+      this.previous = undefined;
       const alternatives: RewriteAlternative[] = result.items.map((item) => ({ text: item.text, edits: item.edits ?? [] }));
       if (alternatives.length === 0) {
         this.ctx.store.update({ rewrite: { phase: 'failed', ...located, instruction, message: 'The model offered no alternative.' } });
@@ -143,10 +149,19 @@ export class RewriteController {
     return true;
   }
 
-  /** Closes the rewrite without changing the document. */
+  /** Closes the rewrite without changing the document; while a refinement
+   * runs, goes back to the preview it started from instead (if the
+   * document has not changed since). */
   cancel(): void {
-    if (!this.state) return;
+    const state = this.state;
+    if (!state) return;
+    const previous = this.previous;
     this.cancelRequest();
+    this.ctx.sync.flush();
+    if (state.phase === 'running' && previous && previous.version === this.ctx.sync.version) {
+      this.ctx.store.update({ rewrite: previous });
+      return;
+    }
     this.finish();
   }
 
@@ -184,6 +199,7 @@ export class RewriteController {
   private cancelRequest(): void {
     this.abort?.abort();
     this.abort = undefined;
+    this.previous = undefined;
   }
 
   private finish(): void {

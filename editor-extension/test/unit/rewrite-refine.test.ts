@@ -123,7 +123,7 @@ describe('rewrite refinement', () => {
     expect(editor.children).toEqual(original);
   });
 
-  it('refines only from a preview, and Escape during a refinement cancels it and leaves the text alone', async () => {
+  it('refines only from a preview, and Escape during a refinement goes back to the preview it started from', async () => {
     selectBraveNew();
     editor.nib.startRewrite();
     await editor.nib.refineRewrite('shorter', 0);
@@ -134,9 +134,16 @@ describe('rewrite refinement', () => {
     await editor.nib.refineRewrite('shorter', 5);
     expect(fake.rewrites).toHaveLength(1);
     const refine = editor.nib.refineRewrite('shorter', 0);
+    expect(rewriteState()?.phase).toBe('running');
     editor.nib.cancelRewrite();
     await refine;
     expect(fake.rewrites[1]!.aborted).toBe(true);
+    const back = rewriteState();
+    expect(back?.phase).toBe('preview');
+    expect(back?.phase === 'preview' ? back.alternatives.map((a) => a.text) : []).toEqual(['courageous novel']);
+    expect(editor.nib.text()).toBe('First line.\nHello brave new world');
+    // A second Escape closes the rewrite, the text untouched.
+    editor.nib.cancelRewrite();
     expect(rewriteState()).toBeNull();
     expect(editor.nib.text()).toBe('First line.\nHello brave new world');
   });
