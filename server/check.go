@@ -96,7 +96,9 @@ func (c *checker) closed(uri string) {
 		d.stop()
 	}
 	c.mu.Unlock()
-	if d != nil && len(d.found) > 0 {
+	// A client that pulls stops asking for a closed document; one that is
+	// pushed to must be told its diagnostics are gone.
+	if _, _, caps := c.s.snapshot(); d != nil && len(d.found) > 0 && !caps.pullsDiagnostics() {
 		c.s.notify("textDocument/publishDiagnostics", publishDiagnosticsParams{URI: uri, Diagnostics: []diagnostic{}})
 	}
 }
