@@ -221,6 +221,13 @@ func TestChecking(t *testing.T) {
 		t.Errorf("stats %+v: want 2 ignored", st)
 	}
 	c.sameDocument(uri, edited)
+	// Closing the document clears its diagnostics in the client.
+	before := len(c.notifications("textDocument/publishDiagnostics"))
+	c.notify("textDocument/didClose", map[string]any{"textDocument": map[string]any{"uri": uri}})
+	c.waitNotification("textDocument/publishDiagnostics", func(p json.RawMessage) bool {
+		var pd published
+		return json.Unmarshal(p, &pd) == nil && pd.URI == uri && len(pd.Diagnostics) == 0 && len(c.notifications("textDocument/publishDiagnostics")) > before
+	})
 	c.shutdown()
 }
 
