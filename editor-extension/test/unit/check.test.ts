@@ -3,27 +3,22 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { mapRange } from '../../src/mapping/ranges';
 import type { NibCheckDiagnostic, Range as LspRange } from '../../src/protocol';
 import { handleNibKeyDown } from '../../src/slate/keys';
-import { withNib } from '../../src/slate/with-nib';
-import { FakeClient } from '../helpers/fake-client';
-import { p, schemaEditor, t } from '../helpers/slate-docs';
+import type { FakeClient } from '../helpers/fake-client';
+import { expectInSync, pluginEditor, settle } from '../helpers/plugin-editor';
+import { p, t } from '../helpers/slate-docs';
 
 const uri = 'untitled:check-test';
 let fake: FakeClient;
 let editor: ReturnType<typeof setup>;
 
 function setup(children: Descendant[]) {
-  fake = new FakeClient();
-  const e = withNib(schemaEditor(children), fake, { uri, debounceMs: 100 });
-  e.nib.open();
-  return e;
+  const opened = pluginEditor(children, { uri, debounceMs: 100 });
+  fake = opened.fake;
+  return opened.editor;
 }
 
 function doc(): Descendant[] {
   return [p(t('I dont recieve teh mail.')), p(t('Hello '), t('brave', { bold: true }), t(' new world'))];
-}
-
-async function settle(): Promise<void> {
-  for (let i = 0; i < 3; i++) await Promise.resolve();
 }
 
 function range(line: number, start: number, end: number): LspRange {
@@ -67,9 +62,7 @@ beforeEach(() => {
 });
 
 afterEach(() => {
-  expect(fake.errors).toEqual([]);
-  expect(fake.text).toBe(editor.nib.text());
-  expect(editor.nib.getState().resyncs).toBe(0);
+  expectInSync(editor, fake);
   vi.useRealTimers();
 });
 

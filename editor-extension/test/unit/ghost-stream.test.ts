@@ -5,9 +5,9 @@ import { Editor, Node, Transforms } from 'slate';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { GHOST_TYPE } from '../../src/mapping/slate-text';
 import { handleNibKeyDown, type KeyEventLike } from '../../src/slate/keys';
-import { withNib } from '../../src/slate/with-nib';
-import { FakeClient } from '../helpers/fake-client';
-import { p, schemaEditor, t } from '../helpers/slate-docs';
+import type { FakeClient } from '../helpers/fake-client';
+import { expectInSync, pluginEditor, settle } from '../helpers/plugin-editor';
+import { p, t } from '../helpers/slate-docs';
 
 const uri = 'untitled:ghost-stream-test';
 const debounceMs = 100;
@@ -15,15 +15,9 @@ let fake: FakeClient;
 let editor: ReturnType<typeof setup>;
 
 function setup() {
-  fake = new FakeClient();
-  const e = withNib(schemaEditor([p(t('The fox')), p(t('second line'))]), fake, { uri, debounceMs });
-  e.nib.open();
-  return e;
-}
-
-/** Lets Slate's onChange (a microtask after the operations) run. */
-async function settle(): Promise<void> {
-  for (let i = 0; i < 3; i++) await Promise.resolve();
+  const opened = pluginEditor([p(t('The fox')), p(t('second line'))], { uri, debounceMs });
+  fake = opened.fake;
+  return opened.editor;
 }
 
 async function type(text: string): Promise<void> {
@@ -68,9 +62,7 @@ beforeEach(() => {
 });
 
 afterEach(() => {
-  expect(fake.errors).toEqual([]);
-  expect(fake.text).toBe(editor.nib.text());
-  expect(editor.nib.getState().resyncs).toBe(0);
+  expectInSync(editor, fake);
   vi.useRealTimers();
 });
 

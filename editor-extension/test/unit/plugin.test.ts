@@ -2,9 +2,9 @@ import { Editor, Node, Transforms, type Descendant } from 'slate';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { GHOST_TYPE } from '../../src/mapping/slate-text';
 import { handleNibKeyDown, type KeyEventLike } from '../../src/slate/keys';
-import { withNib } from '../../src/slate/with-nib';
-import { FakeClient } from '../helpers/fake-client';
-import { p, schemaEditor, t } from '../helpers/slate-docs';
+import type { FakeClient } from '../helpers/fake-client';
+import { expectInSync, pluginEditor, settle } from '../helpers/plugin-editor';
+import { p, t } from '../helpers/slate-docs';
 
 const uri = 'untitled:plugin-test';
 const debounceMs = 100;
@@ -12,19 +12,13 @@ let fake: FakeClient;
 let editor: ReturnType<typeof setup>;
 
 function setup(children: Descendant[]) {
-  fake = new FakeClient();
-  const e = withNib(schemaEditor(children), fake, { uri, debounceMs });
-  e.nib.open();
-  return e;
+  const opened = pluginEditor(children, { uri, debounceMs });
+  fake = opened.fake;
+  return opened.editor;
 }
 
 function doc(): Descendant[] {
   return [p(t('Hello 😀 world')), p(t('日本語のテキスト')), p(t('Hello '), t('brave', { bold: true }), t(' new world'))];
-}
-
-/** Lets Slate's onChange (a microtask after the operations) run. */
-async function settle(): Promise<void> {
-  for (let i = 0; i < 3; i++) await Promise.resolve();
 }
 
 async function type(text: string): Promise<void> {
@@ -62,11 +56,7 @@ beforeEach(() => {
 });
 
 afterEach(() => {
-  // Whatever a test did, the daemon's copy must equal the editor's text and
-  // no flush may have needed the whole-text fallback.
-  expect(fake.errors).toEqual([]);
-  expect(fake.text).toBe(editor.nib.text());
-  expect(editor.nib.getState().resyncs).toBe(0);
+  expectInSync(editor, fake);
   vi.useRealTimers();
 });
 

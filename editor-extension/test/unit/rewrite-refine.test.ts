@@ -4,23 +4,18 @@ import { Transforms, type Descendant } from 'slate';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { applyTextEdits } from '../../src/mapping/plain-text';
 import type { NibRewriteItem, Range } from '../../src/protocol';
-import { withNib } from '../../src/slate/with-nib';
 import { FakeClient } from '../helpers/fake-client';
-import { p, schemaEditor, t } from '../helpers/slate-docs';
+import { expectInSync, pluginEditor, settle } from '../helpers/plugin-editor';
+import { p, t } from '../helpers/slate-docs';
 
 const uri = 'untitled:rewrite-test';
 let fake: FakeClient;
 let editor: ReturnType<typeof setup>;
 
 function setup() {
-  fake = new FakeClient();
-  const e = withNib(schemaEditor([p(t('First line.')), p(t('Hello '), t('brave', { bold: true }), t(' new world'))]), fake, { uri, debounceMs: 100 });
-  e.nib.open();
-  return e;
-}
-
-async function settle(): Promise<void> {
-  for (let i = 0; i < 3; i++) await Promise.resolve();
+  const opened = pluginEditor([p(t('First line.')), p(t('Hello '), t('brave', { bold: true }), t(' new world'))], { uri, debounceMs: 100 });
+  fake = opened.fake;
+  return opened.editor;
 }
 
 /** "brave new" on line 1. */
@@ -46,8 +41,7 @@ beforeEach(() => {
 });
 
 afterEach(() => {
-  expect(fake.errors).toEqual([]);
-  expect(fake.text).toBe(editor.nib.text());
+  expectInSync(editor, fake);
 });
 
 describe('rewrite streaming', () => {
