@@ -178,7 +178,8 @@ func (s *Service) score(ctx context.Context, prompt []int, outputs [][]int, back
 // runScore runs a score task on the worker.
 func (s *Service) runScore(j *task) {
 	sj := j.score
-	enc, err := s.m.Encode([][]int{sj.prompt})
+	// A check scores the prompt its rewrite just encoded: the cache has it.
+	enc, _, err := s.encoded(sj.prompt)
 	if err != nil {
 		j.out <- jobResult{err: err}
 		return

@@ -249,6 +249,11 @@ func TestJudgeThresholds(t *testing.T) {
 			t.Errorf("gain %.4f, MinGain %.4f: reported %v, want %v", gain, c.minGain, v.Report, c.report)
 		}
 	}
+	// Each sentence's prompt was encoded once: judging it again scores
+	// against the cached encoder output.
+	if n := s.Stats().Encodes; n != 2 {
+		t.Errorf("%d encoder passes for two sentences judged four times", n)
+	}
 	// Too big a change is a paraphrase, refused unscored; and so is no
 	// change at all.
 	big := judge("The food was bad here.", "Good good good good food.", rule)

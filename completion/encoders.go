@@ -24,22 +24,11 @@ func (s *Service) decoderFor(batch []*task) (*model.Decoder, []Cached, error) {
 	capacity := 0
 	for i, j := range batch {
 		capacity = max(capacity, 2*j.params.MaxTokens+1)
-		key := idsKey(j.prompt.IDs)
-		if e, ok := s.encoders.Get(key); ok {
-			e.Retain()
-			encs[i], cached[i] = e, CachedEncoder
-			continue
-		}
-		e, err := s.m.Encode([][]int{j.prompt.IDs})
+		e, c, err := s.encoded(j.prompt.IDs)
 		if err != nil {
 			return nil, nil, err
 		}
-		s.mu.Lock()
-		s.encodes++
-		s.mu.Unlock()
-		e.Retain() // one reference for the cache, one for this batch
-		s.encoders.Put(key, e)
-		encs[i], cached[i] = e, CachedNone
+		encs[i], cached[i] = e, c
 	}
 	enc := encs[0]
 	if len(encs) > 1 {
@@ -55,6 +44,26 @@ func (s *Service) decoderFor(batch []*task) (*model.Decoder, []Cached, error) {
 		return nil, nil, err
 	}
 	return dec, cached, nil
+}
+
+// encoded returns the encoder output of a prompt, from the cache where it
+// can (else encoded and cached), with a reference for the caller to close.
+func (s *Service) encoded(ids []int) (*model.Encoded, Cached, error) {
+	key := idsKey(ids)
+	if e, ok := s.encoders.Get(key); ok {
+		e.Retain()
+		return e, CachedEncoder, nil
+	}
+	e, err := s.m.Encode([][]int{ids})
+	if err != nil {
+		return nil, CachedNone, err
+	}
+	s.mu.Lock()
+	s.encodes++
+	s.mu.Unlock()
+	e.Retain() // one reference for the cache, one for the caller
+	s.encoders.Put(key, e)
+	return e, CachedNone, nil
 }
 
 // idsKey is the cache key of a prompt.
