@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -109,10 +111,7 @@ func (c *checker) reconfigure() {
 	_, st, _ := c.s.snapshot()
 	c.results.SetBudget(int64(st.Check.CacheMB) << 20)
 	c.mu.Lock()
-	uris := make([]string, 0, len(c.docs))
-	for uri := range c.docs {
-		uris = append(uris, uri)
-	}
+	uris := slices.Collect(maps.Keys(c.docs))
 	c.mu.Unlock()
 	for _, uri := range uris {
 		c.schedule(uri)
@@ -419,10 +418,7 @@ func (c *checker) ignoreSentence(sentence string) {
 	c.mu.Lock()
 	c.sentences[sentence] = true
 	c.stats.Ignored++
-	uris := make([]string, 0, len(c.docs))
-	for uri := range c.docs {
-		uris = append(uris, uri)
-	}
+	uris := slices.Collect(maps.Keys(c.docs))
 	c.mu.Unlock()
 	for _, uri := range uris {
 		c.publish(uri)

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"encoding/json"
-	"reflect"
 	"strings"
 
 	"github.com/sourcegraph/jsonrpc2"
@@ -90,18 +89,12 @@ func before(p, q Position) bool {
 
 // ignoreCommand runs nib.ignoreSentence or nib.ignoreInDocument.
 func (s *server) ignoreCommand(name string, args []json.RawMessage) (func(context.Context) (any, error), error) {
-	if len(args) != 1 {
-		return nil, invalidParams("%s: want one argument, got %d", name, len(args))
-	}
 	done := func(context.Context) (any, error) { return nil, nil }
 	switch name {
 	case ignoreSentenceCommand:
 		var a ignoreSentenceArgs
-		if err := checkJSON("arguments", args[0], reflect.TypeOf(a)); err != nil {
-			return nil, invalidParams("%s: %v", name, err)
-		}
-		if err := json.Unmarshal(args[0], &a); err != nil {
-			return nil, invalidParams("%s: argument: %s", name, describeUnmarshalError(err))
+		if err := commandArgument(name, "{sentence}", args, &a); err != nil {
+			return nil, err
 		}
 		if strings.TrimSpace(a.Sentence) == "" {
 			return nil, invalidParams("%s: field \"sentence\" is empty", name)
@@ -109,11 +102,8 @@ func (s *server) ignoreCommand(name string, args []json.RawMessage) (func(contex
 		s.check.ignoreSentence(a.Sentence)
 	default:
 		var a ignoreInDocumentArgs
-		if err := checkJSON("arguments", args[0], reflect.TypeOf(a)); err != nil {
-			return nil, invalidParams("%s: %v", name, err)
-		}
-		if err := json.Unmarshal(args[0], &a); err != nil {
-			return nil, invalidParams("%s: argument: %s", name, describeUnmarshalError(err))
+		if err := commandArgument(name, "{textDocument, old, new}", args, &a); err != nil {
+			return nil, err
 		}
 		if _, err := s.docs.Get(a.TextDocument.URI); err != nil {
 			return nil, err

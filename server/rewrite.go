@@ -2,9 +2,7 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"reflect"
 	"strings"
 
 	"github.com/sourcegraph/jsonrpc2"
@@ -69,15 +67,9 @@ func (s *server) executeCommand(req *jsonrpc2.Request) (func(context.Context) (a
 	default:
 		return nil, invalidParams("workspace/executeCommand: unknown command %q (nib has %s, %s and %s)", p.Command, rewriteCommand, ignoreSentenceCommand, ignoreInDocumentCommand)
 	}
-	if len(p.Arguments) != 1 {
-		return nil, invalidParams("%s: want one argument {textDocument, range, instruction}, got %d", rewriteCommand, len(p.Arguments))
-	}
 	var args rewriteArgs
-	if err := checkJSON("arguments", p.Arguments[0], reflect.TypeOf(args)); err != nil {
-		return nil, invalidParams("%s: %v", rewriteCommand, err)
-	}
-	if err := json.Unmarshal(p.Arguments[0], &args); err != nil {
-		return nil, invalidParams("%s: argument: %s", rewriteCommand, describeUnmarshalError(err))
+	if err := commandArgument(rewriteCommand, "{textDocument, range, instruction}", p.Arguments, &args); err != nil {
+		return nil, err
 	}
 	if strings.TrimSpace(args.Instruction) == "" {
 		return nil, invalidParams("%s: field \"instruction\" is empty", rewriteCommand)

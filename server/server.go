@@ -409,6 +409,22 @@ func unmarshalParams(req *jsonrpc2.Request, v any) error {
 	return nil
 }
 
+// commandArgument decodes a command's one argument into v as strictly as
+// unmarshalParams decodes params, turning a mismatch into -32602 that
+// names the command; shape describes the argument for a wrong count.
+func commandArgument(command, shape string, args []json.RawMessage, v any) error {
+	if len(args) != 1 {
+		return invalidParams("%s: want one argument %s, got %d", command, shape, len(args))
+	}
+	if err := checkJSON("arguments", args[0], reflect.TypeOf(v)); err != nil {
+		return invalidParams("%s: %v", command, err)
+	}
+	if err := json.Unmarshal(args[0], v); err != nil {
+		return invalidParams("%s: argument: %s", command, describeUnmarshalError(err))
+	}
+	return nil
+}
+
 // describeUnmarshalError names the JSON field behind a decoding error.
 func describeUnmarshalError(err error) string {
 	var typeErr *json.UnmarshalTypeError
