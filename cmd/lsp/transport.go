@@ -10,7 +10,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/nib-editor/nib/internal/load"
+	"github.com/nib-editor/nib/model"
 	"github.com/nib-editor/nib/model/hub"
 	"github.com/nib-editor/nib/server"
 )
@@ -28,11 +28,12 @@ func serveTransport(ctx context.Context, log *zap.Logger, opts server.Options, s
 	return server.Serve(ctx, log, opts, stdin, stdout)
 }
 
-// checkModel opens the --model given on the command line (its config,
-// weight headers and tokenizer, not the weights themselves) and logs at
-// once what is wrong with it. The daemon serves anyway: the editor hears
-// the same reason over LSP when it asks for text, and may name another
-// model in its settings.
+// checkModel opens the --model given on the command line (its config and
+// weight headers, not the weights, in about a millisecond) and logs at once
+// what is wrong with it. The tokenizer is left to the load that initialize
+// starts: parsing it takes some 170 ms, which start-up would pay twice.
+// The daemon serves anyway: the editor hears the reason over LSP when it
+// asks for text, and may name another model in its settings.
 func checkModel(log *zap.Logger, ref string) {
 	if ref == "" {
 		return
@@ -42,7 +43,7 @@ func checkModel(log *zap.Logger, ref string) {
 		if err != nil {
 			return err
 		}
-		ck, _, err := load.OpenFolder(dir)
+		ck, err := model.OpenCheckpoint(dir)
 		if err != nil {
 			return err
 		}
