@@ -43,7 +43,16 @@ type docCheck struct {
 	ignored  map[string]bool
 	resultID int
 	pending  int
+	// flush publishes the findings gathered since the last publish; nil
+	// when none wait.
+	flush *time.Timer
 }
+
+// defaultCheckPublishEvery is how long sentence results gather before a
+// document's diagnostics are published. Each publish rebuilds the whole
+// document's list, so one per result would cost O(n²) for a document of n
+// sentences; results come in batches anyway.
+const defaultCheckPublishEvery = 100 * time.Millisecond
 
 // finding is a reported verdict on the sentence at start in the text.
 type finding struct {
@@ -131,10 +140,39 @@ func (d *docCheck) stop() {
 	if d.timer != nil {
 		d.timer.Stop()
 	}
+	d.stopFlush()
 	if d.cancel != nil {
 		d.cancel()
 		d.cancel = nil
 	}
+}
+
+func (d *docCheck) stopFlush() {
+	if d.flush != nil {
+		d.flush.Stop()
+		d.flush = nil
+	}
+}
+
+// publishSoon publishes d's diagnostics once results have gathered for
+// checkPublishEvery. c.mu is held.
+func (c *checker) publishSoon(uri string, d *docCheck) {
+	if d.flush != nil {
+		return
+	}
+	var t *time.Timer
+	t = time.AfterFunc(c.s.opts.checkPublishEvery, func() {
+		c.mu.Lock()
+		mine := d.flush == t && c.docs[uri] == d
+		if mine {
+			d.flush = nil
+		}
+		c.mu.Unlock()
+		if mine {
+			c.publish(uri)
+		}
+	})
+	d.flush = t
 }
 
 // schedule (re)starts the document's debounce; a document not checked
@@ -231,21 +269,37 @@ func (c *checker) run(uri string) {
 				c.stats.Checked++
 				c.results.Put(resultKey(st, t.sentence), verdict{v})
 			}
-			current := ctx.Err() == nil && c.docs[uri] == d
-			if current {
-				d.pending--
-			}
-			if !current || err != nil || !v.Report {
+			current := func() bool { return ctx.Err() == nil && c.docs[uri] == d }
+			if !current() {
 				c.mu.Unlock()
-				if err != nil && current {
-					c.s.log.Info("check failed", zap.String("uri", uri), zap.Error(err))
-				}
 				return
 			}
-			d.found = append(d.found, finding{t.start, v})
-			c.stats.Reported++
+			if err != nil {
+				c.s.log.Info("check failed", zap.String("uri", uri), zap.Error(err))
+			} else if v.Report {
+				d.found = append(d.found, finding{t.start, v})
+				c.stats.Reported++
+				c.publishSoon(uri, d)
+			}
+			if d.pending > 1 {
+				d.pending--
+				c.mu.Unlock()
+				return
+			}
+			// The run's last result publishes at once, and only then
+			// is the document no longer pending: a client that sees
+			// nothing pending in nib/stats has every diagnostic.
+			flush := d.flush != nil
+			d.stopFlush()
 			c.mu.Unlock()
-			c.publish(uri)
+			if flush {
+				c.publish(uri)
+			}
+			c.mu.Lock()
+			if current() {
+				d.pending--
+			}
+			c.mu.Unlock()
 		}()
 	}
 	wg.Wait()

@@ -93,6 +93,10 @@ type serverOptions struct {
 	// applyEditTimeout bounds the wait for the client's answer to
 	// workspace/applyEdit; 0 means defaultApplyEditTimeout.
 	applyEditTimeout time.Duration
+	// checkPublishEvery is how long the checker gathers sentence results
+	// before it publishes a document's diagnostics; 0 means
+	// defaultCheckPublishEvery.
+	checkPublishEvery time.Duration
 }
 
 // defaultApplyEditTimeout is how long nib.rewrite waits for the client to
@@ -105,6 +109,9 @@ func newServer(log *zap.Logger, opts serverOptions, eng *engine) *server {
 	st.Model, st.Adapter = opts.model, opts.adapter
 	if opts.applyEditTimeout <= 0 {
 		opts.applyEditTimeout = defaultApplyEditTimeout
+	}
+	if opts.checkPublishEvery <= 0 {
+		opts.checkPublishEvery = defaultCheckPublishEvery
 	}
 	s := &server{
 		log:      log,
