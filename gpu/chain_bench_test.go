@@ -26,6 +26,8 @@ func BenchmarkDecodeChain(b *testing.B) {
 	qkvW := upload(b, randF32(rng, 3*inner*d, 0.05), gpu.F16, 3*inner, d)
 	oW := upload(b, randF32(rng, d*inner, 0.05), gpu.F16, d, inner)
 	ffW := upload(b, randF32(rng, 2*ff*d, 0.05), gpu.F16, 2*ff, d)
+	oW8 := upload(b, randF32(rng, d*inner, 0.05), gpu.Q8, d, inner)
+	ffW8 := upload(b, randF32(rng, 2*ff*d, 0.05), gpu.Q8, 2*ff, d)
 	woW := upload(b, randF32(rng, d*ff, 0.05), gpu.F32, d, ff)
 	lmW := upload(b, randF32(rng, vocab*d, 0.05), gpu.F32, vocab, d)
 	qkv := upload(b, randF32(rng, 3*inner, 1), gpu.F32, 1, 3*inner)
@@ -51,6 +53,8 @@ func BenchmarkDecodeChain(b *testing.B) {
 	outI2 := scratch(b, gpu.F32, 1, inner)
 	lmW16 := upload(b, randF32(rng, vocab*d, 0.05), gpu.F16, vocab, d)
 	part := scratch(b, gpu.U32, dev.ArgmaxPartials(1, vocab, d, gpu.F16))
+	lmW8 := upload(b, randF32(rng, vocab*d, 0.05), gpu.Q8, vocab, d)
+	part8 := scratch(b, gpu.U32, dev.ArgmaxPartials(1, vocab, d, gpu.Q8))
 	kernels := []struct {
 		name string
 		rec  func(*gpu.Batch)
@@ -73,6 +77,18 @@ func BenchmarkDecodeChain(b *testing.B) {
 		{"topk k=1 32128", func(p *gpu.Batch) { p.TopK(topIDs, topLP, logits, 1) }},
 		{"attn cross fused 12x64 tk64", func(p *gpu.Batch) {
 			p.AttnCross(outI2, x, oW, ck, ck, gpu.ProjArgs{Heads: heads, HeadDim: dkv, Eps: 1e-6, KeyLens: lens, KVRows: rows})
+		}},
+		// int8 weights (--int8) in the same places.
+		{"o+res q8 768x768", func(p *gpu.Batch) { p.FMatVec(outD, x, oW8, gpu.FusedArgs{Res: res}) }},
+		{"norm+gated ffn q8 2x2048x768", func(p *gpu.Batch) {
+			p.FMatVec(outFF, x, ffW8, gpu.FusedArgs{Norm: true, Eps: 1e-6, Gate: true, Act: "gelu_new"})
+		}},
+		{"attn cross fused q8 12x64 tk64", func(p *gpu.Batch) {
+			p.AttnCross(outI2, x, oW8, ck, ck, gpu.ProjArgs{Heads: heads, HeadDim: dkv, Eps: 1e-6, KeyLens: lens, KVRows: rows})
+		}},
+		{"norm+lm_head q8 + argmax 32128x768", func(p *gpu.Batch) {
+			p.FMatVec(outLM, x, lmW8, gpu.FusedArgs{Norm: true, Eps: 1e-6, Argmax: part8})
+			p.ArgmaxCombine(topIDs, topLP, part8, 1, vocab, d, gpu.Q8)
 		}},
 		{"norm+lm_head f16 + argmax 32128x768", func(p *gpu.Batch) {
 			p.FMatVec(outLM, x, lmW16, gpu.FusedArgs{Norm: true, Eps: 1e-6, Argmax: part})

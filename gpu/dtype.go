@@ -12,16 +12,24 @@ const (
 	F16
 	// U32 is an unsigned 32-bit integer (token ids, indices).
 	U32
-	// Q8 is 8-bit weights quantised in blocks of 32 consecutive elements
-	// (in row-major order, blocks may span rows), each block nine 32-bit
-	// words: eight of four signed bytes, low byte first, then the block's
-	// scale as an f32. Element i is int8(byte) * scale. For weights only:
-	// kernels dequantise as they load (lib.wgsl's load_w).
+	// Q8 is 8-bit weights quantised in blocks of Q8Block consecutive
+	// elements (in row-major order; blocks may span rows), each with an
+	// f32 scale: element i is int8(byte i) * its block's scale. Four
+	// blocks make a superblock of 36 32-bit words, the 128 signed bytes
+	// (low byte first) then the four scales, so that a kernel reads the
+	// bytes 16 at a time, as it reads f16 weights, with the scales
+	// apart; a row of a multiple of Q8Super elements starts at a
+	// superblock. For weights only: kernels dequantise as they load
+	// (lib.wgsl).
 	Q8
 )
 
 // Q8Block is the number of weights that share one Q8 scale.
 const Q8Block = 32
+
+// Q8Super is the number of weights in a Q8 superblock: four blocks, 144
+// bytes.
+const Q8Super = 4 * Q8Block
 
 // String returns the name used in kernel defines ("f32", "f16", "u32").
 func (t DType) String() string {
@@ -45,7 +53,7 @@ func (t DType) bytes(n int) uint64 {
 	case F16:
 		return uint64((n+1)/2) * 4
 	case Q8:
-		return uint64((n+Q8Block-1)/Q8Block) * 36
+		return uint64((n+Q8Super-1)/Q8Super) * 144
 	default:
 		return uint64(n) * 4
 	}

@@ -51,11 +51,12 @@ func packQ8(v []float32) []byte {
 			amax = max(amax, float32(math.Abs(float64(x))))
 		}
 		scale := amax / 127
-		out := words[b*9 : b*9+9]
-		out[8] = math.Float32bits(scale)
+		quants, scaleAt := q8Words(b)
+		words[scaleAt] = math.Float32bits(scale)
 		if scale == 0 || math.IsInf(float64(scale), 0) || math.IsNaN(float64(scale)) {
 			return
 		}
+		out := words[quants : quants+Q8Block/4]
 		inv := 1 / scale
 		for i, x := range v[lo:hi] {
 			q := int32(math.Round(float64(x * inv)))
@@ -63,7 +64,7 @@ func packQ8(v []float32) []byte {
 			out[i/4] |= uint32(uint8(int8(q))) << (8 * (i % 4))
 		}
 	}
-	const chunk = 1 << 13 // blocks per task
+	const chunk = 1 << 13 // blocks per task, a whole number of superblocks
 	if blocks < 2*chunk {
 		for b := range blocks {
 			block(b)
@@ -89,16 +90,23 @@ func packQ8(v []float32) []byte {
 	return raw
 }
 
-// RoundQ8 returns v as a Q8 tensor of it holds it: each value quantised
+// q8Words returns where block b of a Q8 tensor lives, in 32-bit words:
+// its first word of bytes and its scale.
+func q8Words(b int) (quants, scale int) {
+	super, sub := b/4, b%4
+	return super*36 + sub*Q8Block/4, super*36 + 32 + sub
+}
+
+// RoundQ8 returns v as a Q8 tensor holds it: each value quantised
 // with its block's scale and dequantised, the values a reference must use.
 func RoundQ8(v []float32) []float32 {
 	raw := packQ8(v)
 	words := unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(raw))), len(raw)/4)
 	out := make([]float32, len(v))
 	for i := range out {
-		b := i / Q8Block
-		q := int8(words[b*9+(i%Q8Block)/4] >> (8 * (i % 4)))
-		out[i] = float32(q) * math.Float32frombits(words[b*9+8])
+		quants, scale := q8Words(i / Q8Block)
+		q := int8(words[quants+(i%Q8Block)/4] >> (8 * (i % 4)))
+		out[i] = float32(q) * math.Float32frombits(words[scale])
 	}
 	return out
 }

@@ -60,7 +60,7 @@ func (b *Batch) AttnCross(out, x, w, k, v *Tensor, a ProjArgs) {
 	if a.HeadDim%4 == 0 {
 		vec = 4
 	}
-	vecW := kx%loadWidth(w.dtype) == 0 && w.dtype != Q8
+	vecW := vecRows(kx, w.dtype)
 	// x is kept in workgroup memory up to d_model 2048 (16 KiB of
 	// workgroup memory in all).
 	stage := vecW && kx <= 2048

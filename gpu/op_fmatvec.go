@@ -53,10 +53,10 @@ func (l matvecLayout) rows() int { return l.wg / l.tpr * l.rpi }
 // and n outputs.
 func (d *Device) fmatvecLayout(k, n int, w DType) matvecLayout {
 	per := loadWidth(w)
-	l := matvecLayout{vec: k%per == 0, rpi: 1}
+	l := matvecLayout{vec: vecRows(k, w), rpi: 1}
 	l.wg, l.tpr, l.rpi = d.fmatvecShape((k+per-1)/per, n)
 	if w == Q8 && l.vec && !d.cpuLayout() {
-		// Few (36-byte) blocks per row: fewer invocations share one.
+		// Few (32-weight) blocks per row: fewer invocations share one.
 		l.wg, l.tpr = 128, 8
 		if k/per > 32 {
 			l.wg, l.tpr = 256, 16
@@ -80,15 +80,25 @@ func (d *Device) fmatvecShape(loads, n int) (wg, tpr, rpi int) {
 }
 
 // loadWidth is the number of weights one invocation loads at a time on
-// the vector path: 16 bytes of f32 or f16, or a whole q8 block.
+// the vector path: 16 bytes of f32 or f16, or a whole q8 block (two
+// 16-byte loads and its scale).
 func loadWidth(w DType) int {
 	switch w {
 	case F16:
 		return 8
 	case Q8:
-		return Q8Block // a block per load (a row must start at one)
+		return Q8Block
 	}
 	return 4
+}
+
+// vecRows says whether rows of k weights of dtype w take the kernels'
+// vector path: every row must start at a load, a q8 row at a superblock.
+func vecRows(k int, w DType) bool {
+	if w == Q8 {
+		return k%Q8Super == 0
+	}
+	return k%loadWidth(w) == 0
 }
 
 // FMatVec records out = act(norm(x) w^T) (+ res) for the few rows of a

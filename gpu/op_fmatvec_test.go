@@ -29,7 +29,7 @@ func testFMatVec(t *testing.T) {
 		{name: "norm+res", norm: true, rs: true},
 	}
 	type shape struct{ m, n, k, woff int }
-	shapes := []shape{{1, 33, 40, 0}, {3, 7, 64, 5}, {8, 100, 96, 0}, {5, 1, 7, 2}, {2, 1000, 768, 24}, {1, 50, 4160, 1}}
+	shapes := []shape{{1, 33, 40, 0}, {3, 7, 64, 5}, {8, 100, 96, 0}, {5, 1, 7, 2}, {2, 1000, 768, 24}, {1, 50, 4160, 1}, {3, 40, 384, 3}}
 	rng := rand.New(rand.NewPCG(41, 42))
 	for _, dtype := range []gpu.DType{gpu.F32, gpu.F16, gpu.Q8} {
 		for _, f := range forms {

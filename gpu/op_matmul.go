@@ -46,7 +46,7 @@ func (b *Batch) MatMulRows(out, x, w *Tensor, woff, n int) {
 		// each; rows of x in blocks of up to 8 along the grid's third
 		// dimension.
 		per := loadWidth(w.dtype)
-		vec := k%per == 0 // q8: a block per load
+		vec := vecRows(k, w.dtype)
 		wg, tpr, rpi := b.d.matvecShape((k + per - 1) / per)
 		rows := matvecRows(min(m, kernels.MatVecMaxRows))
 		groups := grid(n, wg/tpr*rpi)

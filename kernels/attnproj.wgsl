@@ -33,7 +33,7 @@ struct Params {
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 {{- if .VEC}}
-@group(0) @binding(2) var<storage, read> w: array<vec4<{{if eq .W "f16"}}u32{{else}}f32{{end}}>>;
+@group(0) @binding(2) var<storage, read> w: array<vec4<{{if eq .W "f32"}}f32{{else}}u32{{end}}>>;
 {{- else}}
 @group(0) @binding(2) var<storage, read> w: array<{{template "w_elem" .}}>;
 {{- end}}
@@ -63,6 +63,8 @@ var<workgroup> xs: array<vec4<f32>, K4>;
 
 {{- if not .VEC}}
 {{template "load_w" .}}
+{{- else if eq .W "q8"}}
+{{template "q8" .}}
 {{- end}}
 
 // pv returns vector c of the head's query.
@@ -78,7 +80,24 @@ fn pv(c: u32) -> VT {
 // partial_dot returns this invocation's share of x[b] . w[row].
 fn partial_dot(b: u32, row: u32, lane: u32) -> f32 {
     var acc = 0.0;
-{{- if and .VEC (eq .W "f16")}}
+{{- if and .VEC (eq .W "q8")}}
+    // A q8 block (32 weights) per iteration; rows start at a superblock.
+    let kb = K / 32u;
+    for (var i = lane; i < kb; i += TP) {
+        var q: array<vec4<f32>, 8>;
+        let scale = q8_block(row * (K / 128u), i, &q);
+        var d = 0.0;
+        for (var j = 0u; j < 8u; j++) {
+{{- if .STAGE}}
+            d += dot(q[j], xs[8u * i + j]);
+{{- else}}
+            let xb = b * K + 32u * i + 4u * j;
+            d += dot(q[j], vec4<f32>(x[xb], x[xb + 1u], x[xb + 2u], x[xb + 3u]));
+{{- end}}
+        }
+        acc += scale * d;
+    }
+{{- else if and .VEC (eq .W "f16")}}
     let k8 = K / 8u;
     for (var i = lane; i < k8; i += TP) {
         let packed = w[row * k8 + i];

@@ -56,11 +56,7 @@ const PARTIALS = {{if gt .TPR 1}}WG * M * NR{{else if .NORM}}WG * M{{else}}1u{{e
 @group(0) @binding(0) var<uniform> p: Params;
 {{- if .VEC}}
 @group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
-{{- if eq .W "q8"}}
-@group(0) @binding(2) var<storage, read> w: array<u32>;
-{{- else}}
-@group(0) @binding(2) var<storage, read> w: array<vec4<{{if eq .W "f16"}}u32{{else}}f32{{end}}>>;
-{{- end}}
+@group(0) @binding(2) var<storage, read> w: array<vec4<{{if eq .W "f32"}}f32{{else}}u32{{end}}>>;
 {{- else}}
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> w: array<{{template "w_elem" .}}>;
@@ -81,6 +77,8 @@ var<workgroup> scale: array<f32, M>;
 
 {{- if not .VEC}}
 {{template "load_w" .}}
+{{- else if eq .W "q8"}}
+{{template "q8" .}}
 {{- end}}
 {{template "activations" .}}
 
@@ -102,8 +100,8 @@ fn dot_rows(rows_in: array<u32, NR>, lane: u32, acc: ptr<function, array<array<f
     // A value parameter may only be indexed by constants.
     var rows = rows_in;
 {{- if and .VEC (eq .W "q8")}}
-    // One q8 block (32 weights: eight words of bytes and the scale) per
-    // iteration; rows start at a block (K a multiple of 32).
+    // One q8 block (32 weights) per iteration; rows start at a superblock
+    // (K a multiple of 128).
     let kb = K / 32u;
     let xrow = K / 4u;
     for (var i = lane; i < kb; i += TPR) {
@@ -115,14 +113,8 @@ fn dot_rows(rows_in: array<u32, NR>, lane: u32, acc: ptr<function, array<array<f
             }
         }
         for (var rj = 0u; rj < NR; rj++) {
-            let base = (rows[rj] * kb + i) * 9u;
-            let scale = bitcast<f32>(w[base + 8u]);
             var q: array<vec4<f32>, 8>;
-            for (var j = 0u; j < 8u; j++) {
-                let word = w[base + j];
-                q[j] = vec4<f32>(f32(i32(word << 24u) >> 24u), f32(i32(word << 16u) >> 24u),
-                                 f32(i32(word << 8u) >> 24u), f32(i32(word) >> 24u));
-            }
+            let scale = q8_block(rows[rj] * (K / 128u), i, &q);
             for (var m = 0u; m < M; m++) {
                 var d = 0.0;
                 for (var j = 0u; j < 8u; j++) {

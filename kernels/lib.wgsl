@@ -3,8 +3,11 @@ Shared template definitions, included into every kernel's template set.
 
 "w_elem" is the element type of a weight array bound as `w` (or any name):
 f32 weights are stored as f32, f16 weights packed two per u32 word, q8
-weights in blocks of nine u32 words (see gpu.Q8).
+weights in superblocks of 36 u32 words (see gpu.Q8).
 "load_w" defines fn load_w(i) -> f32 reading element i of a weight array `w`.
+"q8" defines i8x4, q8 weights' four signed bytes of a word as floats, and
+q8_block, for kernels that read q8 16 bytes at a time (a `w` of
+array<vec4<u32>>).
 "order" defines key, unkey and beats: the float order as u32 keys, ties to
 the lowest index, for the argmax and top-k kernels.
 "online_softmax" holds what the attention kernels share (VT, vdot,
@@ -13,13 +16,14 @@ chunk_probs, finish); it needs WG, V and an array<VT> named out.
 {{define "w_elem"}}{{if or (eq .W "f16") (eq .W "q8")}}u32{{else}}f32{{end}}{{end}}
 {{define "load_w"}}
 {{- if eq .W "q8"}}
-// q8: blocks of 32 weights in nine words, eight of signed bytes and the
-// block's f32 scale (gpu.Q8).
+// q8: superblocks of 128 weights in 36 words, 32 of signed bytes and then
+// the f32 scales of their four blocks of 32 (gpu.Q8).
 fn load_w(i: u32) -> f32 {
-    let blk = (i >> 5u) * 9u;
-    let word = w[blk + ((i & 31u) >> 2u)];
+    let sb = (i >> 7u) * 36u;
+    let r = i & 127u;
+    let word = w[sb + (r >> 2u)];
     let q = i32(word << (24u - 8u * (i & 3u))) >> 24u;
-    return f32(q) * bitcast<f32>(w[blk + 8u]);
+    return f32(q) * bitcast<f32>(w[sb + 32u + (r >> 5u)]);
 }
 {{- else if eq .W "f16"}}
 fn load_w(i: u32) -> f32 {
@@ -31,6 +35,32 @@ fn load_w(i: u32) -> f32 {
     return w[i];
 }
 {{- end}}
+{{end}}
+{{define "q8"}}
+// i8x4 returns the four signed bytes of word, low byte first.
+fn i8x4(word: u32) -> vec4<f32> {
+    return vec4<f32>(f32(i32(word << 24u) >> 24u), f32(i32(word << 16u) >> 24u),
+                     f32(i32(word << 8u) >> 24u), f32(i32(word) >> 24u));
+}
+
+// q8_block returns block i (32 weights) of a row of q8 weights that starts
+// at superblock row_sb, its bytes as eight vectors and its scale: two
+// 16-byte loads and the scale's.
+fn q8_block(row_sb: u32, i: u32, q: ptr<function, array<vec4<f32>, 8>>) -> f32 {
+    let sb = (row_sb + (i >> 2u)) * 9u;
+    let sub = i & 3u;
+    let lo = w[sb + 2u * sub];
+    let hi = w[sb + 2u * sub + 1u];
+    (*q)[0] = i8x4(lo.x);
+    (*q)[1] = i8x4(lo.y);
+    (*q)[2] = i8x4(lo.z);
+    (*q)[3] = i8x4(lo.w);
+    (*q)[4] = i8x4(hi.x);
+    (*q)[5] = i8x4(hi.y);
+    (*q)[6] = i8x4(hi.z);
+    (*q)[7] = i8x4(hi.w);
+    return bitcast<f32>(w[sb + 8u][sub]);
+}
 {{end}}
 {{define "activations"}}
 fn relu(x: f32) -> f32 {

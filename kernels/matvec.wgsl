@@ -10,7 +10,8 @@
 // 16-byte pieces so that loads coalesce, and applies every loaded weight to
 // all M rows of x. Partial sums meet in workgroup memory.
 //
-// VEC requires K to be a multiple of 8 (f16) or 4 (f32); without it weights
+// VEC requires K to be a multiple of 8 (f16), 4 (f32) or 128 (q8: rows
+// start at a superblock, read a block of 32 at a time); without it weights
 // are loaded one by one.
 struct Params {
     M: u32,
@@ -33,11 +34,7 @@ const PARTIALS = {{if gt .TPR 1}}WG * M * RPI{{else}}1u{{end}};
 @group(0) @binding(0) var<uniform> p: Params;
 {{- if .VEC}}
 @group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
-{{- if eq .W "q8"}}
-@group(0) @binding(2) var<storage, read> w: array<u32>;
-{{- else}}
-@group(0) @binding(2) var<storage, read> w: array<vec4<{{if eq .W "f16"}}u32{{else}}f32{{end}}>>;
-{{- end}}
+@group(0) @binding(2) var<storage, read> w: array<vec4<{{if eq .W "f32"}}f32{{else}}u32{{end}}>>;
 {{- else}}
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> w: array<{{template "w_elem" .}}>;
@@ -48,6 +45,8 @@ var<workgroup> partial: array<f32, PARTIALS>;
 
 {{- if not .VEC}}
 {{template "load_w" .}}
+{{- else if eq .W "q8"}}
+{{template "q8" .}}
 {{- end}}
 
 @compute @workgroup_size({{.WG}})
@@ -69,8 +68,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
     var acc: array<array<f32, M>, RPI>;
 {{- if and .VEC (eq .W "q8")}}
-    // One q8 block (32 weights: eight words of bytes and the scale) per
-    // iteration; rows start at a block (K a multiple of 32).
+    // One q8 block (32 weights) per iteration; rows start at a superblock
+    // (K a multiple of 128).
     let kb = p.K / 32u;
     let xrow = p.K / 4u;
     for (var i = lane; i < kb; i += TPR) {
@@ -82,14 +81,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
             }
         }
         for (var j = 0u; j < RPI; j++) {
-            let base = (wn[j] * kb + i) * 9u;
-            let scale = bitcast<f32>(w[base + 8u]);
             var q: array<vec4<f32>, 8>;
-            for (var e = 0u; e < 8u; e++) {
-                let word = w[base + e];
-                q[e] = vec4<f32>(f32(i32(word << 24u) >> 24u), f32(i32(word << 16u) >> 24u),
-                                 f32(i32(word << 8u) >> 24u), f32(i32(word) >> 24u));
-            }
+            let scale = q8_block(wn[j] * (p.K / 128u), i, &q);
             for (var m = 0u; m < M; m++) {
                 var d = 0.0;
                 for (var e = 0u; e < 8u; e++) {
