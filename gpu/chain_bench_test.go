@@ -95,6 +95,45 @@ func BenchmarkDecodeChain(b *testing.B) {
 			p.ArgmaxCombine(topIDs, topLP, part, 1, vocab, d, gpu.F16)
 		}},
 	}
+	// A batch of 8 rows (nib bench --only batch): the fused products read
+	// their weights once for all rows; attention runs a workgroup per row
+	// and head.
+	const R = 8
+	x8 := upload(b, randF32(rng, R*d, 1), gpu.F32, R, d)
+	xf8 := upload(b, randF32(rng, R*ff, 1), gpu.F32, R, ff)
+	res8 := upload(b, randF32(rng, R*d, 1), gpu.F32, R, d)
+	qkv8 := upload(b, randF32(rng, R*3*inner, 1), gpu.F32, R, 3*inner)
+	kc8 := upload(b, randF32(rng, R*capacity*inner, 1), gpu.F32, R, capacity, inner)
+	vc8 := upload(b, randF32(rng, R*capacity*inner, 1), gpu.F32, R, capacity, inner)
+	ck8 := upload(b, randF32(rng, R*encLen*inner, 1), gpu.F32, R, encLen, inner)
+	lens8 := uploadU32(b, []uint32{encLen, encLen, encLen, encLen, encLen, encLen, encLen, encLen})
+	rows8 := uploadU32(b, []uint32{0, 1, 2, 3, 4, 5, 6, 7})
+	woW16 := upload(b, randF32(rng, d*ff, 0.05), gpu.F16, d, ff)
+	outD8, outQKV8, outFF8 := scratch(b, gpu.F32, R, d), scratch(b, gpu.F32, R, 3*inner), scratch(b, gpu.F32, R, ff)
+	outI8, outLM8 := scratch(b, gpu.F32, R, inner), scratch(b, gpu.F32, R, vocab)
+	part88 := scratch(b, gpu.U32, dev.ArgmaxPartials(R, vocab, d, gpu.F16))
+	ids8, lp8 := scratch(b, gpu.U32, R), scratch(b, gpu.F32, R)
+	kernels = append(kernels, []struct {
+		name string
+		rec  func(*gpu.Batch)
+	}{
+		{"8 rows: norm+qkv f16 2304x768", func(p *gpu.Batch) { p.FMatVec(outQKV8, x8, qkvW, gpu.FusedArgs{Norm: true, Eps: 1e-6}) }},
+		{"8 rows: attnstep 12x64 pos128", func(p *gpu.Batch) {
+			p.AttnStep(outI8, qkv8, kc8, vc8, gpu.AttnStepArgs{Heads: heads, HeadDim: dkv, Bias: bias, Buckets: buckets, State: state})
+		}},
+		{"8 rows: o+res f16 768x768", func(p *gpu.Batch) { p.FMatVec(outD8, x8, oW, gpu.FusedArgs{Res: res8}) }},
+		{"8 rows: attn cross fused 12x64 tk64", func(p *gpu.Batch) {
+			p.AttnCross(outI8, x8, oW, ck8, ck8, gpu.ProjArgs{Heads: heads, HeadDim: dkv, Eps: 1e-6, KeyLens: lens8, KVRows: rows8})
+		}},
+		{"8 rows: norm+gated ffn f16 2x2048x768", func(p *gpu.Batch) {
+			p.FMatVec(outFF8, x8, ffW, gpu.FusedArgs{Norm: true, Eps: 1e-6, Gate: true, Act: "gelu_new"})
+		}},
+		{"8 rows: wo+res f16 768x2048", func(p *gpu.Batch) { p.FMatVec(outD8, xf8, woW16, gpu.FusedArgs{Res: res8}) }},
+		{"8 rows: norm+lm_head f16 + argmax 32128x768", func(p *gpu.Batch) {
+			p.FMatVec(outLM8, x8, lmW16, gpu.FusedArgs{Norm: true, Eps: 1e-6, Argmax: part88})
+			p.ArgmaxCombine(ids8, lp8, part88, R, vocab, d, gpu.F16)
+		}},
+	}...)
 	// The encoder's kernels on a 64-token prompt.
 	const T = 64
 	ex := upload(b, randF32(rng, T*d, 1), gpu.F32, 1, T, d)

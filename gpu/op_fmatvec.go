@@ -55,7 +55,7 @@ func (d *Device) fmatvecLayout(k, n int, w DType) matvecLayout {
 	per := loadWidth(w)
 	l := matvecLayout{vec: vecRows(k, w), rpi: 1}
 	l.wg, l.tpr, l.rpi = d.fmatvecShape((k+per-1)/per, n)
-	if w == Q8 && l.vec && !d.cpuLayout() {
+	if w == Q8 && l.vec && !d.cpuLayout() && matvecShapeOverride == nil {
 		// Few (32-weight) blocks per row: fewer invocations share one.
 		l.wg, l.tpr = 128, 8
 		if k/per > 32 {
