@@ -126,9 +126,30 @@ func (t *Tensor) WriteF16Bits(bits []uint16) error {
 	if t.dtype != F16 || len(bits) != t.n {
 		return fmt.Errorf("gpu: write %d f16 values into %s", len(bits), t)
 	}
-	raw := make([]byte, F16.bytes(len(bits)))
-	copy(raw, unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(bits))), 2*len(bits)))
+	raw := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(bits))), 2*len(bits))
+	if uint64(len(raw)) != F16.bytes(len(bits)) {
+		// An odd count: writes are of whole words, so the last is padded
+		// in a copy. Others are written from bits, without one.
+		raw = append(make([]byte, 0, F16.bytes(len(bits))), raw...)
+		raw = raw[:cap(raw)]
+	}
 	return t.writeRaw(raw)
+}
+
+// WriteF16BitsAt overwrites elements off to off+len(bits) of an F16 tensor
+// with IEEE binary16 values (as bits), so that a loader can convert and
+// write a large tensor in pieces. Writes are of whole 4-byte words: off
+// must be even, and so must len(bits) unless the range ends the tensor.
+func (t *Tensor) WriteF16BitsAt(off int, bits []uint16) error {
+	end := off + len(bits)
+	if t.dtype != F16 || off < 0 || off%2 != 0 || end > t.n || len(bits)%2 != 0 && end != t.n {
+		return fmt.Errorf("gpu: write %d f16 values at %d into %s", len(bits), off, t)
+	}
+	raw := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(bits))), 2*len(bits))
+	if len(bits)%2 != 0 {
+		raw = append(raw[:len(raw):len(raw)], 0, 0)
+	}
+	return t.writeRawAt(uint64(2*off), raw)
 }
 
 // UploadF32 copies data to a new tensor stored as dtype (F32, F16 rounding
@@ -184,6 +205,15 @@ func (t *Tensor) WriteF32(data []float32) error {
 	return t.writeRaw(f32Bytes(data))
 }
 
+// WriteF32At overwrites elements off to off+len(data) of an F32 tensor, so
+// that a loader can convert and write a large tensor in pieces.
+func (t *Tensor) WriteF32At(off int, data []float32) error {
+	if t.dtype != F32 || off < 0 || off+len(data) > t.n {
+		return fmt.Errorf("gpu: write %d f32 values at %d into %s", len(data), off, t)
+	}
+	return t.writeRawAt(uint64(4*off), f32Bytes(data))
+}
+
 // WriteU32 overwrites a U32 tensor's contents.
 func (t *Tensor) WriteU32(data []uint32) error {
 	if t.dtype != U32 || len(data) != t.n {
@@ -192,11 +222,14 @@ func (t *Tensor) WriteU32(data []uint32) error {
 	return t.writeRaw(u32Bytes(data))
 }
 
-func (t *Tensor) writeRaw(raw []byte) error {
+func (t *Tensor) writeRaw(raw []byte) error { return t.writeRawAt(0, raw) }
+
+// writeRawAt writes raw into the tensor's buffer from byte offset off.
+func (t *Tensor) writeRawAt(off uint64, raw []byte) error {
 	if err := t.d.Err(); err != nil {
 		return err
 	}
-	if err := native.WriteBuffer(t.d.queue, t.buf.b, 0, raw); err != nil {
+	if err := native.WriteBuffer(t.d.queue, t.buf.b, off, raw); err != nil {
 		return fmt.Errorf("gpu: write %s: %w", t, err)
 	}
 	return nil
