@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/nib-editor/nib/gpu"
+	"github.com/nib-editor/nib/model/safetensors"
 )
 
 // How weights are laid out on the GPU. The encoder's are uploaded as the
@@ -41,14 +42,15 @@ type decoderFast struct {
 }
 
 // weightSource supplies a model's tensors to assemble: written into a GPU
-// tensor as they are, or as float32 for rearranging. Its methods may be
-// called from several goroutines at once.
+// tensor as they are, or as their bytes for rearranging. Its methods may
+// be called from several goroutines at once.
 type weightSource interface {
-	// fill writes the tensor into t (of its shape, F32 or F16),
-	// multiplied by scale.
-	fill(t *gpu.Tensor, name string, shape []int, kind weightKind, scale float32) error
-	// float32s returns the tensor's values; the slice is the caller's.
-	float32s(name string, shape []int, kind weightKind) ([]float32, error)
+	// fill writes the tensor into t (of its shape, F32, F16 or Q8),
+	// multiplied by scale, through u where it converts as it writes.
+	fill(u *uploader, t *gpu.Tensor, name string, shape []int, kind weightKind, scale float32) error
+	// tensor returns the tensor's data, F32, F16 or BF16, checked against
+	// shape, for reading only (a checkpoint's is its mapped file).
+	tensor(name string, shape []int, kind weightKind) (safetensors.Tensor, error)
 	// bytes is the size of the tensor in the source, for progress.
 	bytes(name string, shape []int) int64
 }
@@ -83,6 +85,7 @@ func assemble(dev *gpu.Device, cfg *Config, opts Options, src weightSource) (*Mo
 		total += src.bytes(spec.Name, spec.Shape)
 	}
 	m := &Model{cfg: cfg, dev: dev}
+	up := &uploader{dev: dev}
 	var (
 		allocated []*gpu.Tensor
 		jobs      []loadJob
@@ -110,23 +113,20 @@ func assemble(dev *gpu.Device, cfg *Config, opts Options, src weightSource) (*Mo
 			// Checked for f16's range before choosing: FLAN-T5's are well
 			// within it, but a checkpoint's outliers must not become
 			// infinities.
-			v, err := src.float32s(name, shape, kind)
+			v, err := src.tensor(name, shape, kind)
 			if err != nil {
 				return nil, err
 			}
-			t, err := alloc(f16Safe(v), shape...)
-			if err != nil {
-				return nil, err
+			if beyondF16(v, nil) {
+				dtype = gpu.F32
 			}
-			jobs = append(jobs, loadJob{name: name, bytes: src.bytes(name, shape), run: func() error { return t.WriteFloats(v) }})
-			return t, nil
 		}
 		t, err := alloc(dtype, shape...)
 		if err != nil {
 			return nil, err
 		}
 		jobs = append(jobs, loadJob{name: name, bytes: src.bytes(name, shape), run: func() error {
-			return src.fill(t, name, shape, kind, scale)
+			return src.fill(up, t, name, shape, kind, scale)
 		}})
 		return t, nil
 	})
@@ -151,24 +151,23 @@ func assemble(dev *gpu.Device, cfg *Config, opts Options, src weightSource) (*Mo
 			size += src.bytes(p+name, nil)
 		}
 		jobs = append(jobs, loadJob{name: p + names[0], bytes: size, run: func() error {
-			g, err := src.float32s(p+norm, []int{d}, kindNorm)
+			norm, err := src.tensor(p+norm, []int{d}, kindNorm)
 			if err != nil {
 				return err
 			}
-			out := make([]float32, 0, rows*d)
-			for _, name := range names {
+			g := make([]float32, d)
+			decodeF32(g, norm, 0, nil)
+			parts := make([]safetensors.Tensor, len(names))
+			for i, name := range names {
 				n := inner
 				if strings.Contains(name, "DenseReluDense") {
 					n = ff
 				}
-				v, err := src.float32s(p+name, []int{n, d}, kindLinear)
-				if err != nil {
+				if parts[i], err = src.tensor(p+name, []int{n, d}, kindLinear); err != nil {
 					return err
 				}
-				foldColumns(v, g)
-				out = append(out, v...)
 			}
-			return t.WriteFloats(out)
+			return writeFolded(up, t, parts, g)
 		}})
 		return nil
 	}
@@ -191,13 +190,15 @@ func assemble(dev *gpu.Device, cfg *Config, opts Options, src weightSource) (*Mo
 			return fail(err)
 		}
 	}
-	// The lm_head is read and folded here: its storage dtype depends on
-	// its folded values.
-	g, err := src.float32s("decoder.final_layer_norm.weight", []int{d}, kindNorm)
+	// The lm_head's storage dtype depends on its folded values: they are
+	// checked here, and folded and written by a job.
+	normT, err := src.tensor("decoder.final_layer_norm.weight", []int{d}, kindNorm)
 	if err != nil {
 		return fail(err)
 	}
-	var lm []float32
+	g := make([]float32, d)
+	decodeF32(g, normT, 0, nil)
+	lmName := "lm_head.weight"
 	lmBytes := src.bytes("decoder.final_layer_norm.weight", nil)
 	if cfg.TieWordEmbeddings {
 		// transformers scales the decoder output by d_model^-0.5 before
@@ -206,27 +207,28 @@ func assemble(dev *gpu.Device, cfg *Config, opts Options, src weightSource) (*Mo
 		for i := range g {
 			g[i] *= s
 		}
-		lm, err = src.float32s("shared.weight", []int{cfg.VocabSize, d}, kindLMHead)
+		lmName = "shared.weight"
 	} else {
-		lm, err = src.float32s("lm_head.weight", []int{cfg.VocabSize, d}, kindLMHead)
-		lmBytes += src.bytes("lm_head.weight", nil)
+		lmBytes += src.bytes(lmName, nil)
 	}
+	lm, err := src.tensor(lmName, []int{cfg.VocabSize, d}, kindLMHead)
 	if err != nil {
 		return fail(err)
 	}
-	foldColumns(lm, g)
 	lmType := gpu.F32
 	switch {
 	case opts.Int8 && !cfg.TieWordEmbeddings:
 		lmType = gpu.Q8
-	case opts.F16 || opts.Int8:
-		lmType = f16Safe(lm)
+	case (opts.F16 || opts.Int8) && !beyondF16(lm, g):
+		lmType = gpu.F16
 	}
 	if m.lmHead, err = alloc(lmType, cfg.VocabSize, d); err != nil {
 		return fail(err)
 	}
 	lmT := m.lmHead
-	jobs = append(jobs, loadJob{name: "lm_head.weight", bytes: lmBytes, run: func() error { return lmT.WriteFloats(lm) }})
+	jobs = append(jobs, loadJob{name: "lm_head.weight", bytes: lmBytes, run: func() error {
+		return writeFolded(up, lmT, []safetensors.Tensor{lm}, g)
+	}})
 	ones := make([]float32, d)
 	for i := range ones {
 		ones[i] = 1
@@ -298,26 +300,25 @@ func runLoadJobs(jobs []loadJob, total int64, progress func(done, total int64)) 
 	return firstErr
 }
 
-// f16Safe returns F16 when every value of v is within f16's range, else
-// F32.
-func f16Safe(v []float32) gpu.DType {
-	const maxF16 = 65504
-	for _, x := range v {
-		if x > maxF16 || x < -maxF16 {
-			return gpu.F32
-		}
-	}
-	return gpu.F16
-}
-
-// foldColumns multiplies each row of w (length len(g)) by g elementwise:
+// writeFolded writes parts one after the other into t (F32, F16 or Q8,
+// of their total length), each row multiplied elementwise by g:
 // norm(x) . w = (x / rms) . (g * w).
-func foldColumns(w, g []float32) {
-	d := len(g)
-	for r := 0; r+d <= len(w); r += d {
-		row := w[r : r+d]
-		for i := range row {
-			row[i] *= g[i]
-		}
+func writeFolded(u *uploader, t *gpu.Tensor, parts []safetensors.Tensor, g []float32) error {
+	if t.DType() != gpu.Q8 {
+		return u.write(t, parts, g)
 	}
+	n := 0
+	for _, p := range parts {
+		n += p.Elements()
+	}
+	if n != t.Len() {
+		return fmt.Errorf("model: %d values for %s", n, t)
+	}
+	v := make([]float32, n)
+	off := 0
+	for _, p := range parts {
+		decodeF32(v[off:off+p.Elements()], p, 0, g)
+		off += p.Elements()
+	}
+	return t.WriteFloats(v)
 }

@@ -1,15 +1,18 @@
 package model
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/nib-editor/nib/gpu"
 	"github.com/nib-editor/nib/model/internal/modelfile"
+	"github.com/nib-editor/nib/model/safetensors"
 )
 
 // LoadRandom builds a model of cfg's shape on dev with random weights, as
@@ -52,7 +55,7 @@ type randomSource struct {
 	size  map[string]int64 // bytes of float32 data by name
 }
 
-func (s *randomSource) fill(t *gpu.Tensor, name string, shape []int, kind weightKind, scale float32) error {
+func (s *randomSource) fill(_ *uploader, t *gpu.Tensor, name string, shape []int, kind weightKind, scale float32) error {
 	mean, std := randomMoments(s.cfg, name, shape, kind)
 	n := elements(shape)
 	g := randomGen{seed: s.g.seed} // its own buffers: fills run in parallel
@@ -62,10 +65,10 @@ func (s *randomSource) fill(t *gpu.Tensor, name string, shape []int, kind weight
 	return t.WriteFloats(g.f32(s.index[name], n, mean*float64(scale), std*float64(scale)))
 }
 
-func (s *randomSource) float32s(name string, shape []int, kind weightKind) ([]float32, error) {
+func (s *randomSource) tensor(name string, shape []int, kind weightKind) (safetensors.Tensor, error) {
 	mean, std := randomMoments(s.cfg, name, shape, kind)
 	g := randomGen{seed: s.g.seed}
-	return g.f32(s.index[name], elements(shape), mean, std), nil
+	return f32Tensor(name, shape, g.f32(s.index[name], elements(shape), mean, std)), nil
 }
 
 func (s *randomSource) bytes(name string, _ []int) int64 { return s.size[name] }
@@ -199,4 +202,19 @@ func mix(z uint64) uint64 {
 	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
 	z = (z ^ z>>27) * 0x94d049bb133111eb
 	return z ^ z>>31
+}
+
+// f32Tensor wraps v as an F32 tensor: its bytes where the host is
+// little-endian, as safetensors is, else an encoded copy.
+func f32Tensor(name string, shape []int, v []float32) safetensors.Tensor {
+	var data []byte
+	if littleEndian {
+		data = unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(v))), 4*len(v))
+	} else {
+		data = make([]byte, 4*len(v))
+		for i, x := range v {
+			binary.LittleEndian.PutUint32(data[4*i:], math.Float32bits(x))
+		}
+	}
+	return safetensors.Tensor{Name: name, DType: safetensors.F32, Shape: shape, Data: data}
 }

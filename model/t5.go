@@ -60,16 +60,19 @@ func Load(dev *gpu.Device, ck *Checkpoint, opts Options) (*Model, error) {
 // checkpointSource reads weights from a checkpoint.
 type checkpointSource struct{ ck *Checkpoint }
 
-func (s checkpointSource) fill(dst *gpu.Tensor, name string, shape []int, _ weightKind, scale float32) error {
+func (s checkpointSource) fill(u *uploader, dst *gpu.Tensor, name string, shape []int, _ weightKind, scale float32) error {
 	t, err := s.ck.tensor(name, shape)
 	if err != nil {
 		return err
 	}
+	if scale == 1 && dst.DType() != gpu.Q8 {
+		return u.write(dst, []safetensors.Tensor{t}, nil)
+	}
 	return fill(dst, t, scale)
 }
 
-func (s checkpointSource) float32s(name string, shape []int, _ weightKind) ([]float32, error) {
-	return s.ck.float32s(name, shape)
+func (s checkpointSource) tensor(name string, shape []int, _ weightKind) (safetensors.Tensor, error) {
+	return s.ck.tensor(name, shape)
 }
 
 func (s checkpointSource) bytes(name string, _ []int) int64 {
@@ -101,19 +104,13 @@ func (o Options) storage(cfg *Config, name string, kind weightKind) (gpu.DType, 
 	return dtype, 1
 }
 
-// fill writes a checkpoint tensor into dst (F32 or F16), multiplied by
-// scale. f16 weights going to f16 storage are copied bit for bit, f32 ones
-// converted straight from the mapped file.
+// fill writes a checkpoint tensor into dst (F32, F16 or Q8), multiplied by
+// scale, through float32: checkpointSource.fill converts the others as it
+// writes. An f32 tensor at scale one is read from the mapped file as it is.
 func fill(dst *gpu.Tensor, t safetensors.Tensor, scale float32) error {
 	if scale == 1 {
-		n := t.Elements()
-		switch {
-		case t.DType == safetensors.F16 && dst.DType() == gpu.F16:
-			return dst.WriteF16Bits(unsafe.Slice((*uint16)(unsafe.Pointer(unsafe.SliceData(t.Data))), n))
-		case t.DType == safetensors.F32:
-			if f, ok := float32View(t); ok {
-				return dst.WriteFloats(f) // converts to f16 or q8 as dst needs
-			}
+		if f, ok := float32View(t); ok {
+			return dst.WriteFloats(f) // quantises as dst needs
 		}
 	}
 	f, err := t.Float32()
