@@ -55,13 +55,6 @@ func (d *Device) fmatvecLayout(k, n int, w DType) matvecLayout {
 	per := loadWidth(w)
 	l := matvecLayout{vec: vecRows(k, w), rpi: 1}
 	l.wg, l.tpr, l.rpi = d.fmatvecShape((k+per-1)/per, n)
-	if w == Q8 && l.vec && !d.cpuLayout() && matvecShapeOverride == nil {
-		// Few (32-weight) blocks per row: fewer invocations share one.
-		l.wg, l.tpr = 128, 8
-		if k/per > 32 {
-			l.wg, l.tpr = 256, 16
-		}
-	}
 	return l
 }
 
@@ -71,7 +64,9 @@ func argmaxPartials(m, n, rows int) int { return m * (n + rows - 1) / rows * 3 }
 // latency is the step's: up to 8192 outputs, 32 invocations per row (in
 // workgroups of 256) beat 16 on the H100 for d_model-long rows
 // (BENCHMARKS.md: 3.4 against 5.9 µs for a 768x768 output projection);
-// the lm_head's 32128 rows keep matvecShape's choice, as does a CPU.
+// the lm_head's 32128 rows keep matvecShape's choice, as does a CPU. q8
+// rows, a load per block of 32, take the same (4.4 against 5.1 µs for a
+// q8 768x768 projection in workgroups of 128 with 8 per row).
 func (d *Device) fmatvecShape(loads, n int) (wg, tpr, rpi int) {
 	if matvecShapeOverride == nil && !d.cpuLayout() && loads <= 128 && n <= 8192 {
 		return 256, 32, 1

@@ -48,6 +48,13 @@ func (b *Batch) MatMulRows(out, x, w *Tensor, woff, n int) {
 		per := loadWidth(w.dtype)
 		vec := vecRows(k, w.dtype)
 		wg, tpr, rpi := b.d.matvecShape((k + per - 1) / per)
+		if !b.d.cpuLayout() && matvecShapeOverride == nil {
+			// Two weight rows per invocation share each load of x's
+			// rows: on the H100, 64-token prompts' 768x768 products take
+			// 11 µs instead of 15-19, and 768x2048 ones 19 instead of 42
+			// (BENCHMARKS.md).
+			wg, tpr, rpi = 128, 16, 2
+		}
 		rows := matvecRows(min(m, kernels.MatVecMaxRows))
 		groups := grid(n, wg/tpr*rpi)
 		groups[2] = uint32((m + rows - 1) / rows)

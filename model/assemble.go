@@ -137,11 +137,19 @@ func assemble(dev *gpu.Device, cfg *Config, opts Options, src weightSource) (*Mo
 
 	d, inner, ff := cfg.DModel, cfg.Inner(), cfg.DFF
 	linear, _ := opts.storage(cfg, "", kindLinear)
+	// The cross-attention's query projection stays f16 under int8: its
+	// fused kernel runs a workgroup per head, and with q8 weights took
+	// 13.8 µs a layer on the H100 against 8.6 with f16 ones (BENCHMARKS.md),
+	// for 0.6 MB a layer saved at flan-t5-base's size.
+	crossQ := linear
+	if linear == gpu.Q8 {
+		crossQ = gpu.F16
+	}
 	// stacked allocates a rearranged decoder matrix of rows rows, filled by
 	// a job that reads the named projections of layer prefix p, folds the
 	// norm into each and stacks them.
-	stacked := func(dst **gpu.Tensor, p string, rows int, norm string, names ...string) error {
-		t, err := alloc(linear, rows, d)
+	stacked := func(dst **gpu.Tensor, dtype gpu.DType, p string, rows int, norm string, names ...string) error {
+		t, err := alloc(dtype, rows, d)
 		if err != nil {
 			return err
 		}
@@ -175,16 +183,16 @@ func assemble(dev *gpu.Device, cfg *Config, opts Options, src weightSource) (*Mo
 	for i := range m.dec {
 		p := fmt.Sprintf("decoder.block.%d.layer.", i)
 		l := &m.dec[i]
-		if err := stacked(&l.QKV, p, 3*inner, "0.layer_norm.weight", "0.SelfAttention.q.weight", "0.SelfAttention.k.weight", "0.SelfAttention.v.weight"); err != nil {
+		if err := stacked(&l.QKV, linear, p, 3*inner, "0.layer_norm.weight", "0.SelfAttention.q.weight", "0.SelfAttention.k.weight", "0.SelfAttention.v.weight"); err != nil {
 			return fail(err)
 		}
-		if err := stacked(&l.CrossQ, p, inner, "1.layer_norm.weight", "1.EncDecAttention.q.weight"); err != nil {
+		if err := stacked(&l.CrossQ, crossQ, p, inner, "1.layer_norm.weight", "1.EncDecAttention.q.weight"); err != nil {
 			return fail(err)
 		}
 		if cfg.Gated {
-			err = stacked(&l.FFNIn, p, 2*ff, "2.layer_norm.weight", "2.DenseReluDense.wi_0.weight", "2.DenseReluDense.wi_1.weight")
+			err = stacked(&l.FFNIn, linear, p, 2*ff, "2.layer_norm.weight", "2.DenseReluDense.wi_0.weight", "2.DenseReluDense.wi_1.weight")
 		} else {
-			err = stacked(&l.FFNIn, p, ff, "2.layer_norm.weight", "2.DenseReluDense.wi.weight")
+			err = stacked(&l.FFNIn, linear, p, ff, "2.layer_norm.weight", "2.DenseReluDense.wi.weight")
 		}
 		if err != nil {
 			return fail(err)
