@@ -246,25 +246,7 @@ func assemble(dev *gpu.Device, cfg *Config, opts Options, src weightSource) (*Mo
 	}
 	onesT := m.ones
 	jobs = append(jobs, loadJob{name: "ones", run: func() error { return onesT.WriteFloats(ones) }})
-	// Every tensor is allocated and m complete but for the weights' values,
-	// which the dry run and compiling do not read. The dry run needs the
-	// device alone, so it comes first; the compiling overlaps the upload.
-	var warmed chan error
-	if opts.Warm {
-		specs, err := m.collect()
-		if err != nil {
-			return fail(err)
-		}
-		warmed = make(chan error, 1)
-		go func() { warmed <- m.compile(specs) }()
-	}
-	err = runLoadJobs(jobs, total, opts.Progress)
-	if warmed != nil {
-		if werr := <-warmed; err == nil {
-			err = werr
-		}
-	}
-	if err != nil {
+	if err := runLoadJobs(jobs, total, opts.Progress); err != nil {
 		return fail(err)
 	}
 	// wgpu-native keeps the staging copy of every write until the next

@@ -161,8 +161,7 @@ func TestStackMatchesBatch(t *testing.T) {
 	}
 }
 
-// TestWarmCompilesEverything: after a load that warms (Options.Warm: the
-// pipelines compile while the weights upload), a request of every kind the
+// TestWarmCompilesEverything: after Warm, a request of every kind the
 // daemon makes (encode, decoder steps with top-k of several sizes, Keep)
 // compiles no pipeline. Progress reports every byte of the checkpoint.
 func TestWarmCompilesEverything(t *testing.T) {
@@ -175,8 +174,7 @@ func TestWarmCompilesEverything(t *testing.T) {
 			defer ck.Close()
 			var last, total int64
 			calls := 0
-			// Warm: the pipelines compile while the weights upload.
-			m, err := model.Load(dev, ck, model.Options{F16: true, Warm: true, Progress: func(done, all int64) {
+			m, err := model.Load(dev, ck, model.Options{F16: true, Progress: func(done, all int64) {
 				if done < last || all <= 0 {
 					t.Errorf("progress went from %d to %d of %d", last, done, all)
 				}
@@ -192,6 +190,9 @@ func TestWarmCompilesEverything(t *testing.T) {
 			}
 			if m.WeightBytes() <= 0 {
 				t.Errorf("weight bytes %d", m.WeightBytes())
+			}
+			if err := m.Warm(); err != nil {
+				t.Fatal(err)
 			}
 			before := dev.PipelineStats().Misses
 			enc, err := m.Encode([][]int{{5, 6, 7, 1}, {8, 1}, {9, 10, 1}})

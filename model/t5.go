@@ -21,14 +21,9 @@ type Options struct {
 	F16 bool
 	// Int8 stores the projections (and an untied lm_head) as 8-bit values
 	// with an f32 scale per block of 32 (gpu.Q8), dequantised in the
-	// kernels; embeddings and the decoder's cross-attention query
-	// projections stay f16 (see assemble). It implies F16 for what it does
-	// not quantise. Arithmetic stays f32.
+	// kernels; embeddings stay f16. It implies F16 for what it does not
+	// quantise. Arithmetic stays f32.
 	Int8 bool
-	// Warm compiles every pipeline the model will use (Model.Warm) while
-	// its weights upload rather than after: a daemon's cold start then
-	// waits for the longer of the two, not their sum.
-	Warm bool
 	// Progress, if set, is called after each tensor is uploaded with the
 	// bytes of checkpoint data done and in all.
 	Progress func(done, total int64)
@@ -165,16 +160,8 @@ var warmLengths = []int{3, 40, 70, 140}
 // prefill, decode steps over 1, 2, 4 and 8 rows with top-k) collects the
 // kernel specialisations, which then compile in parallel.
 func (m *Model) Warm() error {
-	specs, err := m.collect()
-	if err != nil {
-		return err
-	}
-	return m.compile(specs)
-}
-
-// collect runs Warm's dry run, which may use the device alone.
-func (m *Model) collect() (*gpu.Specialisations, error) {
-	specs, err := m.dev.Collect(func() error {
+	// A dry run collects the specialisations, which compile in parallel.
+	dry := func() error {
 		if err := m.warmPasses(); err != nil {
 			return err
 		}
@@ -190,17 +177,8 @@ func (m *Model) collect() (*gpu.Specialisations, error) {
 		}
 		enc.Close()
 		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("model: warm up: %w", err)
 	}
-	return specs, nil
-}
-
-// compile compiles what collect found, while the device may do other
-// work.
-func (m *Model) compile(specs *gpu.Specialisations) error {
-	if _, err := specs.Compile(); err != nil {
+	if _, err := m.dev.Precompile(dry); err != nil {
 		return fmt.Errorf("model: warm up: %w", err)
 	}
 	// No real run: running the passes would only make bind groups, which

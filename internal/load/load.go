@@ -42,11 +42,19 @@ func Resident(dev *gpu.Device, ck *model.Checkpoint, opts model.Options, report 
 	}
 	opts.Progress = func(done, total int64) {
 		if total > 0 {
-			report("uploading weights and compiling kernels", int(99*done/total))
+			report("uploading weights", int(90*done/total))
 		}
 	}
-	opts.Warm = true
-	return model.Load(dev, ck, opts)
+	m, err := model.Load(dev, ck, opts)
+	if err != nil {
+		return nil, err
+	}
+	report("compiling kernels", 90)
+	if err := m.Warm(); err != nil {
+		m.Close()
+		return nil, err
+	}
+	return m, nil
 }
 
 // ResolveOrPull resolves a model reference, downloading a hub id that is

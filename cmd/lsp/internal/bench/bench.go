@@ -160,9 +160,7 @@ type benchAdapter struct {
 
 // coldStart is what a cold-start child reports about itself.
 type coldStart struct {
-	OpenMS float64 `json:"open_ms"`
-	// LoadMS is the upload and, during it, the pipelines' compilation;
-	// WarmMS, compiling after the load, is 0 since they overlap.
+	OpenMS       float64 `json:"open_ms"`
 	LoadMS       float64 `json:"load_ms"`
 	WarmMS       float64 `json:"warm_ms"`
 	FirstTokenMS float64 `json:"first_token_ms"`
@@ -352,7 +350,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	logf("%s on %s, %s weights", firstNonEmpty(f.Model, f.Config), info, rep.WeightsDType)
 
 	start := time.Now()
-	m, src, err := benchLoad(dev, f, false)
+	m, src, err := benchLoad(dev, f)
 	if err != nil {
 		return err
 	}
@@ -442,9 +440,9 @@ type benchSource struct {
 }
 
 // benchLoad loads the checkpoint or makes the random model f asks for.
-func benchLoad(dev *gpu.Device, f *benchFlags, warm bool) (*model.Model, benchSource, error) {
+func benchLoad(dev *gpu.Device, f *benchFlags) (*model.Model, benchSource, error) {
 	var src benchSource
-	opts := model.Options{F16: f.F16, Int8: f.Int8, Warm: warm}
+	opts := model.Options{F16: f.F16, Int8: f.Int8}
 	if f.Model != "" {
 		dir, err := hub.Resolve(f.Model)
 		if err != nil {
@@ -864,14 +862,17 @@ func benchChild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	defer dev.Close()
 	rep.OpenMS = ms(time.Since(start))
 	start = time.Now()
-	// As the daemon does (internal/load): the pipelines compile while the
-	// weights upload, so warm_ms is 0 and load_ms holds both.
-	m, _, err := benchLoad(dev, f, true)
+	m, _, err := benchLoad(dev, f)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
 	rep.LoadMS = ms(time.Since(start))
+	start = time.Now()
+	if err := m.Warm(); err != nil {
+		return err
+	}
+	rep.WarmMS = ms(time.Since(start))
 	b := &bencher{f: f, dev: dev, m: m, rng: rand.New(rand.NewPCG(f.Seed, 0x6e6962))}
 	took, err := b.firstToken(ctx, b.prompt(f.PromptTokens))
 	if err != nil {
