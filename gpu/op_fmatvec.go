@@ -34,7 +34,7 @@ type FusedArgs struct {
 // on d for m rows of n outputs of a weight with rows of k elements of
 // dtype w.
 func (d *Device) ArgmaxPartials(m, n, k int, w DType) int {
-	l := d.fmatvecLayout(k, n, w)
+	l := d.fmatvecLayout(m, k, n, w, false)
 	return argmaxPartials(m, n, l.rows())
 }
 
@@ -49,12 +49,20 @@ type matvecLayout struct {
 // rows is the number of outputs per workgroup.
 func (l matvecLayout) rows() int { return l.wg / l.tpr * l.rpi }
 
-// fmatvecLayout returns FMatVec's layout for rows of k weights of dtype w
-// and n outputs.
-func (d *Device) fmatvecLayout(k, n int, w DType) matvecLayout {
+// fmatvecLayout returns FMatVec's layout for m rows of x, rows of k
+// weights of dtype w and n outputs (gated or not).
+func (d *Device) fmatvecLayout(m, k, n int, w DType, gate bool) matvecLayout {
 	per := loadWidth(w)
 	l := matvecLayout{vec: vecRows(k, w), rpi: 1}
 	l.wg, l.tpr, l.rpi = d.fmatvecShape((k+per-1)/per, n)
+	if matvecRows(m) == 8 && (gate || n > 8192) && !d.cpuLayout() && matvecShapeOverride == nil {
+		// Steps of 5 to 8 rows (batches, beams): the gated feed-forward
+		// and the lm_head apply each weight load to 8 rows of x, and do
+		// best with fewer invocations per row. On the H100 at 8 rows:
+		// 7.5 against 14.7 µs and 87 against 106-127 µs (BENCHMARKS.md);
+		// the other products keep their layout, which measured best.
+		l.wg, l.tpr, l.rpi = 128, 8, 1
+	}
 	return l
 }
 
@@ -154,7 +162,7 @@ func (b *Batch) FMatVec(out, x, w *Tensor, a FusedArgs) {
 		b.failf("%s: out %s is also an input", op, out)
 		return
 	}
-	l := b.d.fmatvecLayout(k, n, w.dtype)
+	l := b.d.fmatvecLayout(m, k, n, w.dtype, a.Gate)
 	mPad := matvecRows(m) // the kernel's M: rows of x, padded to a power of two
 	if a.Argmax == nil && l.tpr > 1 {
 		// A workgroup keeps WG*M*G partial sums and M scales: 16416 bytes
