@@ -36,6 +36,7 @@ func BenchmarkDecodeChain(b *testing.B) {
 	bias := upload(b, randF32(rng, 32*heads, 1), gpu.F32, 32, heads)
 	buckets := uploadU32(b, make([]uint32, 2*capacity-1))
 	state := uploadU32(b, []uint32{pos, 0, 0, 0})
+	state32 := uploadU32(b, []uint32{32, 0, 0, 0})
 	cq := upload(b, randF32(rng, inner, 1), gpu.F32, 1, 1, inner)
 	ck := upload(b, randF32(rng, encLen*inner, 1), gpu.F32, 1, encLen, inner)
 	lens := uploadU32(b, []uint32{encLen})
@@ -64,6 +65,9 @@ func BenchmarkDecodeChain(b *testing.B) {
 		{"norm+qkv f16 2304x768", func(p *gpu.Batch) { p.FMatVec(outQKV, x, qkvW, gpu.FusedArgs{Norm: true, Eps: 1e-6}) }},
 		{"attnstep 12x64 pos128", func(p *gpu.Batch) {
 			p.AttnStep(outI, qkv, kc, vc, gpu.AttnStepArgs{Heads: heads, HeadDim: dkv, Bias: bias, Buckets: buckets, State: state})
+		}},
+		{"attnstep 12x64 pos32", func(p *gpu.Batch) {
+			p.AttnStep(outI, qkv, kc, vc, gpu.AttnStepArgs{Heads: heads, HeadDim: dkv, Bias: bias, Buckets: buckets, State: state32})
 		}},
 		{"o+res f16 768x768", func(p *gpu.Batch) { p.FMatVec(outD, x, oW, gpu.FusedArgs{Res: res}) }},
 		{"cross attention 12x64 tk64", func(p *gpu.Batch) {
@@ -175,6 +179,21 @@ func BenchmarkDecodeChain(b *testing.B) {
 			name  string
 			shape func(int) (int, int, int)
 		}{fmt.Sprintf("/wg%dtpr%drpi%d", wg, tpr, rpi), func(int) (int, int, int) { return wg, tpr, rpi }})
+	}
+	// NIB_BENCH_ATTN_WG="64,128" also times the attention kernels in
+	// workgroups of those sizes.
+	for _, f := range strings.Split(os.Getenv("NIB_BENCH_ATTN_WG"), ",") {
+		var wg int
+		if _, err := fmt.Sscanf(f, "%d", &wg); err != nil {
+			continue
+		}
+		gpu.SetAttentionWG(wg)
+		for _, k := range kernels {
+			if strings.Contains(k.name, "att") && !strings.HasPrefix(k.name, "enc") {
+				runChain(b, fmt.Sprintf("%s/attnwg%d", k.name, wg), k.rec)
+			}
+		}
+		gpu.SetAttentionWG(0)
 	}
 	for _, sh := range shapes {
 		gpu.SetMatvecShape(sh.shape)

@@ -4,6 +4,10 @@ package gpu
 // own choice, nil restoring it; for benchmarks.
 func SetMatvecShape(shape func(loads int) (wg, tpr, rpi int)) { matvecShapeOverride = shape }
 
+// SetAttentionWG makes the attention kernels use workgroups of n
+// invocations, 0 restoring their own choice; for benchmarks.
+func SetAttentionWG(n int) { attentionWGOverride = n }
+
 // LimitWorkgroupStorage makes d behave as an adapter with only n bytes of
 // workgroup storage, as WebGPU's default grants; the returned function
 // restores the limit.

@@ -48,10 +48,17 @@ const cpuAttentionRowsWG = 8
 // takes it only for keys that fit, and attention.wgsl otherwise.
 const cpuLoopLimit = 65535
 
+// attentionWGOverride, when positive, replaces attentionWG's choice in
+// benchmarks that compare workgroup sizes (export_test.go).
+var attentionWGOverride int
+
 // attentionWG narrows an attention kernel's workgroup of wg invocations on
 // a CPU, where its reductions' barriers cost more than its width gains,
 // keeping at least one invocation per element of a head vector of dv.
 func (d *Device) attentionWG(wg, dv int) int {
+	if attentionWGOverride > 0 {
+		return attentionWGOverride
+	}
 	if d.cpuLayout() {
 		return min(wg, max(32, pow2Workgroup(dv, 32, 256)))
 	}
