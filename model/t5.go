@@ -21,8 +21,9 @@ type Options struct {
 	F16 bool
 	// Int8 stores the projections (and an untied lm_head) as 8-bit values
 	// with an f32 scale per block of 32 (gpu.Q8), dequantised in the
-	// kernels; embeddings stay f16. It implies F16 for what it does not
-	// quantise. Arithmetic stays f32.
+	// kernels; embeddings and the decoder's cross-attention query
+	// projections stay f16 (see assemble). It implies F16 for what it does
+	// not quantise. Arithmetic stays f32.
 	Int8 bool
 	// Progress, if set, is called after each tensor is uploaded with the
 	// bytes of checkpoint data done and in all.
