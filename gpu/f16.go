@@ -2,9 +2,6 @@ package gpu
 
 import (
 	"math"
-	"runtime"
-	"sync"
-	"sync/atomic"
 	"unsafe"
 )
 
@@ -64,29 +61,11 @@ func packQ8(v []float32) []byte {
 			out[i/4] |= uint32(uint8(int8(q))) << (8 * (i % 4))
 		}
 	}
-	const chunk = 1 << 13 // blocks per task, a whole number of superblocks
-	if blocks < 2*chunk {
-		for b := range blocks {
+	inChunks(blocks, 1<<13, func(lo, hi int) {
+		for b := lo; b < hi; b++ {
 			block(b)
 		}
-		return raw
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), (blocks+chunk-1)/chunk) {
-		wg.Go(func() {
-			for {
-				lo := int(next.Add(chunk)) - chunk
-				if lo >= blocks {
-					return
-				}
-				for b := lo; b < min(lo+chunk, blocks); b++ {
-					block(b)
-				}
-			}
-		})
-	}
-	wg.Wait()
+	})
 	return raw
 }
 

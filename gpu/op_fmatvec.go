@@ -54,29 +54,32 @@ func (l matvecLayout) rows() int { return l.wg / l.tpr * l.rpi }
 func (d *Device) fmatvecLayout(m, k, n int, w DType, gate bool) matvecLayout {
 	per := loadWidth(w)
 	l := matvecLayout{vec: vecRows(k, w), rpi: 1}
-	l.wg, l.tpr, l.rpi = d.fmatvecShape((k+per-1)/per, n)
-	if matvecRows(m) == 8 && (gate || n > 8192) && !d.cpuLayout() && matvecShapeOverride == nil {
-		// Steps of 5 to 8 rows (batches, beams): the gated feed-forward
-		// and the lm_head apply each weight load to 8 rows of x, and do
-		// best with fewer invocations per row. On the H100 at 8 rows:
-		// 7.5 against 14.7 µs and 87 against 106-127 µs (BENCHMARKS.md);
-		// the other products keep their layout, which measured best.
-		l.wg, l.tpr, l.rpi = 128, 8, 1
-	}
+	l.wg, l.tpr, l.rpi = d.fmatvecShape((k+per-1)/per, n, m, gate)
 	return l
 }
 
 func argmaxPartials(m, n, rows int) int { return m * (n + rows - 1) / rows * 3 }
 
-// fmatvecShape is matvecShape for a decode step's fused products, whose
-// latency is the step's: up to 8192 outputs, 32 invocations per row (in
+// fmatvecShape is matvecShape for a decode step's fused products over m
+// rows of x (gated or not), whose latency is the step's: up to 8192 outputs, 32 invocations per row (in
 // workgroups of 256) beat 16 on the H100 for d_model-long rows
 // (BENCHMARKS.md: 3.4 against 5.9 µs for a 768x768 output projection);
 // the lm_head's 32128 rows keep matvecShape's choice, as does a CPU. q8
 // rows, a load per block of 32, take the same (4.4 against 5.1 µs for a
 // q8 768x768 projection in workgroups of 128 with 8 per row).
-func (d *Device) fmatvecShape(loads, n int) (wg, tpr, rpi int) {
-	if matvecShapeOverride == nil && !d.cpuLayout() && loads <= 128 && n <= 8192 {
+func (d *Device) fmatvecShape(loads, n, m int, gate bool) (wg, tpr, rpi int) {
+	if matvecShapeOverride != nil || d.cpuLayout() {
+		return d.matvecShape(loads)
+	}
+	if matvecRows(m) == 8 && (gate || n > 8192) {
+		// Steps of 5 to 8 rows (batches, beams): the gated feed-forward
+		// and the lm_head apply each weight load to 8 rows of x, and do
+		// best with fewer invocations per row. On the H100 at 8 rows:
+		// 7.5 against 14.7 µs and 87 against 106-127 µs (BENCHMARKS.md);
+		// the other products keep their layout, which measured best.
+		return 128, 8, 1
+	}
+	if loads <= 128 && n <= 8192 {
 		return 256, 32, 1
 	}
 	return d.matvecShape(loads)

@@ -304,29 +304,36 @@ func u32Bytes(v []uint32) []byte {
 func packF16(v []float32, conv func(float32) uint16) []byte {
 	raw := make([]byte, F16.bytes(len(v)))
 	h := unsafe.Slice((*uint16)(unsafe.Pointer(unsafe.SliceData(raw))), len(raw)/2)
-	const chunk = 1 << 18
-	if len(v) < 2*chunk {
-		for i, x := range v {
-			h[i] = conv(x)
+	inChunks(len(v), 1<<18, func(lo, hi int) {
+		for i, x := range v[lo:hi] {
+			h[lo+i] = conv(x)
 		}
-		return raw
+	})
+	return raw
+}
+
+// inChunks calls fn on consecutive ranges [lo, hi) of chunk elements
+// covering [0, n), from a goroutine per CPU when there are at least two
+// chunks, else at once.
+func inChunks(n, chunk int, fn func(lo, hi int)) {
+	if n < 2*chunk {
+		if n > 0 {
+			fn(0, n)
+		}
+		return
 	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), (len(v)+chunk-1)/chunk) {
+	for range min(runtime.GOMAXPROCS(0), (n+chunk-1)/chunk) {
 		wg.Go(func() {
 			for {
-				lo := int(next.Add(chunk)) - chunk
-				if lo >= len(v) {
+				lo := int(next.Add(int64(chunk))) - chunk
+				if lo >= n {
 					return
 				}
-				hi := min(lo+chunk, len(v))
-				for i, x := range v[lo:hi] {
-					h[lo+i] = conv(x)
-				}
+				fn(lo, min(lo+chunk, n))
 			}
 		})
 	}
 	wg.Wait()
-	return raw
 }
