@@ -322,11 +322,5 @@ func writeFolded(u *uploader, t *gpu.Tensor, parts []safetensors.Tensor, g []flo
 	if n != t.Len() {
 		return fmt.Errorf("model: %d values for %s", n, t)
 	}
-	v := make([]float32, n)
-	off := 0
-	for _, p := range parts {
-		decodeF32(v[off:off+p.Elements()], p, 0, g)
-		off += p.Elements()
-	}
-	return t.WriteFloats(v)
+	return t.WriteFloats(decodeParts(n, parts, g, decodeF32))
 }

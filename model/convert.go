@@ -70,13 +70,7 @@ func (u *uploader) write(t *gpu.Tensor, parts []safetensors.Tensor, gain []float
 	}
 	if odd && t.DType() == gpu.F16 {
 		// A part starts mid-word, which a write cannot: one piece.
-		bits := make([]uint16, n)
-		off := 0
-		for _, p := range parts {
-			decodeF16(bits[off:off+p.Elements()], p, 0, gain)
-			off += p.Elements()
-		}
-		return t.WriteF16Bits(bits)
+		return t.WriteF16Bits(decodeParts(n, parts, gain, decodeF16))
 	}
 	off := 0
 	for _, p := range parts {
@@ -86,6 +80,18 @@ func (u *uploader) write(t *gpu.Tensor, parts []safetensors.Tensor, gain []float
 		off += p.Elements()
 	}
 	return nil
+}
+
+// decodeParts decodes parts, of n elements in all, one after the other
+// into one slice, each row multiplied elementwise by gain (nil: one).
+func decodeParts[T uint16 | float32](n int, parts []safetensors.Tensor, gain []float32, decode func([]T, safetensors.Tensor, int, []float32)) []T {
+	out := make([]T, n)
+	off := 0
+	for _, p := range parts {
+		decode(out[off:off+p.Elements()], p, 0, gain)
+		off += p.Elements()
+	}
+	return out
 }
 
 // writePart writes p into t from element off, a piece at a time.
@@ -101,14 +107,14 @@ func (u *uploader) writePart(t *gpu.Tensor, off int, p safetensors.Tensor, gain 
 	inParallel(p.Elements(), step, func(lo, hi int) {
 		var err error
 		if t.DType() == gpu.F16 {
-			buf := u.buffer16(hi - lo)
+			buf := pooled[uint16](&u.f16, hi-lo)
 			v := (*buf)[:hi-lo]
 			decodeF16(v, p, lo, gain)
 			err = t.WriteF16BitsAt(off+lo, v)
 			u.f16.Put(buf)
 			u.wrote(2 * len(v))
 		} else {
-			buf := u.buffer32(hi - lo)
+			buf := pooled[float32](&u.f32, hi-lo)
 			v := (*buf)[:hi-lo]
 			decodeF32(v, p, lo, gain)
 			err = t.WriteF32At(off+lo, v)
@@ -126,21 +132,12 @@ func (u *uploader) writePart(t *gpu.Tensor, off int, p safetensors.Tensor, gain 
 	return firstErr
 }
 
-// buffer16 returns a pooled buffer of at least n elements.
-func (u *uploader) buffer16(n int) *[]uint16 {
-	if b, ok := u.f16.Get().(*[]uint16); ok && len(*b) >= n {
+// pooled returns a buffer of at least n elements from pool, or a new one.
+func pooled[T uint16 | float32](pool *sync.Pool, n int) *[]T {
+	if b, ok := pool.Get().(*[]T); ok && len(*b) >= n {
 		return b
 	}
-	b := make([]uint16, max(n, uploadPiece))
-	return &b
-}
-
-// buffer32 returns a pooled buffer of at least n elements.
-func (u *uploader) buffer32(n int) *[]float32 {
-	if b, ok := u.f32.Get().(*[]float32); ok && len(*b) >= n {
-		return b
-	}
-	b := make([]float32, max(n, uploadPiece))
+	b := make([]T, max(n, uploadPiece))
 	return &b
 }
 
