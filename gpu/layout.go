@@ -64,3 +64,14 @@ func (d *Device) attentionWG(wg, dv int) int {
 	}
 	return wg
 }
+
+// attentionPreload says whether the decode-step attention kernels, over
+// rows of x, load their first chunk of keys and values before anything
+// else, into registers: a key of dv vectors of v floats and a slice's
+// values per invocation. On a GPU that takes one wait for memory off a
+// one-row step's attention (BENCHMARKS.md); at 8 rows it measured slower.
+// On a CPU, whose registers are memory, it only copies; heads wider than
+// 64 floats would spill.
+func (d *Device) attentionPreload(rows, dv, v int) bool {
+	return rows == 1 && !d.cpuLayout() && v == 4 && dv <= 16
+}

@@ -65,7 +65,7 @@ func (b *Batch) AttnCross(out, x, w, k, v *Tensor, a ProjArgs) {
 	// workgroup memory in all).
 	stage := vecW && kx <= 2048
 	defs := kernels.Defines{"W": w.dtype.String(), "VEC": vecW, "V": vec, "WG": b.d.attentionWG(256, a.HeadDim/vec),
-		"DV": a.HeadDim / vec, "K": kx, "STAGE": stage}
+		"DV": a.HeadDim / vec, "K": kx, "STAGE": stage, "PRELOAD": b.d.attentionPreload(rows, a.HeadDim/vec, vec)}
 	params := []uint32{uint32(a.Heads), uint32(a.HeadDim), uint32(inner / vec), uint32(k.shape[1]),
 		uint32(rows * a.Heads), math.Float32bits(a.Eps)}
 	b.dispatch(kernels.AttnCross, defs, params, grid(rows*a.Heads, 1), x, w, k, v, a.KeyLens, a.KVRows, out)

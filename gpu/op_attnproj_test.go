@@ -24,6 +24,9 @@ func testAttnCross(t *testing.T) {
 		{1, 12, 64, 768, 1, 64, []uint32{64}, []uint32{0}},
 		{4, 3, 16, 40, 2, 33, []uint32{20, 33}, []uint32{1, 0, 0, 1}},
 		{2, 2, 33, 35, 3, 300, []uint32{300, 7, 0}, []uint32{2, 0}},
+		// More keys than a chunk, one row of vector heads (the GPU
+		// layout preloads the first chunk).
+		{1, 2, 64, 128, 2, 300, []uint32{290, 100}, []uint32{0}},
 		// Rows too wide to stage x in workgroup memory, on the vector
 		// path (q8: a whole number of superblocks).
 		{2, 2, 16, 2176, 1, 9, []uint32{9}, []uint32{0, 0}},

@@ -78,6 +78,6 @@ func (b *Batch) AttnStep(out, qkv, kc, vc *Tensor, a AttnStepArgs) {
 	wg := b.d.attentionWG(256, dv)
 	params := []uint32{uint32(a.Heads), uint32(dv), uint32(capacity), uint32(a.Heads * dv),
 		uint32((a.Buckets.n - 1) / 2), uint32(rows * a.Heads)}
-	b.dispatch(kernels.AttnStep, kernels.Defines{"WG": wg, "V": vec, "DV": dv}, params, grid(rows*a.Heads, 1),
+	b.dispatch(kernels.AttnStep, kernels.Defines{"WG": wg, "V": vec, "DV": dv, "PRELOAD": b.d.attentionPreload(rows, dv, vec)}, params, grid(rows*a.Heads, 1),
 		qkv, kc, vc, a.Bias, a.Buckets, a.State, out)
 }

@@ -37,6 +37,10 @@ const WG = {{.WG}}u;
 // products unroll: their loads then overlap instead of each waiting for
 // the last (a step's attention is latency-bound).
 const DV = {{.DV}}u;
+// SLICES slices of DV invocations share a chunk's value sums, each at most
+// PER_SLICE of its keys.
+const SLICES = WG / DV;
+const PER_SLICE = (WG + SLICES - 1u) / SLICES;
 const MAXDV = {{if eq .V 4}}64u{{else}}256u{{end}};
 
 var<workgroup> q_sh: array<VT, MAXDV>;
@@ -52,25 +56,42 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
     }
     let h = row % p.heads;
     let b = row / p.heads;
+    let cbase = b * p.cap * p.width + h * DV;
+    let s = t / DV;
+    let e = t % DV;
+{{- if .PRELOAD}}
+    // The first chunk's key for this invocation and values for its slice,
+    // loaded before anything else: their addresses do not depend on the
+    // position, so that their wait is the same wait as for the position
+    // and for q, k and v, not one after it. (The new position's rows are
+    // loaded stale and replaced by k_sh and v_sh below.)
+    var k0: array<VT, DV>;
+    var v0: array<VT, PER_SLICE>;
+    let kr0 = cbase + min(t, p.cap - 1u) * p.width;
+    for (var c = 0u; c < DV; c++) {
+        k0[c] = kc[kr0 + c];
+    }
+    if (s < SLICES) {
+        for (var i = 0u; i < PER_SLICE; i++) {
+            v0[i] = vc[cbase + min(s + i * SLICES, p.cap - 1u) * p.width + e];
+        }
+    }
+{{- end}}
     let pos = state[0];
     let n = pos + 1u;
     let src = b * 3u * p.width + h * DV;
-    let cbase = b * p.cap * p.width + h * DV;
 
-    for (var e = t; e < DV; e += WG) {
-        q_sh[e] = qkv[src + e];
-        let kv = qkv[src + p.width + e];
-        let vv = qkv[src + 2u * p.width + e];
-        k_sh[e] = kv;
-        v_sh[e] = vv;
-        kc[cbase + pos * p.width + e] = kv;
-        vc[cbase + pos * p.width + e] = vv;
+    for (var c = t; c < DV; c += WG) {
+        q_sh[c] = qkv[src + c];
+        let kv = qkv[src + p.width + c];
+        let vv = qkv[src + 2u * p.width + c];
+        k_sh[c] = kv;
+        v_sh[c] = vv;
+        kc[cbase + pos * p.width + c] = kv;
+        vc[cbase + pos * p.width + c] = vv;
     }
     workgroupBarrier();
 
-    let slices = WG / DV;
-    let s = t / DV;
-    let e = t % DV;
     var acc = VT(0.0);
     var m = NEG;
     var l = 0.0;
@@ -79,33 +100,60 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
         var score = NEG;
         if (t < cnt) {
             let j = j0 + t;
+            // Key j sits at relative position j - pos <= 0. The bias's
+            // loads go first, so that they overlap the key's.
+            let bj = bias[buckets[p.center + j - pos] * p.heads + h];
+            // The new key comes from k_sh; its row in kc is read too (and
+            // not used), so that the loop has no branch.
+            let now = j == pos;
             var d = 0.0;
-            if (j == pos) {
+{{- if .PRELOAD}}
+            if (j0 == 0u) {
                 for (var c = 0u; c < DV; c++) {
-                    d += vdot(q_sh[c], k_sh[c]);
+                    d += vdot(q_sh[c], select(k0[c], k_sh[c], now));
                 }
             } else {
+{{- else}}
+            {
+{{- end}}
                 let kb = cbase + j * p.width;
                 for (var c = 0u; c < DV; c++) {
-                    d += vdot(q_sh[c], kc[kb + c]);
+                    d += vdot(q_sh[c], select(kc[kb + c], k_sh[c], now));
                 }
             }
-            // Key j sits at relative position j - pos <= 0.
-            score = d + bias[buckets[p.center + j - pos] * p.heads + h];
+            score = d + bj;
         }
         let scale = chunk_probs(t, cnt, score, &m);
-        if (s < slices) {
+        if (s < SLICES) {
             acc *= scale;
             l *= scale;
-            for (var jj = s; jj < cnt; jj += slices) {
+{{- if .PRELOAD}}
+            // A constant trip count, so that the loop unrolls and its
+            // loads are all in flight at once: a loop over cnt waits on
+            // each value in turn, one row's step's longest chain of
+            // latencies. (At 8 rows, unrolled measured slower.)
+            for (var i = 0u; i < PER_SLICE; i++) {
+                let jj = s + i * SLICES;
+                if (jj >= cnt) {
+                    break;
+                }
+{{- else}}
+            for (var jj = s; jj < cnt; jj += SLICES) {
+{{- end}}
                 let pj = probs[jj];
                 l += pj;
                 let j = j0 + jj;
-                if (j == pos) {
-                    acc += pj * v_sh[e];
+                var vj: VT;
+{{- if .PRELOAD}}
+                if (j0 == 0u) {
+                    vj = v0[i];
                 } else {
-                    acc += pj * vc[cbase + j * p.width + e];
+{{- else}}
+                {
+{{- end}}
+                    vj = vc[cbase + j * p.width + e];
                 }
+                acc += pj * select(vj, v_sh[e], j == pos);
             }
         }
     }

@@ -14,7 +14,7 @@ var FMatVec = register(&Kernel{
 	Name:     "fmatvec",
 	File:     "fmatvec.wgsl",
 	Buffers:  []Access{Read, Read, Read, ReadWrite},
-	Defaults: Defines{"W": "f32", "VEC": false, "M": 1, "WG": 256, "TPR": 32, "RPI": 1, "NORM": false, "GATE": false, "ACT": "", "RES": false, "ARGMAX": false, "K": 64},
+	Defaults: Defines{"W": "f32", "VEC": false, "M": 1, "WG": 256, "TPR": 32, "RPI": 1, "NORM": false, "GATE": false, "ACT": "", "RES": false, "ARGMAX": false, "K": 64, "UNROLL": false},
 })
 
 // FMatVecArgmax is FMatVec that also writes, for each x row and
@@ -25,7 +25,7 @@ var FMatVecArgmax = register(&Kernel{
 	Name:     "fmatvec_argmax",
 	File:     "fmatvec.wgsl",
 	Buffers:  []Access{Read, Read, Read, ReadWrite, ReadWrite},
-	Defaults: Defines{"W": "f32", "VEC": false, "M": 1, "WG": 256, "TPR": 32, "RPI": 1, "NORM": false, "GATE": false, "ACT": "", "RES": false, "ARGMAX": true, "K": 64},
+	Defaults: Defines{"W": "f32", "VEC": false, "M": 1, "WG": 256, "TPR": 32, "RPI": 1, "NORM": false, "GATE": false, "ACT": "", "RES": false, "ARGMAX": true, "K": 64, "UNROLL": false},
 })
 
 // ArgmaxCombine finishes FMatVecArgmax: per row, the index of the largest

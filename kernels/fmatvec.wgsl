@@ -92,6 +92,27 @@ fn act(v: f32) -> f32 {
 {{- end}}
 }
 
+{{/*
+along_k opens dot_rows' loop over this invocation's loads along K (there
+are `loads` of them in a row, the invocation's index i). With UNROLL it
+counts to a constant, the guard folding away when TPR divides loads, so
+that the loop unrolls and the invocation's loads are all in flight
+together: one wait for memory instead of one per trip, which is what a
+one-row step's latency is made of. Without it the loop stays a loop: at 8
+rows, unrolled loops of 8 rows of x measured slower (BENCHMARKS.md).
+*/}}
+{{define "along_k"}}
+{{- if .UNROLL}}
+    for (var it = 0u; it < (loads + TPR - 1u) / TPR; it++) {
+        let i = lane + it * TPR;
+        if (loads % TPR != 0u && i >= loads) {
+            break;
+        }
+{{- else}}
+    for (var i = lane; i < loads; i += TPR) {
+{{- end}}
+{{- end}}
+
 // dot_rows adds x[m] . w[rows[j]] for every m and j into acc, over this
 // invocation's share of K. Each piece of x is loaded once for all NR rows:
 // on a CPU, where every load is a loop over the SIMD lanes, the loads of x
@@ -104,7 +125,8 @@ fn dot_rows(rows_in: array<u32, NR>, lane: u32, acc: ptr<function, array<array<f
     // (K a multiple of 128).
     let kb = K / 32u;
     let xrow = K / 4u;
-    for (var i = lane; i < kb; i += TPR) {
+    let loads = kb;
+{{- template "along_k" .}}
         var xs: array<array<vec4<f32>, 8>, M>;
         for (var m = 0u; m < M; m++) {
             let xb = min(m, p.M - 1u) * xrow + 8u * i;
@@ -127,7 +149,8 @@ fn dot_rows(rows_in: array<u32, NR>, lane: u32, acc: ptr<function, array<array<f
 {{- else if and .VEC (eq .W "f16")}}
     let k8 = K / 8u;
     let xrow = K / 4u;
-    for (var i = lane; i < k8; i += TPR) {
+    let loads = k8;
+{{- template "along_k" .}}
         var xl: array<vec4<f32>, M>;
         var xh: array<vec4<f32>, M>;
         for (var m = 0u; m < M; m++) {
@@ -146,7 +169,8 @@ fn dot_rows(rows_in: array<u32, NR>, lane: u32, acc: ptr<function, array<array<f
     }
 {{- else if .VEC}}
     let k4 = K / 4u;
-    for (var i = lane; i < k4; i += TPR) {
+    let loads = k4;
+{{- template "along_k" .}}
         var xv: array<vec4<f32>, M>;
         for (var m = 0u; m < M; m++) {
             xv[m] = x[min(m, p.M - 1u) * k4 + i];
@@ -159,13 +183,14 @@ fn dot_rows(rows_in: array<u32, NR>, lane: u32, acc: ptr<function, array<array<f
         }
     }
 {{- else}}
-    for (var k = lane; k < K; k += TPR) {
+    let loads = K;
+{{- template "along_k" .}}
         var xv: array<f32, M>;
         for (var m = 0u; m < M; m++) {
-            xv[m] = x[min(m, p.M - 1u) * K + k];
+            xv[m] = x[min(m, p.M - 1u) * K + i];
         }
         for (var rj = 0u; rj < NR; rj++) {
-            let wv = load_w(rows[rj] * K + k);
+            let wv = load_w(rows[rj] * K + i);
             for (var m = 0u; m < M; m++) {
                 (*acc)[rj][m] += wv * xv[m];
             }
@@ -174,13 +199,14 @@ fn dot_rows(rows_in: array<u32, NR>, lane: u32, acc: ptr<function, array<array<f
 {{- end}}
 }
 
-@compute @workgroup_size({{.WG}})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) t: u32) {
-    let r = t / TPR;
-    let lane = t % TPR;
-    let g = wid.x + wid.y * nwg.x;
-
+{{/*
+fmatvec_norm leaves each row's scale in scale[m]: its inverse RMS with
+NORM, else 1. With UNROLL it comes after the products, so that the wait
+for x and the wait for the weights are one wait (x is then in cache), not
+two in a row. At 8 rows of x that measured slower (BENCHMARKS.md), so
+without UNROLL it stays first.
+*/}}
+{{define "fmatvec_norm"}}
 {{- if .NORM}}
     // Sum of squares of each row of x, by all invocations.
     var sq: array<f32, M>;
@@ -217,12 +243,25 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if (t < M) {
         scale[t] = inverseSqrt(partial[t * WG] / f32(K) + p.eps);
     }
+    // Also orders the reads of partial above before any reuse.
     workgroupBarrier();
 {{- else}}
     if (t < M) {
         scale[t] = 1.0;
     }
     workgroupBarrier();
+{{- end}}
+{{end}}
+
+@compute @workgroup_size({{.WG}})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) t: u32) {
+    let r = t / TPR;
+    let lane = t % TPR;
+    let g = wid.x + wid.y * nwg.x;
+
+{{- if not .UNROLL}}
+{{template "fmatvec_norm" .}}
 {{- end}}
 
     // Rows past N read row N - 1 (in bounds) and are not written.
@@ -236,6 +275,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
     var acc: array<array<f32, M>, NR>;
     dot_rows(rows, lane, &acc);
+{{- if .UNROLL}}
+{{template "fmatvec_norm" .}}
+{{- end}}
 {{- if gt .TPR 1}}
     for (var j = 0u; j < NR; j++) {
         for (var m = 0u; m < M; m++) {
