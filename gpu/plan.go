@@ -99,6 +99,22 @@ func (b *Batch) Plan() (*Plan, error) {
 // Len returns the number of dispatches in the plan.
 func (p *Plan) Len() int { return len(p.ops) }
 
+// Subset returns a plan of the dispatches i of p for which keep(i) is
+// true, sharing p's pipelines, bind groups and parameters: for measuring
+// what each part of a plan costs where it runs, among the others
+// (BENCHMARKS.md), where the dispatches left out leave the rest to compute
+// on stale data. It must not be used after p is closed; closing it
+// releases nothing.
+func (p *Plan) Subset(keep func(i int) bool) *Plan {
+	s := &Plan{d: p.d}
+	for i, op := range p.ops {
+		if keep(i) {
+			s.ops = append(s.ops, op)
+		}
+	}
+	return s
+}
+
 // Close releases the plan's bind groups and parameters.
 func (p *Plan) Close() {
 	if p == nil {

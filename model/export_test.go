@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/nib-editor/nib/gpu"
 )
 
 // Test-only views of the package, for the external tests in model_test.
@@ -82,6 +84,80 @@ func (d *Decoder) ProbeBatched(per, reps int) (float64, error) {
 		total += time.Since(t0)
 	}
 	return float64(total.Microseconds()) / float64(per*reps), nil
+}
+
+// StepRoles names the parts of a planned decode step, in the order
+// recordPlan records them: the embedding, seven dispatches per layer, and
+// the lm_head with its argmax, the argmax's combine and the position's
+// advance.
+var StepRoles = []string{"embedding", "norm+q/k/v", "self-attention", "self output+res", "cross-attention (norm+q fused)",
+	"cross output+res", "norm+feed-forward in", "feed-forward out+res", "norm+lm_head+argmax", "argmax combine", "advance"}
+
+// stepRole returns the index in StepRoles of dispatch i of a plan of n.
+func stepRole(i, n int) int {
+	switch {
+	case i == 0:
+		return 0
+	case i >= n-3:
+		return len(StepRoles) - (n - i)
+	}
+	return 1 + (i-1)%7
+}
+
+// ProbeAblation times planned steps on the GPU, in place: for the whole
+// plan and for the plan without each part of StepRoles but the advance
+// (without it the position, and so attention's cost, would stand still).
+// Each measure records steps plans from position 0, then times from the
+// submission to the GPU's end, reps times, and keeps the median µs per
+// step. It returns the whole step's time and, per role, what leaving it
+// out saves: that part's cost among the others, launch and barrier
+// included.
+func (d *Decoder) ProbeAblation(steps, reps int) (float64, map[string]float64, error) {
+	if d.plan == nil {
+		return 0, nil, errNoPlan
+	}
+	n := d.plan.Len()
+	if (n-4)%7 != 0 {
+		return 0, nil, fmt.Errorf("probe ablation: a plan of %d dispatches is not 1 + 7 per layer + 3", n)
+	}
+	if steps > d.capacity {
+		return 0, nil, fmt.Errorf("probe ablation: %d steps exceed the capacity %d", steps, d.capacity)
+	}
+	measure := func(p *gpu.Plan) (float64, error) {
+		var ts []float64
+		for range reps {
+			if err := d.state.WriteU32([]uint32{0, 0, 0, 0}); err != nil {
+				return 0, err
+			}
+			b := d.m.dev.NewBatch()
+			for range steps {
+				b.Run(p)
+			}
+			t0 := time.Now()
+			if err := b.Submit(); err != nil {
+				return 0, err
+			}
+			if err := d.m.dev.Sync(); err != nil {
+				return 0, err
+			}
+			ts = append(ts, float64(time.Since(t0).Microseconds())/float64(steps))
+		}
+		slices.Sort(ts)
+		return ts[len(ts)/2], nil
+	}
+	full, err := measure(d.plan)
+	if err != nil {
+		return 0, nil, fmt.Errorf("probe ablation: %w", err)
+	}
+	saved := make(map[string]float64)
+	for r, role := range StepRoles[:len(StepRoles)-1] {
+		t, err := measure(d.plan.Subset(func(i int) bool { return stepRole(i, n) != r }))
+		if err != nil {
+			return 0, nil, fmt.Errorf("probe ablation without %s: %w", role, err)
+		}
+		saved[role] = full - t
+	}
+	return full, saved, nil
 }
 
 // Batch returns the number of encoded inputs.

@@ -97,6 +97,55 @@ func BenchmarkStepPhases(b *testing.B) {
 	}
 }
 
+// BenchmarkStepAblation breaks a planned decode step's GPU time down by
+// part, in place (Decoder.ProbeAblation): 128 steps from position 0 per
+// submission, as the decode benchmark's 128 tokens, for the shapes of
+// NIB_BENCH_SIZES (default flan-t5-base). Prints what leaving each part
+// out of every layer saves, per step and per dispatch.
+func BenchmarkStepAblation(b *testing.B) {
+	names := []string{"flan-t5-base"}
+	if s := os.Getenv("NIB_BENCH_SIZES"); s != "" {
+		names = strings.Split(s, ",")
+	}
+	for _, name := range names {
+		b.Run(name, func(b *testing.B) {
+			m := warmRandom(b, name)
+			defer m.Close()
+			enc, err := m.Encode([][]int{benchPrompt()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer enc.Close()
+			d, err := m.NewDecoder(enc, 1024)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer d.Close()
+			// A first step makes the plan.
+			if _, err := d.Step(context.Background(), []int{0}, 1); err != nil {
+				b.Fatal(err)
+			}
+			full, saved, err := d.ProbeAblation(128, 5)
+			if err != nil {
+				b.Fatal(err)
+			}
+			layers := m.Config().NumDecoderLayers
+			fmt.Printf("%s: planned step %.1f µs on the GPU; leaving out each part saves (µs per step, per dispatch):\n", name, full)
+			sum := 0.0
+			for i, role := range model.StepRoles[:len(model.StepRoles)-1] {
+				per := 1
+				if i >= 1 && i <= 7 {
+					per = layers
+				}
+				fmt.Printf("  %-32s %7.1f %6.2f\n", role, saved[role], saved[role]/float64(per))
+				sum += saved[role]
+			}
+			fmt.Printf("  %-32s %7.1f\n", "sum of parts", sum)
+			b.ReportMetric(full, "step-gpu-µs")
+		})
+	}
+}
+
 func median(v []float64) float64 {
 	s := append([]float64(nil), v...)
 	sort.Float64s(s)
