@@ -98,8 +98,8 @@ func BenchmarkStepPhases(b *testing.B) {
 }
 
 // BenchmarkStepAblation breaks a planned decode step's GPU time down by
-// part, in place (Decoder.ProbeAblation): 128 steps from position 0 per
-// submission, as the decode benchmark's 128 tokens, for the shapes of
+// part, in place (Decoder.ProbeAblation): 128 steps from position 0 in
+// chunks of 8, as the decode benchmark's 128 tokens, for the shapes of
 // NIB_BENCH_SIZES (default flan-t5-base). Prints what leaving each part
 // out of every layer saves, per step and per dispatch.
 func BenchmarkStepAblation(b *testing.B) {
@@ -125,7 +125,7 @@ func BenchmarkStepAblation(b *testing.B) {
 			if _, err := d.Step(context.Background(), []int{0}, 1); err != nil {
 				b.Fatal(err)
 			}
-			full, saved, err := d.ProbeAblation(128, 5)
+			full, saved, err := d.ProbeAblation(128, 9)
 			if err != nil {
 				b.Fatal(err)
 			}
