@@ -392,9 +392,10 @@ func (r *Readback) Bytes() ([]byte, error) {
 
 // Discard gives up a read that is not wanted, without waiting for it: its
 // staging buffer goes back to the pool (any later use of it is submitted
-// after this read's copy). Bytes then fails.
+// after this read's copy). Bytes then fails. A nil Readback (no read)
+// has nothing to give up.
 func (r *Readback) Discard() {
-	if r.data != nil || r.err != nil {
+	if r == nil || r.data != nil || r.err != nil {
 		return
 	}
 	r.finish(nil, fmt.Errorf("gpu: read of %s discarded", r.t))

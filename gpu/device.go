@@ -172,6 +172,8 @@ func (d *Device) open() error {
 	// Larger workgroup storage lets FMatVec keep its widest groups for
 	// batched rows (op_fmatvec.go); it works within the default too.
 	want.MaxComputeWorkgroupStorageSize = min(have.MaxComputeWorkgroupStorageSize, workgroupStorageWanted)
+	// DecoderLayer binds 17 storage buffers where the adapter allows it.
+	want.MaxStorageBuffersPerShaderStage = min(have.MaxStorageBuffersPerShaderStage, declayerBuffers)
 	var features []wgpu.FeatureName
 	if d.info.ShaderF16 {
 		features = append(features, wgpu.FeatureNameShaderF16)

@@ -121,7 +121,7 @@ func (d *Device) layout(access []kernels.Access) (*wgpu.BindGroupLayout, string,
 }
 
 // maxBuffers bounds the storage bindings of one kernel.
-const maxBuffers = 8
+const maxBuffers = 17
 
 // bindKey identifies a bind group: a layout and the buffers bound to it.
 type bindKey struct {

@@ -59,12 +59,29 @@ func register(k *Kernel) *Kernel {
 	if k.Entry == "" {
 		k.Entry = "main"
 	}
-	t := template.New(k.File).Option("missingkey=error")
+	t := template.New(k.File).Option("missingkey=error").Funcs(template.FuncMap{"dict": dict})
 	t = template.Must(t.ParseFS(sources, lib))
 	t = template.Must(t.ParseFS(sources, k.File))
 	k.tmpl = t
 	registry[k.Name] = k
 	return k
+}
+
+// dict makes a template's argument of several named values: {{template
+// "t" (dict "A" 1 "B" .X)}} (pairs of a name and a value).
+func dict(pairs ...any) (map[string]any, error) {
+	if len(pairs)%2 != 0 {
+		return nil, fmt.Errorf("dict: %d arguments, not pairs", len(pairs))
+	}
+	m := make(map[string]any, len(pairs)/2)
+	for i := 0; i < len(pairs); i += 2 {
+		name, ok := pairs[i].(string)
+		if !ok {
+			return nil, fmt.Errorf("dict: argument %d is not a name", i)
+		}
+		m[name] = pairs[i+1]
+	}
+	return m, nil
 }
 
 // All returns every registered kernel, sorted by name.

@@ -12,6 +12,8 @@ array<vec4<u32>>).
 the lowest index, for the argmax and top-k kernels.
 "online_softmax" holds what the attention kernels share (VT, vdot,
 chunk_probs, finish); it needs WG, V and an array<VT> named out.
+"softmax_chunks" is all of it but finish, for a kernel that writes its
+output another way.
 */}}
 {{define "w_elem"}}{{if or (eq .W "f16") (eq .W "q8")}}u32{{else}}f32{{end}}{{end}}
 {{define "load_w"}}
@@ -110,6 +112,10 @@ fn beats(k1: u32, i1: u32, k2: u32, i2: u32) -> bool {
 }
 {{end}}
 {{define "online_softmax"}}
+{{- template "softmax_chunks" .}}
+{{template "finish" .}}
+{{- end}}
+{{define "softmax_chunks"}}
 // The attention kernels' shared parts: head vectors VT of V floats, and an
 // online softmax over the keys in chunks of WG, one key per invocation.
 alias VT = {{if eq .V 4}}vec4<f32>{{else}}f32{{end}};
@@ -152,7 +158,8 @@ fn chunk_probs(t: u32, cnt: u32, score: f32, m: ptr<function, f32>) -> f32 {
     workgroupBarrier();
     return scale;
 }
-
+{{end}}
+{{define "finish"}}
 // finish writes out[obase .. obase + dv): the WG / dv slices' weighted
 // sums of values acc, added up and divided by their added weights l (zeros
 // for a query that saw no key). Invocation t is element t % dv of slice

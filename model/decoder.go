@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"os"
 
 	"github.com/nib-editor/nib/gpu"
 )
@@ -45,6 +46,9 @@ type Decoder struct {
 	// hist and histLP keep every planned step's choice by position, so
 	// that RunGreedy reads several steps back at once.
 	hist, histLP *gpu.Tensor
+	// layerScratch is the one-dispatch layers' scratch (gpu.DecoderLayer),
+	// nil where the plan takes seven dispatches a layer.
+	layerScratch *gpu.Tensor
 	plan         *gpu.Plan
 	topIDs       *gpu.Tensor // U32 [rows, k]
 	topLP        *gpu.Tensor // F32 [rows, k]
@@ -143,6 +147,16 @@ func (d *Decoder) setRows(rows []uint32) error {
 	d.part = alloc(gpu.U32, m.dev.ArgmaxPartials(n, c.VocabSize, c.DModel, m.lmHead.DType()))
 	d.best = alloc(gpu.F32, n, 1)
 	d.hist, d.histLP = alloc(gpu.U32, d.capacity, n), alloc(gpu.F32, d.capacity, n)
+	d.layerScratch = nil
+	if n == 1 && m.layerStep() {
+		d.layerScratch = alloc(gpu.U32, gpu.DecoderLayerWords(c.DModel, c.Inner(), ff))
+		if err == nil {
+			// The barrier's words start at zero; each dispatch leaves them so.
+			b := m.dev.NewBatch()
+			b.Clear(d.layerScratch)
+			err = b.Submit()
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("model: decoder rows: %w", err)
 	}
@@ -170,6 +184,16 @@ func (d *Decoder) recordPlan() (*gpu.Plan, error) {
 	b.Embedding(d.h, m.w.Shared, d.ids)
 	for i, l := range m.w.Dec {
 		f := m.dec[i]
+		if d.layerScratch != nil {
+			b.DecoderLayer(gpu.DecoderLayerArgs{
+				H: d.h, Scratch: d.layerScratch,
+				QKV: f.QKV, SelfO: l.Self.O, CrossQ: f.CrossQ, CrossO: l.Cross.O, In: f.FFNIn, Out: l.FFN.Wo,
+				SelfK: d.selfK[i], SelfV: d.selfV[i], CrossK: d.enc.crossK[i], CrossV: d.enc.crossV[i],
+				Bias: m.w.DecRelBias, Buckets: d.buckets, State: d.state, KeyLens: d.enc.keyLens, KVRows: d.rowMap,
+				Heads: c.NumHeads, HeadDim: c.DKV, Gated: c.Gated, Act: c.Activation, Eps: eps,
+			})
+			continue
+		}
 		// Self-attention in two dispatches: fusing the q/k/v projection
 		// into the attention measured slower on the H100 (BENCHMARKS.md),
 		// as a head's workgroup then reads all of its 3*d_kv weight rows
@@ -194,6 +218,46 @@ func (d *Decoder) recordPlan() (*gpu.Plan, error) {
 	// The next step's position, so that steps can follow on the GPU.
 	b.Advance(d.state)
 	return b.Plan()
+}
+
+// layerStep says whether a one-row step runs each decoder layer as one
+// dispatch (gpu.DecoderLayer): the device must allow it, and every layer
+// matrix be f16 or f32 with columns a multiple of 8. NIB_DECLAYER=1 turns
+// it on.
+func (m *Model) layerStep() bool {
+	if os.Getenv("NIB_DECLAYER") != "1" || m.layerOff.Load() || m.dev.DecoderLayerWorkgroups() == 0 || m.cfg.DKV%4 != 0 {
+		return false
+	}
+	for i, l := range m.w.Dec {
+		f := m.dec[i]
+		for _, t := range []*gpu.Tensor{f.QKV, l.Self.O, f.CrossQ, l.Cross.O, f.FFNIn, l.FFN.Wo} {
+			if dt := t.DType(); (dt != gpu.F16 && dt != gpu.F32) || t.Shape()[1]%8 != 0 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// layerCheck reads the one-dispatch layers' count of barrier waits that
+// gave up (nil: none were read). Any means the GPU did not run the
+// layer's workgroups all at once and the step's results are wrong: the
+// model then records plans of seven dispatches a layer from now on, and
+// the request fails.
+func (d *Decoder) layerCheck(spins *gpu.Readback) error {
+	if spins == nil {
+		return nil
+	}
+	words, err := spins.U32()
+	if err != nil {
+		return err
+	}
+	if words[0] != 0 {
+		d.m.layerOff.Store(true)
+		return fmt.Errorf("model: decoder: %d barrier waits of the one-dispatch layers gave up (the GPU did not run %d workgroups at once); later steps take seven dispatches a layer",
+			words[0], d.m.dev.DecoderLayerWorkgroups())
+	}
+	return nil
 }
 
 // releaseRows releases the per-row tensors and the plan.
@@ -466,10 +530,17 @@ func (d *Decoder) Step(ctx context.Context, tokens []int, k int) ([]Candidates, 
 		b.TopK(d.topIDs, d.topLP, logits, k)
 		rIDs, rLP = b.Read(d.topIDs), b.Read(d.topLP)
 	}
+	var spins *gpu.Readback
+	if d.plan != nil && d.layerScratch != nil {
+		spins = b.ReadRange(d.layerScratch, 2, 1)
+	}
 	if err := b.Submit(); err != nil {
 		return nil, err
 	}
 	d.pos++
+	if err := d.layerCheck(spins); err != nil {
+		return nil, err
+	}
 	ids, err := rIDs.U32()
 	if err != nil {
 		return nil, err
@@ -628,8 +699,8 @@ func (d *Decoder) RunGreedy(ctx context.Context, first []int, maxSteps int, emit
 	}
 	rows := d.Rows()
 	type chunk struct {
-		start, n int
-		ids, lps *gpu.Readback
+		start, n        int
+		ids, lps, spins *gpu.Readback
 	}
 	next := 1
 	submitted := 0 // steps submitted
@@ -646,6 +717,9 @@ func (d *Decoder) RunGreedy(ctx context.Context, first []int, maxSteps int, emit
 		c := &chunk{start: d.pos, n: n}
 		c.ids = b.ReadRange(d.hist, d.pos*rows, n*rows)
 		c.lps = b.ReadRange(d.histLP, d.pos*rows, n*rows)
+		if d.layerScratch != nil {
+			c.spins = b.ReadRange(d.layerScratch, 2, 1)
+		}
 		if err := b.Submit(); err != nil {
 			return nil, err
 		}
@@ -669,6 +743,14 @@ func (d *Decoder) RunGreedy(ctx context.Context, first []int, maxSteps int, emit
 		}
 		raw, err := cur.lps.Bytes()
 		if err != nil {
+			return err
+		}
+		if err := d.layerCheck(cur.spins); err != nil {
+			if ahead != nil {
+				ahead.ids.Discard()
+				ahead.lps.Discard()
+				ahead.spins.Discard()
+			}
 			return err
 		}
 		for j := range cur.n {

@@ -354,3 +354,64 @@ func TestProbes(t *testing.T) {
 		t.Error("ProbeBatched on a closed decoder: no error")
 	}
 }
+
+// TestLayerStep runs the one-row step with each decoder layer as one
+// dispatch (NIB_DECLAYER=1): the plan has 1 + layers + 3 dispatches, each
+// step's top 5 matches Hugging Face's logits as the planned step's does
+// (TestStepMatchesReference, same tolerance), and the pipelined greedy
+// loop gives the reference's greedy ids, for both fixtures and in f16.
+func TestLayerStep(t *testing.T) {
+	t.Setenv("NIB_DECLAYER", "1")
+	for _, fx := range fixtures {
+		for _, f16 := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/f16=%v", fx, f16), func(t *testing.T) {
+				_, m := load(t, fixture(fx), model.Options{F16: f16})
+				ref := openRef(t, fx)
+				enc, err := m.Encode(ref.rows(t, "case1.input_ids"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer enc.Close()
+				dec := ref.rows(t, "case1.decoder_input_ids")[0]
+				logits := ref.floats(t, "case1.logits")
+				vocab := m.Config().VocabSize
+				d, err := m.NewDecoder(enc, len(dec))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer d.Close()
+				if want := 1 + m.Config().NumDecoderLayers + 3; d.PlanLen() != want {
+					t.Fatalf("plan of %d dispatches, want %d", d.PlanLen(), want)
+				}
+				tol := 1e-4
+				if f16 {
+					// TestF16Weights' bound on the logits.
+					tol = 7.7e-4
+				}
+				for pos, tok := range dec {
+					got, err := d.Step(context.Background(), []int{tok}, 5)
+					if err != nil {
+						t.Fatal(err)
+					}
+					sameCandidates(t, fmt.Sprintf("step %d", pos), got[0], topRef(logits[pos*vocab:(pos+1)*vocab], 5), tol)
+				}
+				want := ref.rows(t, "case1.greedy_ids")[0]
+				g, err := m.NewDecoder(enc, len(want))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer g.Close()
+				var got []int
+				if err := g.RunGreedy(context.Background(), []int{0}, len(want)-1, func(ids []int, _ []float32) bool {
+					got = append(got, ids[0])
+					return true
+				}); err != nil {
+					t.Fatal(err)
+				}
+				if fmt.Sprint(append([]int{0}, got...)) != fmt.Sprint(want) {
+					t.Errorf("greedy %v, want %v", got, want)
+				}
+			})
+		}
+	}
+}

@@ -173,3 +173,12 @@ func (e *Encoded) Batch() int { return e.batch }
 
 // Lens returns the unpadded length of each input.
 func (e *Encoded) Lens() []int { return slices.Clone(e.lens) }
+
+// PlanLen is the number of dispatches in the decoder's planned step, 0
+// without a plan.
+func (d *Decoder) PlanLen() int {
+	if d.plan == nil {
+		return 0
+	}
+	return d.plan.Len()
+}

@@ -3,6 +3,7 @@ package model
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/nib-editor/nib/gpu"
@@ -50,6 +51,9 @@ type Model struct {
 	// positions; rebuilt larger when a longer sequence comes.
 	encTable, decTable *gpu.Tensor
 	encN, decN         int
+	// layerOff turns the one-dispatch decoder layers off for good, once a
+	// step found their barrier failing (Decoder.layerCheck).
+	layerOff atomic.Bool
 }
 
 // Load uploads ck's weights to dev, rearranging the decoder's for its steps

@@ -1,0 +1,174 @@
+package gpu
+
+import (
+	"math"
+	"os"
+	"slices"
+	"strconv"
+
+	"github.com/nib-editor/nib/kernels"
+)
+
+// DecoderLayerArgs are one T5 decoder layer's tensors for DecoderLayer, in
+// the planned step's shapes: the residual stream H is F32 [1, d], Act the
+// U32 Scratch of DecoderLayerWords words, the weights as FMatVec and
+// AttnCross take them (the norms folded in; f16 or f32), SelfK and SelfV
+// F32 [1, capacity, inner] caches, CrossK and CrossV the encoder's F32
+// [E, L, inner] keys and values, and the tables as AttnStep and AttnCross
+// take them.
+type DecoderLayerArgs struct {
+	H, Scratch                            *Tensor
+	QKV, SelfO, CrossQ, CrossO, In, Out   *Tensor
+	SelfK, SelfV, CrossK, CrossV          *Tensor
+	Bias, Buckets, State, KeyLens, KVRows *Tensor
+	// Heads and HeadDim are H and D; inner = H*D.
+	Heads, HeadDim int
+	// Gated says In stacks gate and up rows; Act is "relu" or "gelu_new".
+	Gated bool
+	Act   string
+	Eps   float32
+}
+
+// declayerBuffers is DecoderLayer's storage bindings.
+const declayerBuffers = 17
+
+// spinLimit bounds a barrier's polls before DecoderLayer gives up and
+// marks its results wrong: a few milliseconds, where a barrier takes
+// microseconds.
+const spinLimit = 1 << 16
+
+// DecoderLayerWords is the size in u32 words of DecoderLayer's scratch
+// for a model of width d, inner width inner and feed-forward width ff.
+func DecoderLayerWords(d, inner, ff int) int {
+	o := declayerOffsets(d, inner, ff)
+	return o[6]
+}
+
+// declayerOffsets are act's regions: q/k/v, self-attention output, h2,
+// cross-attention output, h3, the feed-forward hidden, and the end. The
+// first 64 words hold the barrier's; regions start at multiples of 64
+// words, so that no two share a cache line.
+func declayerOffsets(d, inner, ff int) [7]int {
+	up := func(n int) int { return (n + 63) / 64 * 64 }
+	var o [7]int
+	o[0] = 64
+	for i, n := range []int{3 * inner, inner, d, inner, d, ff} {
+		o[i+1] = o[i] + up(n)
+	}
+	return o
+}
+
+// DecoderLayerWorkgroups is how many workgroups DecoderLayer runs at once,
+// or 0 where it cannot run. They must all be resident together, since they
+// wait for each other: one on a CPU adapter, whose workgroups run in turn,
+// and 128 on a GPU (NIB_DECLAYER_GROUPS overrides it for measurements).
+// It also needs 17 storage buffers in one kernel.
+func (d *Device) DecoderLayerWorkgroups() int {
+	if d.limits.MaxStorageBuffersPerShaderStage < declayerBuffers {
+		return 0
+	}
+	if d.info.Type == "cpu" {
+		return 1
+	}
+	if n, err := strconv.Atoi(os.Getenv("NIB_DECLAYER_GROUPS")); err == nil && n > 0 {
+		return n
+	}
+	return 128
+}
+
+// DecoderLayer records one decoder layer of a one-row step as a single
+// dispatch (kernels.DecLayer): what FMatVec (norm and q/k/v), AttnStep,
+// FMatVec (output and residual), AttnCross, FMatVec (output and residual),
+// FMatVec (norm and feed-forward in) and FMatVec (output and residual)
+// record, H read and written in place. Scratch[2] counts barriers that gave
+// up waiting (workgroups not all resident): the results are then wrong.
+func (b *Batch) DecoderLayer(a DecoderLayerArgs) {
+	const op = "decoder layer"
+	ts := []*Tensor{a.H, a.Scratch, a.QKV, a.SelfO, a.CrossQ, a.CrossO, a.In, a.Out,
+		a.SelfK, a.SelfV, a.CrossK, a.CrossV, a.Bias, a.Buckets, a.State, a.KeyLens, a.KVRows}
+	for _, t := range ts {
+		if t == nil {
+			b.failf("%s: nil tensor", op)
+			return
+		}
+	}
+	groups := b.d.DecoderLayerWorkgroups()
+	if groups == 0 {
+		b.failf("%s: the device has %d storage buffers per kernel, %d needed", op,
+			b.d.limits.MaxStorageBuffersPerShaderStage, declayerBuffers)
+		return
+	}
+	if a.Heads <= 0 || a.HeadDim <= 0 || a.HeadDim%4 != 0 || a.HeadDim > kernels.AttentionMaxHeadDim {
+		b.failf("%s: %d heads of dim %d (a multiple of 4 up to %d)", op, a.Heads, a.HeadDim, kernels.AttentionMaxHeadDim)
+		return
+	}
+	if a.H.dtype != F32 || len(a.H.shape) != 2 || a.H.shape[0] != 1 {
+		b.failf("%s: h %s is not f32 [1, d]", op, a.H)
+		return
+	}
+	dm, inner := a.H.shape[1], a.Heads*a.HeadDim
+	if len(a.In.shape) != 2 {
+		b.failf("%s: feed-forward in %s is not a matrix", op, a.In)
+		return
+	}
+	ffRows := a.In.shape[0]
+	ff := ffRows
+	if a.Gated {
+		ff = ffRows / 2
+	}
+	if a.Act != "relu" && a.Act != "gelu_new" {
+		b.failf("%s: activation %q", op, a.Act)
+		return
+	}
+	mats := []struct {
+		name       string
+		t          *Tensor
+		rows, cols int
+	}{
+		{"q/k/v", a.QKV, 3 * inner, dm}, {"self output", a.SelfO, dm, inner}, {"cross query", a.CrossQ, inner, dm},
+		{"cross output", a.CrossO, dm, inner}, {"feed-forward in", a.In, ffRows, dm}, {"feed-forward out", a.Out, dm, ff},
+	}
+	dtypes := make([]string, len(mats))
+	for i, m := range mats {
+		if len(m.t.shape) != 2 || m.t.shape[0] != m.rows || m.t.shape[1] != m.cols || (m.t.dtype != F16 && m.t.dtype != F32) ||
+			m.cols%8 != 0 {
+			b.failf("%s: %s weight %s is not f16 or f32 [%d, %d] (columns a multiple of 8)", op, m.name, m.t, m.rows, m.cols)
+			return
+		}
+		dtypes[i] = m.t.dtype.String()
+	}
+	if a.SelfK.dtype != F32 || len(a.SelfK.shape) != 3 || a.SelfK.shape[0] != 1 || a.SelfK.shape[2] != inner ||
+		a.SelfV.dtype != F32 || !slices.Equal(a.SelfV.shape, a.SelfK.shape) {
+		b.failf("%s: caches %s and %s are not f32 [1, capacity, %d]", op, a.SelfK, a.SelfV, inner)
+		return
+	}
+	capacity := a.SelfK.shape[1]
+	if a.CrossK.dtype != F32 || len(a.CrossK.shape) != 3 || a.CrossK.shape[2] != inner ||
+		a.CrossV.dtype != F32 || !slices.Equal(a.CrossV.shape, a.CrossK.shape) {
+		b.failf("%s: cross keys %s and values %s are not f32 [E, L, %d]", op, a.CrossK, a.CrossV, inner)
+		return
+	}
+	if a.Bias.dtype != F32 || len(a.Bias.shape) != 2 || a.Bias.shape[1] != a.Heads {
+		b.failf("%s: bias %s is not f32 [buckets, %d]", op, a.Bias, a.Heads)
+		return
+	}
+	if a.Buckets.dtype != U32 || a.Buckets.n < 2*capacity-1 || a.State.dtype != U32 ||
+		a.KeyLens.dtype != U32 || a.KeyLens.n < a.CrossK.shape[0] || a.KVRows.dtype != U32 || a.KVRows.n < 1 {
+		b.failf("%s: buckets %s, state %s, key lengths %s or rows %s are not u32 of their sizes",
+			op, a.Buckets, a.State, a.KeyLens, a.KVRows)
+		return
+	}
+	o := declayerOffsets(dm, inner, ff)
+	if a.Scratch.dtype != U32 || a.Scratch.n < o[6] {
+		b.failf("%s: scratch %s is not u32 of at least %d words", op, a.Scratch, o[6])
+		return
+	}
+	defs := kernels.Defines{
+		"D": dm, "INNER": inner, "FF": ff, "HEADS": a.Heads, "DV": a.HeadDim / 4, "GATE": a.Gated, "ACT": a.Act,
+		"WQKV": dtypes[0], "WO": dtypes[1], "WCQ": dtypes[2], "WCO": dtypes[3], "WIN": dtypes[4], "WOUT": dtypes[5],
+		"A_QKV": o[0], "A_O": o[1], "A_H2": o[2], "A_CO": o[3], "A_H3": o[4], "A_FF": o[5],
+		"XS4": max(dm, inner, ff) / 4, "PRE": os.Getenv("NIB_DECLAYER_PRE") != "0",
+	}
+	params := []uint32{uint32(capacity), uint32((a.Buckets.n - 1) / 2), uint32(a.CrossK.shape[1]), spinLimit, math.Float32bits(a.Eps)}
+	b.dispatch(kernels.DecLayer, defs, params, [3]uint32{uint32(groups), 1, 1}, ts...)
+}

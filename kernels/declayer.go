@@ -1,0 +1,25 @@
+package kernels
+
+// DecLayer is one T5 decoder layer of a one-row decode step in a single
+// dispatch of resident workgroups that meet at barriers across the whole
+// dispatch between its seven phases (see declayer.wgsl). It is composed
+// of the planned step's kernels, and checked against them (gpu tests).
+// Buffers: h, act (scratch and barrier words), the six weight matrices
+// (q/k/v, self output, cross query, cross output, feed-forward in and
+// out), self k and v caches, cross k and v, bias, buckets, state, key
+// lengths, rows. Defines: the model's sizes (D, INNER, FF, HEADS, DV the
+// head dim in vectors of four), GATE and ACT, each matrix's dtype (WQKV,
+// WO, WCQ, WCO, WIN, WOUT: "f16" or "f32"), act's regions in words (A_QKV,
+// A_O, A_H2, A_CO, A_H3, A_FF), XS4, the widest input in vectors, and
+// PRE (load a phase's first weights before the barrier it waits at).
+var DecLayer = register(&Kernel{
+	Name: "declayer",
+	File: "declayer.wgsl",
+	Buffers: []Access{ReadWrite, ReadWrite, Read, Read, Read, Read, Read, Read,
+		ReadWrite, ReadWrite, Read, Read, Read, Read, Read, Read, Read},
+	Defaults: Defines{
+		"WG": 256, "V": 4, "PRE": true, "D": 32, "INNER": 32, "FF": 64, "HEADS": 4, "DV": 2, "GATE": true, "ACT": "gelu_new",
+		"WQKV": "f16", "WO": "f16", "WCQ": "f16", "WCO": "f16", "WIN": "f16", "WOUT": "f16",
+		"A_QKV": 64, "A_O": 192, "A_H2": 256, "A_CO": 320, "A_H3": 384, "A_FF": 448, "XS4": 16,
+	},
+})

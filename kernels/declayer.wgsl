@@ -1,0 +1,531 @@
+// One T5 decoder layer of a one-row decode step in one dispatch, where the
+// planned step takes seven (norm and q/k/v; self-attention with the KV
+// append; output projection and residual; norm, query projection and
+// cross-attention; its output projection and residual; norm and the
+// feed-forward input; its output and residual). The workgroups stay
+// resident and meet at a barrier across all of them between the seven
+// phases instead of at the end of a dispatch: on a GPU each dispatch
+// boundary costs a launch and a wait for the whole device to drain.
+//
+// The products spread their output rows over every workgroup (SPAN rows
+// at a time, TPR invocations to a row, as fmatvec.wgsl at one row); the
+// attention phases take a head per workgroup. Weights are f16 (packed two
+// to a word) or f32, each matrix its own dtype; caches are f32 vectors of
+// four.
+//
+// What one phase writes and another reads within the dispatch goes
+// through act with atomic loads and stores: a plain load may be served
+// from the SM's own cache, which other SMs' writes do not reach (measured
+// on an H200: every plain load after the barrier was stale). act also
+// holds the barrier's words: act[0] counts arrivals (phase k is passed
+// at k * G), act[1] workgroups leaving (the last zeroes both for the next
+// dispatch), act[2] spins that gave up after p.limit polls (the results
+// are then wrong, and the host must not use them). h, the residual stream,
+// is read in the first phase and written in the last, so plain accesses
+// suffice: a dispatch boundary lies between its writes and its reads.
+struct Params {
+    // cap is the self-attention caches' positions; center the index of
+    // relative position 0 in buckets; ecap the encoder output's positions
+    // per input.
+    cap: u32,
+    center: u32,
+    ecap: u32,
+    limit: u32,
+    eps: f32,
+}
+
+{{define "dl_wt"}}{{if eq . "f32"}}vec4<f32>{{else}}vec4<u32>{{end}}{{end}}
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read_write> h: array<f32>;
+@group(0) @binding(2) var<storage, read_write> act: array<atomic<u32>>;
+@group(0) @binding(3) var<storage, read> w_qkv: array<{{template "dl_wt" .WQKV}}>;
+@group(0) @binding(4) var<storage, read> w_o: array<{{template "dl_wt" .WO}}>;
+@group(0) @binding(5) var<storage, read> w_cq: array<{{template "dl_wt" .WCQ}}>;
+@group(0) @binding(6) var<storage, read> w_co: array<{{template "dl_wt" .WCO}}>;
+@group(0) @binding(7) var<storage, read> w_in: array<{{template "dl_wt" .WIN}}>;
+@group(0) @binding(8) var<storage, read> w_out: array<{{template "dl_wt" .WOUT}}>;
+@group(0) @binding(9) var<storage, read_write> kc: array<vec4<f32>>;
+@group(0) @binding(10) var<storage, read_write> vc: array<vec4<f32>>;
+@group(0) @binding(11) var<storage, read> ck: array<vec4<f32>>;
+@group(0) @binding(12) var<storage, read> cv: array<vec4<f32>>;
+@group(0) @binding(13) var<storage, read> bias: array<f32>;
+@group(0) @binding(14) var<storage, read> buckets: array<u32>;
+@group(0) @binding(15) var<storage, read> state: array<u32>;
+@group(0) @binding(16) var<storage, read> lens: array<u32>;
+@group(0) @binding(17) var<storage, read> kv_rows: array<u32>;
+
+const WG = {{.WG}}u;
+const D = {{.D}}u;
+const INNER = {{.INNER}}u;
+const FF = {{.FF}}u;
+const HEADS = {{.HEADS}}u;
+// DV is the head dim in vectors of four, WIDTH a cache row's.
+const DV = {{.DV}}u;
+const DKV = DV * 4u;
+const WIDTH = INNER / 4u;
+const QKV_ROWS = 3u * INNER;
+// The products: TPR invocations to an output row, SPAN rows at a time.
+const TPR = 32u;
+const SPAN = WG / TPR;
+// The cross-attention's query projection: TP invocations to an output.
+const TP = 8u;
+// Value sums: SLICES slices of DV invocations.
+const SLICES = WG / DV;
+// act's regions, in words.
+const A_QKV = {{.A_QKV}}u;
+const A_O = {{.A_O}}u;
+const A_H2 = {{.A_H2}}u;
+const A_CO = {{.A_CO}}u;
+const A_H3 = {{.A_H3}}u;
+const A_FF = {{.A_FF}}u;
+
+// xs holds the phase's input vector, read once from memory.
+var<workgroup> xs: array<vec4<f32>, {{.XS4}}>;
+const PARTIALS = {{if .GATE}}2u * WG{{else}}WG{{end}};
+var<workgroup> partial: array<f32, PARTIALS>;
+var<workgroup> qs: array<vec4<f32>, DV>;
+var<workgroup> ks: array<vec4<f32>, DV>;
+var<workgroup> vs: array<vec4<f32>, DV>;
+var<workgroup> proj: array<f32, DKV>;
+{{template "softmax_chunks" .}}
+{{template "activations" .}}
+
+fn ld(i: u32) -> f32 {
+    return bitcast<f32>(atomicLoad(&act[i]));
+}
+
+fn st(i: u32, v: f32) {
+    atomicStore(&act[i], bitcast<u32>(v));
+}
+
+fn ld4(i: u32) -> vec4<f32> {
+    return vec4<f32>(ld(i), ld(i + 1u), ld(i + 2u), ld(i + 3u));
+}
+
+// grid_sync returns once every workgroup has called it goal / G times.
+fn grid_sync(t: u32, goal: u32) {
+    // Every invocation's writes are made visible before the arrival.
+    storageBarrier();
+    if (t == 0u) {
+        atomicAdd(&act[0], 1u);
+        var spins = 0u;
+        loop {
+            if (atomicLoad(&act[0]) >= goal) {
+                break;
+            }
+            spins++;
+            if (spins > p.limit) {
+                atomicAdd(&act[2], 1u);
+                break;
+            }
+        }
+    }
+    storageBarrier();
+    workgroupBarrier();
+}
+
+// wg_sum returns the sum of every invocation's v; it also orders the
+// workgroup's earlier writes to workgroup memory before what follows.
+fn wg_sum(t: u32, v: f32) -> f32 {
+    red[t] = v;
+    workgroupBarrier();
+    for (var s = WG / 2u; s > 0u; s >>= 1u) {
+        if (t < s) {
+            red[t] += red[t + s];
+        }
+        workgroupBarrier();
+    }
+    let total = red[0];
+    workgroupBarrier();
+    return total;
+}
+
+// stage_h copies the residual stream into xs and returns this
+// invocation's share of its sum of squares.
+fn stage_h(t: u32) -> f32 {
+    var ss = 0.0;
+    for (var k = t; k < D / 4u; k += WG) {
+        let v = vec4<f32>(h[4u * k], h[4u * k + 1u], h[4u * k + 2u], h[4u * k + 3u]);
+        xs[k] = v;
+        ss += dot(v, v);
+    }
+    return ss;
+}
+
+// stage_act copies n4 vectors of act from word off into xs and returns
+// this invocation's share of their sum of squares.
+fn stage_act(t: u32, off: u32, n4: u32) -> f32 {
+    var ss = 0.0;
+    for (var k = t; k < n4; k += WG) {
+        let v = ld4(off + 4u * k);
+        xs[k] = v;
+        ss += dot(v, v);
+    }
+    return ss;
+}
+
+// lane_sum adds the TPR partial sums of the row whose first invocation
+// is t.
+fn lane_sum(t: u32) -> f32 {
+    var s = 0.0;
+    for (var i = 0u; i < TPR; i++) {
+        s += partial[t + i];
+    }
+    return s;
+}
+
+{{/* dl_dot defines, for the rows of .Bind (.K wide, of dtype .W) and .T
+invocations to a row: load_.Fn(row, lane), this invocation's share of the
+row's weights, all loads in flight together; use_.Fn(w, lane), their dot
+product with xs; and .Fn(row, lane), the two in turn. Apart, a phase can
+load its first rows' weights before the barrier that it waits at for its
+input. */}}
+{{define "dl_dot"}}
+const {{.Fn}}_N = {{.K}} / {{if eq .W "f32"}}4u{{else}}8u{{end}};
+const {{.Fn}}_L = ({{.Fn}}_N + {{.T}} - 1u) / {{.T}};
+alias {{.Fn}}_W = array<{{template "dl_wt" .W}}, {{.Fn}}_L>;
+
+fn load_{{.Fn}}(row: u32, lane: u32) -> {{.Fn}}_W {
+    var w: {{.Fn}}_W;
+    for (var it = 0u; it < {{.Fn}}_L; it++) {
+        w[it] = {{.Bind}}[row * {{.Fn}}_N + min(lane + it * {{.T}}, {{.Fn}}_N - 1u)];
+    }
+    return w;
+}
+
+fn use_{{.Fn}}(loaded: {{.Fn}}_W, lane: u32) -> f32 {
+    // A value parameter may only be indexed by constants.
+    var w = loaded;
+    var acc = 0.0;
+    for (var it = 0u; it < {{.Fn}}_L; it++) {
+        let i = lane + it * {{.T}};
+        if (i < {{.Fn}}_N) {
+{{- if eq .W "f32"}}
+            acc += dot(w[it], xs[i]);
+{{- else}}
+            let lo = vec4<f32>(unpack2x16float(w[it].x), unpack2x16float(w[it].y));
+            let hi = vec4<f32>(unpack2x16float(w[it].z), unpack2x16float(w[it].w));
+            acc += dot(lo, xs[2u * i]) + dot(hi, xs[2u * i + 1u]);
+{{- end}}
+        }
+    }
+    return acc;
+}
+
+fn {{.Fn}}(row: u32, lane: u32) -> f32 {
+    return use_{{.Fn}}(load_{{.Fn}}(row, lane), lane);
+}
+{{end}}
+{{template "dl_dot" (dict "Fn" "dot_qkv" "Bind" "w_qkv" "W" .WQKV "K" "D" "T" "TPR")}}
+{{template "dl_dot" (dict "Fn" "dot_o" "Bind" "w_o" "W" .WO "K" "INNER" "T" "TPR")}}
+{{template "dl_dot" (dict "Fn" "dot_cq" "Bind" "w_cq" "W" .WCQ "K" "D" "T" "TP")}}
+{{template "dl_dot" (dict "Fn" "dot_co" "Bind" "w_co" "W" .WCO "K" "INNER" "T" "TPR")}}
+{{template "dl_dot" (dict "Fn" "dot_in" "Bind" "w_in" "W" .WIN "K" "D" "T" "TPR")}}
+{{template "dl_dot" (dict "Fn" "dot_out" "Bind" "w_out" "W" .WOUT "K" "FF" "T" "TPR")}}
+
+fn act_fn(v: f32) -> f32 {
+{{- if eq .ACT "relu"}}
+    return relu(v);
+{{- else}}
+    return gelu_new(v);
+{{- end}}
+}
+
+// finish_act writes a head's attention output, the slices' value sums
+// added up and divided by their weights, to act from word off.
+fn finish_act(t: u32, acc: VT, l: f32, off: u32) {
+    let s = t / DV;
+    acc_sh[t] = acc;
+    if (t % DV == 0u && s < SLICES) {
+        red[s] = l;
+    }
+    workgroupBarrier();
+    if (t < DV) {
+        var total = VT(0.0);
+        var sum = 0.0;
+        for (var r = 0u; r < SLICES; r++) {
+            total += acc_sh[r * DV + t];
+            sum += red[r];
+        }
+        let v = select(VT(0.0), total / sum, sum > 0.0);
+        st(off + 4u * t, v.x);
+        st(off + 4u * t + 1u, v.y);
+        st(off + 4u * t + 2u, v.z);
+        st(off + 4u * t + 3u, v.w);
+    }
+    // The next head's writes of acc_sh and red come after these reads.
+    workgroupBarrier();
+}
+
+// self_attn is attnstep.wgsl for head hd of the one row: the new key and
+// value go into the caches at the position in state[0], and the query
+// attends to every position up to it, with T5's relative position bias.
+fn self_attn(t: u32, hd: u32) {
+    let pos = state[0];
+    let n = pos + 1u;
+    let cbase = hd * DV;
+    if (t < DV) {
+        let b = A_QKV + hd * DKV + 4u * t;
+        let kv = ld4(b + INNER);
+        let vv = ld4(b + 2u * INNER);
+        qs[t] = ld4(b);
+        ks[t] = kv;
+        vs[t] = vv;
+        kc[cbase + pos * WIDTH + t] = kv;
+        vc[cbase + pos * WIDTH + t] = vv;
+    }
+    workgroupBarrier();
+    let s = t / DV;
+    let e = t % DV;
+    var acc = VT(0.0);
+    var m = NEG;
+    var l = 0.0;
+    for (var j0 = 0u; j0 < n; j0 += WG) {
+        let cnt = min(WG, n - j0);
+        var score = NEG;
+        if (t < cnt) {
+            let j = j0 + t;
+            let bj = bias[buckets[p.center + j - pos] * HEADS + hd];
+            // The new key is ks; its row in kc is read too, and not used,
+            // so that the loop has no branch.
+            let now = j == pos;
+            let kb = cbase + j * WIDTH;
+            var d = 0.0;
+            for (var c = 0u; c < DV; c++) {
+                d += dot(qs[c], select(kc[kb + c], ks[c], now));
+            }
+            score = d + bj;
+        }
+        let scale = chunk_probs(t, cnt, score, &m);
+        if (s < SLICES) {
+            acc *= scale;
+            l *= scale;
+            for (var jj = s; jj < cnt; jj += SLICES) {
+                let pj = probs[jj];
+                l += pj;
+                let j = j0 + jj;
+                acc += pj * select(vc[cbase + j * WIDTH + e], vs[e], j == pos);
+            }
+        }
+    }
+    finish_act(t, acc, l, A_O + hd * DKV);
+}
+
+// cross_attn is attnproj.wgsl for head hd of the one row: the norm of h2
+// and the head's query projection, then attention over the encoder's
+// keys and values of the row's input.
+fn cross_attn(t: u32, hd: u32) {
+    let kb = kv_rows[0];
+    let n = min(p.ecap, lens[kb]);
+    let cbase = kb * p.ecap * WIDTH + hd * DV;
+    let ss = stage_act(t, A_H2, D / 4u);
+    let inv = inverseSqrt(wg_sum(t, ss) / f32(D) + p.eps);
+    let lane = t % TP;
+    for (var base = 0u; base < DKV; base += WG / TP) {
+        let o = base + t / TP;
+        partial[t] = dot_cq(hd * DKV + min(o, DKV - 1u), lane);
+        workgroupBarrier();
+        if (lane == 0u && o < DKV) {
+            var sum = 0.0;
+            for (var j = 0u; j < TP; j++) {
+                sum += partial[t + j];
+            }
+            proj[o] = sum * inv;
+        }
+        workgroupBarrier();
+    }
+    if (t < DV) {
+        qs[t] = vec4<f32>(proj[4u * t], proj[4u * t + 1u], proj[4u * t + 2u], proj[4u * t + 3u]);
+    }
+    workgroupBarrier();
+    let s = t / DV;
+    let e = t % DV;
+    var acc = VT(0.0);
+    var m = NEG;
+    var l = 0.0;
+    for (var j0 = 0u; j0 < n; j0 += WG) {
+        let cnt = min(WG, n - j0);
+        var score = NEG;
+        if (t < cnt) {
+            let kr = cbase + (j0 + t) * WIDTH;
+            var d = 0.0;
+            for (var c = 0u; c < DV; c++) {
+                d += dot(qs[c], ck[kr + c]);
+            }
+            score = d;
+        }
+        let scale = chunk_probs(t, cnt, score, &m);
+        if (s < SLICES) {
+            acc *= scale;
+            l *= scale;
+            for (var jj = s; jj < cnt; jj += SLICES) {
+                let pj = probs[jj];
+                l += pj;
+                acc += pj * cv[cbase + (j0 + jj) * WIDTH + e];
+            }
+        }
+    }
+    finish_act(t, acc, l, A_CO + hd * DKV);
+}
+
+{{/* pre loads the weights of this workgroup's first rows of a product
+phase into registers, as Var: with PRE before the barrier the phase waits
+at, so that their wait overlaps it, else after it. */}}
+{{define "dl_pre"}}
+    let {{.Var}} = load_{{.Fn}}(min(wid * SPAN + r, {{.N}} - 1u), lane);
+{{- end}}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid3: vec3<u32>,
+        @builtin(num_workgroups) nwg3: vec3<u32>) {
+    let wid = wid3.x;
+    let g = nwg3.x;
+    let r = t / TPR;
+    let lane = t % TPR;
+
+    // 1: the norm and the stacked q/k/v projection. The weights' loads go
+    // first, so that they and the residual stream's are one wait.
+{{- template "dl_pre" (dict "Var" "pre1" "Fn" "dot_qkv" "N" "QKV_ROWS")}}
+    let inv1 = inverseSqrt(wg_sum(t, stage_h(t)) / f32(D) + p.eps);
+    for (var grp = wid; grp < (QKV_ROWS + SPAN - 1u) / SPAN; grp += g) {
+        let n = grp * SPAN + r;
+        var w = pre1;
+        if (grp != wid) {
+            w = load_dot_qkv(min(n, QKV_ROWS - 1u), lane);
+        }
+        partial[t] = use_dot_qkv(w, lane);
+        workgroupBarrier();
+        if (lane == 0u && n < QKV_ROWS) {
+            st(A_QKV + n, lane_sum(t) * inv1);
+        }
+        workgroupBarrier();
+    }
+    grid_sync(t, g);
+
+    // 2: self-attention, a head per workgroup.
+    for (var hd = wid; hd < HEADS; hd += g) {
+        self_attn(t, hd);
+    }
+{{- if .PRE}}{{template "dl_pre" (dict "Var" "pre3" "Fn" "dot_o" "N" "D")}}{{end}}
+    grid_sync(t, 2u * g);
+
+    // 3: the output projection and the residual.
+{{- if not .PRE}}{{template "dl_pre" (dict "Var" "pre3" "Fn" "dot_o" "N" "D")}}{{end}}
+    stage_act(t, A_O, INNER / 4u);
+    workgroupBarrier();
+    for (var grp = wid; grp < (D + SPAN - 1u) / SPAN; grp += g) {
+        let n = grp * SPAN + r;
+        var w = pre3;
+        if (grp != wid) {
+            w = load_dot_o(min(n, D - 1u), lane);
+        }
+        partial[t] = use_dot_o(w, lane);
+        workgroupBarrier();
+        if (lane == 0u && n < D) {
+            st(A_H2 + n, lane_sum(t) + h[n]);
+        }
+        workgroupBarrier();
+    }
+    grid_sync(t, 3u * g);
+
+    // 4: cross-attention with its norm and query projection.
+    for (var hd = wid; hd < HEADS; hd += g) {
+        cross_attn(t, hd);
+    }
+{{- if .PRE}}{{template "dl_pre" (dict "Var" "pre5" "Fn" "dot_co" "N" "D")}}{{end}}
+    grid_sync(t, 4u * g);
+
+    // 5: its output projection and the residual.
+{{- if not .PRE}}{{template "dl_pre" (dict "Var" "pre5" "Fn" "dot_co" "N" "D")}}{{end}}
+    stage_act(t, A_CO, INNER / 4u);
+    workgroupBarrier();
+    for (var grp = wid; grp < (D + SPAN - 1u) / SPAN; grp += g) {
+        let n = grp * SPAN + r;
+        var w = pre5;
+        if (grp != wid) {
+            w = load_dot_co(min(n, D - 1u), lane);
+        }
+        partial[t] = use_dot_co(w, lane);
+        workgroupBarrier();
+        if (lane == 0u && n < D) {
+            st(A_H3 + n, lane_sum(t) + ld(A_H2 + n));
+        }
+        workgroupBarrier();
+    }
+{{- if .PRE}}
+{{- template "dl_pre" (dict "Var" "pre6" "Fn" "dot_in" "N" "FF")}}
+{{- if .GATE}}
+    let pre6u = load_dot_in(FF + min(wid * SPAN + r, FF - 1u), lane);
+{{- end}}
+{{- end}}
+    grid_sync(t, 5u * g);
+
+    // 6: the norm and the feed-forward input (gate and up rows with GATE).
+{{- if not .PRE}}
+{{- template "dl_pre" (dict "Var" "pre6" "Fn" "dot_in" "N" "FF")}}
+{{- if .GATE}}
+    let pre6u = load_dot_in(FF + min(wid * SPAN + r, FF - 1u), lane);
+{{- end}}
+{{- end}}
+    let inv6 = inverseSqrt(wg_sum(t, stage_act(t, A_H3, D / 4u)) / f32(D) + p.eps);
+    for (var grp = wid; grp < (FF + SPAN - 1u) / SPAN; grp += g) {
+        let n = grp * SPAN + r;
+        let nr = min(n, FF - 1u);
+        var w = pre6;
+{{- if .GATE}}
+        var u = pre6u;
+{{- end}}
+        if (grp != wid) {
+            w = load_dot_in(nr, lane);
+{{- if .GATE}}
+            u = load_dot_in(FF + nr, lane);
+{{- end}}
+        }
+        partial[t] = use_dot_in(w, lane);
+{{- if .GATE}}
+        partial[WG + t] = use_dot_in(u, lane);
+{{- end}}
+        workgroupBarrier();
+        if (lane == 0u && n < FF) {
+            var v = act_fn(lane_sum(t) * inv6);
+{{- if .GATE}}
+            var up = 0.0;
+            for (var i = 0u; i < TPR; i++) {
+                up += partial[WG + t + i];
+            }
+            v *= up * inv6;
+{{- end}}
+            st(A_FF + n, v);
+        }
+        workgroupBarrier();
+    }
+{{- if .PRE}}{{template "dl_pre" (dict "Var" "pre7" "Fn" "dot_out" "N" "D")}}{{end}}
+    grid_sync(t, 6u * g);
+
+    // 7: the feed-forward output and the residual, into h.
+{{- if not .PRE}}{{template "dl_pre" (dict "Var" "pre7" "Fn" "dot_out" "N" "D")}}{{end}}
+    stage_act(t, A_FF, FF / 4u);
+    workgroupBarrier();
+    for (var grp = wid; grp < (D + SPAN - 1u) / SPAN; grp += g) {
+        let n = grp * SPAN + r;
+        var w = pre7;
+        if (grp != wid) {
+            w = load_dot_out(min(n, D - 1u), lane);
+        }
+        partial[t] = use_dot_out(w, lane);
+        workgroupBarrier();
+        if (lane == 0u && n < D) {
+            h[n] = lane_sum(t) + ld(A_H3 + n);
+        }
+        workgroupBarrier();
+    }
+
+    // The last workgroup out zeroes the barrier for the next dispatch:
+    // every other one has left its last spin.
+    if (t == 0u) {
+        if (atomicAdd(&act[1], 1u) == g - 1u) {
+            atomicStore(&act[0], 0u);
+            atomicStore(&act[1], 0u);
+        }
+    }
+}
