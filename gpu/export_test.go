@@ -27,3 +27,8 @@ func (d *Device) ForceLayout(cpu bool) (restore func()) {
 	}
 	return func() { d.forceLayout = old }
 }
+
+// SetDecoderLayerTPR makes DecoderLayer's products take n invocations to
+// a row, 0 restoring its own choice; for tests of every layout on any
+// adapter.
+func SetDecoderLayerTPR(n int) { declayerTPROverride = n }

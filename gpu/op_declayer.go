@@ -76,6 +76,27 @@ func (d *Device) DecoderLayerWorkgroups() int {
 	return 128
 }
 
+// declayerTPROverride, when positive, replaces declayerTPR's choice in
+// tests (export_test.go).
+var declayerTPROverride int
+
+// declayerTPR is how many invocations of a 256-wide workgroup share each
+// output row of a product of rows rows over groups workgroups: the most
+// (fewest loads each) that leaves every workgroup at most one span of
+// rows, since a second span is a second wait for memory; 8 where none
+// does.
+func declayerTPR(rows, groups int) int {
+	if declayerTPROverride > 0 {
+		return declayerTPROverride
+	}
+	for _, tpr := range []int{32, 16} {
+		if (rows+256/tpr-1)/(256/tpr) <= groups {
+			return tpr
+		}
+	}
+	return 8
+}
+
 // DecoderLayer records one decoder layer of a one-row step as a single
 // dispatch (kernels.DecLayer): what FMatVec (norm and q/k/v), AttnStep,
 // FMatVec (output and residual), AttnCross, FMatVec (output and residual),
@@ -169,6 +190,8 @@ func (b *Batch) DecoderLayer(a DecoderLayerArgs) {
 		"A_QKV": o[0], "A_O": o[1], "A_H2": o[2], "A_CO": o[3], "A_H3": o[4], "A_FF": o[5],
 		"XS4": max(dm, inner, ff) / 4, "PRE": os.Getenv("NIB_DECLAYER_PRE") != "0",
 	}
+	tpr := func(rows int) int { return declayerTPR(rows, groups) }
+	defs["TPR_QKV"], defs["TPR_O"], defs["TPR_IN"], defs["TPR_OUT"] = tpr(3*inner), tpr(dm), tpr(ff), tpr(dm)
 	params := []uint32{uint32(capacity), uint32((a.Buckets.n - 1) / 2), uint32(a.CrossK.shape[1]), spinLimit, math.Float32bits(a.Eps)}
 	b.dispatch(kernels.DecLayer, defs, params, [3]uint32{uint32(groups), 1, 1}, ts...)
 }

@@ -64,13 +64,24 @@ const DV = {{.DV}}u;
 const DKV = DV * 4u;
 const WIDTH = INNER / 4u;
 const QKV_ROWS = 3u * INNER;
-// The products: TPR invocations to an output row, SPAN rows at a time.
-const TPR = 32u;
-const SPAN = WG / TPR;
+// The products: TPR_X invocations to an output row of product X, so
+// SPAN_X = WG / TPR_X rows at a time, chosen by the host so that every
+// workgroup takes at most one span where it can: a second span would be
+// a second wait for memory.
+const TPR_QKV = {{.TPR_QKV}}u;
+const TPR_O = {{.TPR_O}}u;
+const TPR_IN = {{.TPR_IN}}u;
+const TPR_OUT = {{.TPR_OUT}}u;
+const SPAN_QKV = WG / TPR_QKV;
+const SPAN_O = WG / TPR_O;
+const SPAN_IN = WG / TPR_IN;
+const SPAN_OUT = WG / TPR_OUT;
 // The cross-attention's query projection: TP invocations to an output.
 const TP = 8u;
-// Value sums: SLICES slices of DV invocations.
+// Value sums: SLICES slices of DV invocations, each over at most
+// PER_SLICE of a chunk's keys.
 const SLICES = WG / DV;
+const PER_SLICE = (WG + SLICES - 1u) / SLICES;
 // act's regions, in words.
 const A_QKV = {{.A_QKV}}u;
 const A_O = {{.A_O}}u;
@@ -164,12 +175,11 @@ fn stage_act(t: u32, off: u32, n4: u32) -> f32 {
     return ss;
 }
 
-// lane_sum adds the TPR partial sums of the row whose first invocation
-// is t.
-fn lane_sum(t: u32) -> f32 {
+// lane_sum adds the tpr partial sums from partial[first].
+fn lane_sum(first: u32, tpr: u32) -> f32 {
     var s = 0.0;
-    for (var i = 0u; i < TPR; i++) {
-        s += partial[t + i];
+    for (var i = 0u; i < tpr; i++) {
+        s += partial[first + i];
     }
     return s;
 }
@@ -216,12 +226,12 @@ fn {{.Fn}}(row: u32, lane: u32) -> f32 {
     return use_{{.Fn}}(load_{{.Fn}}(row, lane), lane);
 }
 {{end}}
-{{template "dl_dot" (dict "Fn" "dot_qkv" "Bind" "w_qkv" "W" .WQKV "K" "D" "T" "TPR")}}
-{{template "dl_dot" (dict "Fn" "dot_o" "Bind" "w_o" "W" .WO "K" "INNER" "T" "TPR")}}
+{{template "dl_dot" (dict "Fn" "dot_qkv" "Bind" "w_qkv" "W" .WQKV "K" "D" "T" "TPR_QKV")}}
+{{template "dl_dot" (dict "Fn" "dot_o" "Bind" "w_o" "W" .WO "K" "INNER" "T" "TPR_O")}}
 {{template "dl_dot" (dict "Fn" "dot_cq" "Bind" "w_cq" "W" .WCQ "K" "D" "T" "TP")}}
-{{template "dl_dot" (dict "Fn" "dot_co" "Bind" "w_co" "W" .WCO "K" "INNER" "T" "TPR")}}
-{{template "dl_dot" (dict "Fn" "dot_in" "Bind" "w_in" "W" .WIN "K" "D" "T" "TPR")}}
-{{template "dl_dot" (dict "Fn" "dot_out" "Bind" "w_out" "W" .WOUT "K" "FF" "T" "TPR")}}
+{{template "dl_dot" (dict "Fn" "dot_co" "Bind" "w_co" "W" .WCO "K" "INNER" "T" "TPR_O")}}
+{{template "dl_dot" (dict "Fn" "dot_in" "Bind" "w_in" "W" .WIN "K" "D" "T" "TPR_IN")}}
+{{template "dl_dot" (dict "Fn" "dot_out" "Bind" "w_out" "W" .WOUT "K" "FF" "T" "TPR_OUT")}}
 
 fn act_fn(v: f32) -> f32 {
 {{- if eq .ACT "relu"}}
@@ -257,10 +267,42 @@ fn finish_act(t: u32, acc: VT, l: f32, off: u32) {
     workgroupBarrier();
 }
 
+// preload_kv loads the first chunk's key for invocation t (row t) and
+// values for its slice (rows s, s + SLICES, ...) of the cache rows from
+// cbase, before the barrier the attention waits at: the caches do not
+// depend on the phase before (a row at the new position is loaded stale,
+// and replaced).
+fn preload_kv(t: u32, kcache: ptr<function, array<VT, DV>>, vcache: ptr<function, array<VT, PER_SLICE>>,
+              self_: bool, cbase: u32, rows: u32) {
+    let s = t / DV;
+    let e = t % DV;
+    let kr = cbase + min(t, rows - 1u) * WIDTH;
+    for (var c = 0u; c < DV; c++) {
+        if (self_) {
+            (*kcache)[c] = kc[kr + c];
+        } else {
+            (*kcache)[c] = ck[kr + c];
+        }
+    }
+    if (s < SLICES) {
+        for (var i = 0u; i < PER_SLICE; i++) {
+            let vr = cbase + min(s + i * SLICES, rows - 1u) * WIDTH + e;
+            if (self_) {
+                (*vcache)[i] = vc[vr];
+            } else {
+                (*vcache)[i] = cv[vr];
+            }
+        }
+    }
+}
+
 // self_attn is attnstep.wgsl for head hd of the one row: the new key and
 // value go into the caches at the position in state[0], and the query
 // attends to every position up to it, with T5's relative position bias.
-fn self_attn(t: u32, hd: u32) {
+// k0 and v0 are the first chunk's key and values (preload_kv) where pre.
+fn self_attn(t: u32, hd: u32, pre: bool, k0: array<VT, DV>, v0: array<VT, PER_SLICE>) {
+    var kp = k0;
+    var vp = v0;
     let pos = state[0];
     let n = pos + 1u;
     let cbase = hd * DV;
@@ -282,6 +324,7 @@ fn self_attn(t: u32, hd: u32) {
     var l = 0.0;
     for (var j0 = 0u; j0 < n; j0 += WG) {
         let cnt = min(WG, n - j0);
+        let first = pre && j0 == 0u;
         var score = NEG;
         if (t < cnt) {
             let j = j0 + t;
@@ -292,7 +335,11 @@ fn self_attn(t: u32, hd: u32) {
             let kb = cbase + j * WIDTH;
             var d = 0.0;
             for (var c = 0u; c < DV; c++) {
-                d += dot(qs[c], select(kc[kb + c], ks[c], now));
+                var kj = kp[c];
+                if (!first) {
+                    kj = kc[kb + c];
+                }
+                d += dot(qs[c], select(kj, ks[c], now));
             }
             score = d + bj;
         }
@@ -300,11 +347,20 @@ fn self_attn(t: u32, hd: u32) {
         if (s < SLICES) {
             acc *= scale;
             l *= scale;
-            for (var jj = s; jj < cnt; jj += SLICES) {
+            // A constant trip count, so that the value loads overlap.
+            for (var i = 0u; i < PER_SLICE; i++) {
+                let jj = s + i * SLICES;
+                if (jj >= cnt) {
+                    break;
+                }
                 let pj = probs[jj];
                 l += pj;
                 let j = j0 + jj;
-                acc += pj * select(vc[cbase + j * WIDTH + e], vs[e], j == pos);
+                var vj = vp[i];
+                if (!first) {
+                    vj = vc[cbase + j * WIDTH + e];
+                }
+                acc += pj * select(vj, vs[e], j == pos);
             }
         }
     }
@@ -313,8 +369,10 @@ fn self_attn(t: u32, hd: u32) {
 
 // cross_attn is attnproj.wgsl for head hd of the one row: the norm of h2
 // and the head's query projection, then attention over the encoder's
-// keys and values of the row's input.
-fn cross_attn(t: u32, hd: u32) {
+// keys and values of the row's input (k0 and v0 as self_attn's).
+fn cross_attn(t: u32, hd: u32, pre: bool, k0: array<VT, DV>, v0: array<VT, PER_SLICE>) {
+    var kp = k0;
+    var vp = v0;
     let kb = kv_rows[0];
     let n = min(p.ecap, lens[kb]);
     let cbase = kb * p.ecap * WIDTH + hd * DV;
@@ -326,11 +384,7 @@ fn cross_attn(t: u32, hd: u32) {
         partial[t] = dot_cq(hd * DKV + min(o, DKV - 1u), lane);
         workgroupBarrier();
         if (lane == 0u && o < DKV) {
-            var sum = 0.0;
-            for (var j = 0u; j < TP; j++) {
-                sum += partial[t + j];
-            }
-            proj[o] = sum * inv;
+            proj[o] = lane_sum(t, TP) * inv;
         }
         workgroupBarrier();
     }
@@ -345,12 +399,17 @@ fn cross_attn(t: u32, hd: u32) {
     var l = 0.0;
     for (var j0 = 0u; j0 < n; j0 += WG) {
         let cnt = min(WG, n - j0);
+        let first = pre && j0 == 0u;
         var score = NEG;
         if (t < cnt) {
             let kr = cbase + (j0 + t) * WIDTH;
             var d = 0.0;
             for (var c = 0u; c < DV; c++) {
-                d += dot(qs[c], ck[kr + c]);
+                var kj = kp[c];
+                if (!first) {
+                    kj = ck[kr + c];
+                }
+                d += dot(qs[c], kj);
             }
             score = d;
         }
@@ -358,21 +417,30 @@ fn cross_attn(t: u32, hd: u32) {
         if (s < SLICES) {
             acc *= scale;
             l *= scale;
-            for (var jj = s; jj < cnt; jj += SLICES) {
+            for (var i = 0u; i < PER_SLICE; i++) {
+                let jj = s + i * SLICES;
+                if (jj >= cnt) {
+                    break;
+                }
                 let pj = probs[jj];
                 l += pj;
-                acc += pj * cv[cbase + (j0 + jj) * WIDTH + e];
+                var vj = vp[i];
+                if (!first) {
+                    vj = cv[cbase + (j0 + jj) * WIDTH + e];
+                }
+                acc += pj * vj;
             }
         }
     }
     finish_act(t, acc, l, A_CO + hd * DKV);
 }
 
-{{/* pre loads the weights of this workgroup's first rows of a product
-phase into registers, as Var: with PRE before the barrier the phase waits
-at, so that their wait overlaps it, else after it. */}}
+{{/* dl_pre loads the weights of this workgroup's first rows of product
+.Fn (.N rows, .Span at a time; invocation row .R, lane .Lane) into
+registers, as .Var: with PRE before the barrier the phase waits at, so
+that their wait overlaps it, else after it. */}}
 {{define "dl_pre"}}
-    let {{.Var}} = load_{{.Fn}}(min(wid * SPAN + r, {{.N}} - 1u), lane);
+    let {{.Var}} = load_{{.Fn}}(min(wid * {{.Span}} + {{.R}}, {{.N}} - 1u), {{.Lane}});
 {{- end}}
 
 @compute @workgroup_size(WG)
@@ -380,142 +448,169 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid3: ve
         @builtin(num_workgroups) nwg3: vec3<u32>) {
     let wid = wid3.x;
     let g = nwg3.x;
-    let r = t / TPR;
-    let lane = t % TPR;
+    let r1 = t / TPR_QKV;
+    let l1 = t % TPR_QKV;
+    let ro = t / TPR_O;
+    let lo = t % TPR_O;
+    let r6 = t / TPR_IN;
+    let l6 = t % TPR_IN;
+    let r7 = t / TPR_OUT;
+    let l7 = t % TPR_OUT;
+    var k0: array<VT, DV>;
+    var v0: array<VT, PER_SLICE>;
 
     // 1: the norm and the stacked q/k/v projection. The weights' loads go
     // first, so that they and the residual stream's are one wait.
-{{- template "dl_pre" (dict "Var" "pre1" "Fn" "dot_qkv" "N" "QKV_ROWS")}}
+{{- template "dl_pre" (dict "Var" "pre1" "Fn" "dot_qkv" "N" "QKV_ROWS" "Span" "SPAN_QKV" "R" "r1" "Lane" "l1")}}
     let inv1 = inverseSqrt(wg_sum(t, stage_h(t)) / f32(D) + p.eps);
-    for (var grp = wid; grp < (QKV_ROWS + SPAN - 1u) / SPAN; grp += g) {
-        let n = grp * SPAN + r;
+    for (var grp = wid; grp < (QKV_ROWS + SPAN_QKV - 1u) / SPAN_QKV; grp += g) {
+        let n = grp * SPAN_QKV + r1;
         var w = pre1;
         if (grp != wid) {
-            w = load_dot_qkv(min(n, QKV_ROWS - 1u), lane);
+            w = load_dot_qkv(min(n, QKV_ROWS - 1u), l1);
         }
-        partial[t] = use_dot_qkv(w, lane);
+        partial[t] = use_dot_qkv(w, l1);
         workgroupBarrier();
-        if (lane == 0u && n < QKV_ROWS) {
-            st(A_QKV + n, lane_sum(t) * inv1);
-        }
-        workgroupBarrier();
-    }
-    grid_sync(t, g);
-
-    // 2: self-attention, a head per workgroup.
-    for (var hd = wid; hd < HEADS; hd += g) {
-        self_attn(t, hd);
-    }
-{{- if .PRE}}{{template "dl_pre" (dict "Var" "pre3" "Fn" "dot_o" "N" "D")}}{{end}}
-    grid_sync(t, 2u * g);
-
-    // 3: the output projection and the residual.
-{{- if not .PRE}}{{template "dl_pre" (dict "Var" "pre3" "Fn" "dot_o" "N" "D")}}{{end}}
-    stage_act(t, A_O, INNER / 4u);
-    workgroupBarrier();
-    for (var grp = wid; grp < (D + SPAN - 1u) / SPAN; grp += g) {
-        let n = grp * SPAN + r;
-        var w = pre3;
-        if (grp != wid) {
-            w = load_dot_o(min(n, D - 1u), lane);
-        }
-        partial[t] = use_dot_o(w, lane);
-        workgroupBarrier();
-        if (lane == 0u && n < D) {
-            st(A_H2 + n, lane_sum(t) + h[n]);
-        }
-        workgroupBarrier();
-    }
-    grid_sync(t, 3u * g);
-
-    // 4: cross-attention with its norm and query projection.
-    for (var hd = wid; hd < HEADS; hd += g) {
-        cross_attn(t, hd);
-    }
-{{- if .PRE}}{{template "dl_pre" (dict "Var" "pre5" "Fn" "dot_co" "N" "D")}}{{end}}
-    grid_sync(t, 4u * g);
-
-    // 5: its output projection and the residual.
-{{- if not .PRE}}{{template "dl_pre" (dict "Var" "pre5" "Fn" "dot_co" "N" "D")}}{{end}}
-    stage_act(t, A_CO, INNER / 4u);
-    workgroupBarrier();
-    for (var grp = wid; grp < (D + SPAN - 1u) / SPAN; grp += g) {
-        let n = grp * SPAN + r;
-        var w = pre5;
-        if (grp != wid) {
-            w = load_dot_co(min(n, D - 1u), lane);
-        }
-        partial[t] = use_dot_co(w, lane);
-        workgroupBarrier();
-        if (lane == 0u && n < D) {
-            st(A_H3 + n, lane_sum(t) + ld(A_H2 + n));
+        if (l1 == 0u && n < QKV_ROWS) {
+            st(A_QKV + n, lane_sum(t, TPR_QKV) * inv1);
         }
         workgroupBarrier();
     }
 {{- if .PRE}}
-{{- template "dl_pre" (dict "Var" "pre6" "Fn" "dot_in" "N" "FF")}}
+    if (wid < HEADS) {
+        preload_kv(t, &k0, &v0, true, wid * DV, state[0] + 1u);
+    }
+{{- end}}
+    grid_sync(t, g);
+
+    // 2: self-attention, a head per workgroup.
+    for (var hd = wid; hd < HEADS; hd += g) {
+        self_attn(t, hd, {{if .PRE}}hd == wid{{else}}false{{end}}, k0, v0);
+    }
+{{- if .PRE}}
+{{- template "dl_pre" (dict "Var" "pre3" "Fn" "dot_o" "N" "D" "Span" "SPAN_O" "R" "ro" "Lane" "lo")}}
+{{- end}}
+    grid_sync(t, 2u * g);
+
+    // 3: the output projection and the residual.
+{{- if not .PRE}}
+{{- template "dl_pre" (dict "Var" "pre3" "Fn" "dot_o" "N" "D" "Span" "SPAN_O" "R" "ro" "Lane" "lo")}}
+{{- end}}
+    stage_act(t, A_O, INNER / 4u);
+    workgroupBarrier();
+    for (var grp = wid; grp < (D + SPAN_O - 1u) / SPAN_O; grp += g) {
+        let n = grp * SPAN_O + ro;
+        var w = pre3;
+        if (grp != wid) {
+            w = load_dot_o(min(n, D - 1u), lo);
+        }
+        partial[t] = use_dot_o(w, lo);
+        workgroupBarrier();
+        if (lo == 0u && n < D) {
+            st(A_H2 + n, lane_sum(t, TPR_O) + h[n]);
+        }
+        workgroupBarrier();
+    }
+{{- if .PRE}}
+    if (wid < HEADS) {
+        let kb = kv_rows[0];
+        preload_kv(t, &k0, &v0, false, kb * p.ecap * WIDTH + wid * DV, min(p.ecap, lens[kb]));
+    }
+{{- end}}
+    grid_sync(t, 3u * g);
+
+    // 4: cross-attention with its norm and query projection.
+    for (var hd = wid; hd < HEADS; hd += g) {
+        cross_attn(t, hd, {{if .PRE}}hd == wid{{else}}false{{end}}, k0, v0);
+    }
+{{- if .PRE}}
+{{- template "dl_pre" (dict "Var" "pre5" "Fn" "dot_co" "N" "D" "Span" "SPAN_O" "R" "ro" "Lane" "lo")}}
+{{- end}}
+    grid_sync(t, 4u * g);
+
+    // 5: its output projection and the residual.
+{{- if not .PRE}}
+{{- template "dl_pre" (dict "Var" "pre5" "Fn" "dot_co" "N" "D" "Span" "SPAN_O" "R" "ro" "Lane" "lo")}}
+{{- end}}
+    stage_act(t, A_CO, INNER / 4u);
+    workgroupBarrier();
+    for (var grp = wid; grp < (D + SPAN_O - 1u) / SPAN_O; grp += g) {
+        let n = grp * SPAN_O + ro;
+        var w = pre5;
+        if (grp != wid) {
+            w = load_dot_co(min(n, D - 1u), lo);
+        }
+        partial[t] = use_dot_co(w, lo);
+        workgroupBarrier();
+        if (lo == 0u && n < D) {
+            st(A_H3 + n, lane_sum(t, TPR_O) + ld(A_H2 + n));
+        }
+        workgroupBarrier();
+    }
+{{- if .PRE}}
+{{- template "dl_pre" (dict "Var" "pre6" "Fn" "dot_in" "N" "FF" "Span" "SPAN_IN" "R" "r6" "Lane" "l6")}}
 {{- if .GATE}}
-    let pre6u = load_dot_in(FF + min(wid * SPAN + r, FF - 1u), lane);
+    let pre6u = load_dot_in(FF + min(wid * SPAN_IN + r6, FF - 1u), l6);
 {{- end}}
 {{- end}}
     grid_sync(t, 5u * g);
 
     // 6: the norm and the feed-forward input (gate and up rows with GATE).
 {{- if not .PRE}}
-{{- template "dl_pre" (dict "Var" "pre6" "Fn" "dot_in" "N" "FF")}}
+{{- template "dl_pre" (dict "Var" "pre6" "Fn" "dot_in" "N" "FF" "Span" "SPAN_IN" "R" "r6" "Lane" "l6")}}
 {{- if .GATE}}
-    let pre6u = load_dot_in(FF + min(wid * SPAN + r, FF - 1u), lane);
+    let pre6u = load_dot_in(FF + min(wid * SPAN_IN + r6, FF - 1u), l6);
 {{- end}}
 {{- end}}
     let inv6 = inverseSqrt(wg_sum(t, stage_act(t, A_H3, D / 4u)) / f32(D) + p.eps);
-    for (var grp = wid; grp < (FF + SPAN - 1u) / SPAN; grp += g) {
-        let n = grp * SPAN + r;
+    for (var grp = wid; grp < (FF + SPAN_IN - 1u) / SPAN_IN; grp += g) {
+        let n = grp * SPAN_IN + r6;
         let nr = min(n, FF - 1u);
         var w = pre6;
 {{- if .GATE}}
         var u = pre6u;
 {{- end}}
         if (grp != wid) {
-            w = load_dot_in(nr, lane);
+            w = load_dot_in(nr, l6);
 {{- if .GATE}}
-            u = load_dot_in(FF + nr, lane);
+            u = load_dot_in(FF + nr, l6);
 {{- end}}
         }
-        partial[t] = use_dot_in(w, lane);
+        partial[t] = use_dot_in(w, l6);
 {{- if .GATE}}
-        partial[WG + t] = use_dot_in(u, lane);
+        partial[WG + t] = use_dot_in(u, l6);
 {{- end}}
         workgroupBarrier();
-        if (lane == 0u && n < FF) {
-            var v = act_fn(lane_sum(t) * inv6);
+        if (l6 == 0u && n < FF) {
+            var v = act_fn(lane_sum(t, TPR_IN) * inv6);
 {{- if .GATE}}
-            var up = 0.0;
-            for (var i = 0u; i < TPR; i++) {
-                up += partial[WG + t + i];
-            }
-            v *= up * inv6;
+            v *= lane_sum(WG + t, TPR_IN) * inv6;
 {{- end}}
             st(A_FF + n, v);
         }
         workgroupBarrier();
     }
-{{- if .PRE}}{{template "dl_pre" (dict "Var" "pre7" "Fn" "dot_out" "N" "D")}}{{end}}
+{{- if .PRE}}
+{{- template "dl_pre" (dict "Var" "pre7" "Fn" "dot_out" "N" "D" "Span" "SPAN_OUT" "R" "r7" "Lane" "l7")}}
+{{- end}}
     grid_sync(t, 6u * g);
 
     // 7: the feed-forward output and the residual, into h.
-{{- if not .PRE}}{{template "dl_pre" (dict "Var" "pre7" "Fn" "dot_out" "N" "D")}}{{end}}
+{{- if not .PRE}}
+{{- template "dl_pre" (dict "Var" "pre7" "Fn" "dot_out" "N" "D" "Span" "SPAN_OUT" "R" "r7" "Lane" "l7")}}
+{{- end}}
     stage_act(t, A_FF, FF / 4u);
     workgroupBarrier();
-    for (var grp = wid; grp < (D + SPAN - 1u) / SPAN; grp += g) {
-        let n = grp * SPAN + r;
+    for (var grp = wid; grp < (D + SPAN_OUT - 1u) / SPAN_OUT; grp += g) {
+        let n = grp * SPAN_OUT + r7;
         var w = pre7;
         if (grp != wid) {
-            w = load_dot_out(min(n, D - 1u), lane);
+            w = load_dot_out(min(n, D - 1u), l7);
         }
-        partial[t] = use_dot_out(w, lane);
+        partial[t] = use_dot_out(w, l7);
         workgroupBarrier();
-        if (lane == 0u && n < D) {
-            h[n] = lane_sum(t) + ld(A_H3 + n);
+        if (l7 == 0u && n < D) {
+            h[n] = lane_sum(t, TPR_OUT) + ld(A_H3 + n);
         }
         workgroupBarrier();
     }
