@@ -131,7 +131,9 @@ fn grid_sync(t: u32, goal: u32) {
             }
         }
     }
+{{- if .ACQUIRE}}
     storageBarrier();
+{{- end}}
     workgroupBarrier();
 }
 
