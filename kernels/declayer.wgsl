@@ -225,7 +225,21 @@ fn use_{{.Fn}}(loaded: {{.Fn}}_W, lane: u32) -> f32 {
 }
 
 fn {{.Fn}}(row: u32, lane: u32) -> f32 {
-    return use_{{.Fn}}(load_{{.Fn}}(row, lane), lane);
+    var acc = 0.0;
+    for (var it = 0u; it < {{.Fn}}_L; it++) {
+        let i = lane + it * {{.T}};
+        if (i < {{.Fn}}_N) {
+            let w = {{.Bind}}[row * {{.Fn}}_N + i];
+{{- if eq .W "f32"}}
+            acc += dot(w, xs[i]);
+{{- else}}
+            let lo = vec4<f32>(unpack2x16float(w.x), unpack2x16float(w.y));
+            let hi = vec4<f32>(unpack2x16float(w.z), unpack2x16float(w.w));
+            acc += dot(lo, xs[2u * i]) + dot(hi, xs[2u * i + 1u]);
+{{- end}}
+        }
+    }
+    return acc;
 }
 {{end}}
 {{template "dl_dot" (dict "Fn" "dot_qkv" "Bind" "w_qkv" "W" .WQKV "K" "D" "T" "TPR_QKV")}}
@@ -463,22 +477,28 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid3: ve
 
     // 1: the norm and the stacked q/k/v projection. The weights' loads go
     // first, so that they and the residual stream's are one wait.
+{{- if .PRE}}
 {{- template "dl_pre" (dict "Var" "pre1" "Fn" "dot_qkv" "N" "QKV_ROWS" "Span" "SPAN_QKV" "R" "r1" "Lane" "l1")}}
+{{- end}}
     let inv1 = inverseSqrt(wg_sum(t, stage_h(t)) / f32(D) + p.eps);
     for (var grp = wid; grp < (QKV_ROWS + SPAN_QKV - 1u) / SPAN_QKV; grp += g) {
         let n = grp * SPAN_QKV + r1;
+{{- if .PRE}}
         var w = pre1;
         if (grp != wid) {
             w = load_dot_qkv(min(n, QKV_ROWS - 1u), l1);
         }
         partial[t] = use_dot_qkv(w, l1);
+{{- else}}
+        partial[t] = dot_qkv(min(n, QKV_ROWS - 1u), l1);
+{{- end}}
         workgroupBarrier();
         if (l1 == 0u && n < QKV_ROWS) {
             st(A_QKV + n, lane_sum(t, TPR_QKV) * inv1);
         }
         workgroupBarrier();
     }
-{{- if .PRE}}
+{{- if .KVPRE}}
     if (wid < HEADS) {
         preload_kv(t, &k0, &v0, true, wid * DV, state[0] + 1u);
     }
@@ -487,7 +507,7 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid3: ve
 
     // 2: self-attention, a head per workgroup.
     for (var hd = wid; hd < HEADS; hd += g) {
-        self_attn(t, hd, {{if .PRE}}hd == wid{{else}}false{{end}}, k0, v0);
+        self_attn(t, hd, {{if .KVPRE}}hd == wid{{else}}false{{end}}, k0, v0);
     }
 {{- if .PRE}}
 {{- template "dl_pre" (dict "Var" "pre3" "Fn" "dot_o" "N" "D" "Span" "SPAN_O" "R" "ro" "Lane" "lo")}}
@@ -495,25 +515,26 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid3: ve
     grid_sync(t, 2u * g);
 
     // 3: the output projection and the residual.
-{{- if not .PRE}}
-{{- template "dl_pre" (dict "Var" "pre3" "Fn" "dot_o" "N" "D" "Span" "SPAN_O" "R" "ro" "Lane" "lo")}}
-{{- end}}
     stage_act(t, A_O, INNER / 4u);
     workgroupBarrier();
     for (var grp = wid; grp < (D + SPAN_O - 1u) / SPAN_O; grp += g) {
         let n = grp * SPAN_O + ro;
+{{- if .PRE}}
         var w = pre3;
         if (grp != wid) {
             w = load_dot_o(min(n, D - 1u), lo);
         }
         partial[t] = use_dot_o(w, lo);
+{{- else}}
+        partial[t] = dot_o(min(n, D - 1u), lo);
+{{- end}}
         workgroupBarrier();
         if (lo == 0u && n < D) {
             st(A_H2 + n, lane_sum(t, TPR_O) + h[n]);
         }
         workgroupBarrier();
     }
-{{- if .PRE}}
+{{- if .KVPRE}}
     if (wid < HEADS) {
         let kb = kv_rows[0];
         preload_kv(t, &k0, &v0, false, kb * p.ecap * WIDTH + wid * DV, min(p.ecap, lens[kb]));
@@ -523,7 +544,7 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid3: ve
 
     // 4: cross-attention with its norm and query projection.
     for (var hd = wid; hd < HEADS; hd += g) {
-        cross_attn(t, hd, {{if .PRE}}hd == wid{{else}}false{{end}}, k0, v0);
+        cross_attn(t, hd, {{if .KVPRE}}hd == wid{{else}}false{{end}}, k0, v0);
     }
 {{- if .PRE}}
 {{- template "dl_pre" (dict "Var" "pre5" "Fn" "dot_co" "N" "D" "Span" "SPAN_O" "R" "ro" "Lane" "lo")}}
@@ -531,18 +552,19 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid3: ve
     grid_sync(t, 4u * g);
 
     // 5: its output projection and the residual.
-{{- if not .PRE}}
-{{- template "dl_pre" (dict "Var" "pre5" "Fn" "dot_co" "N" "D" "Span" "SPAN_O" "R" "ro" "Lane" "lo")}}
-{{- end}}
     stage_act(t, A_CO, INNER / 4u);
     workgroupBarrier();
     for (var grp = wid; grp < (D + SPAN_O - 1u) / SPAN_O; grp += g) {
         let n = grp * SPAN_O + ro;
+{{- if .PRE}}
         var w = pre5;
         if (grp != wid) {
             w = load_dot_co(min(n, D - 1u), lo);
         }
         partial[t] = use_dot_co(w, lo);
+{{- else}}
+        partial[t] = dot_co(min(n, D - 1u), lo);
+{{- end}}
         workgroupBarrier();
         if (lo == 0u && n < D) {
             st(A_H3 + n, lane_sum(t, TPR_O) + ld(A_H2 + n));
@@ -558,16 +580,11 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid3: ve
     grid_sync(t, 5u * g);
 
     // 6: the norm and the feed-forward input (gate and up rows with GATE).
-{{- if not .PRE}}
-{{- template "dl_pre" (dict "Var" "pre6" "Fn" "dot_in" "N" "FF" "Span" "SPAN_IN" "R" "r6" "Lane" "l6")}}
-{{- if .GATE}}
-    let pre6u = load_dot_in(FF + min(wid * SPAN_IN + r6, FF - 1u), l6);
-{{- end}}
-{{- end}}
     let inv6 = inverseSqrt(wg_sum(t, stage_act(t, A_H3, D / 4u)) / f32(D) + p.eps);
     for (var grp = wid; grp < (FF + SPAN_IN - 1u) / SPAN_IN; grp += g) {
         let n = grp * SPAN_IN + r6;
         let nr = min(n, FF - 1u);
+{{- if .PRE}}
         var w = pre6;
 {{- if .GATE}}
         var u = pre6u;
@@ -581,6 +598,12 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid3: ve
         partial[t] = use_dot_in(w, l6);
 {{- if .GATE}}
         partial[WG + t] = use_dot_in(u, l6);
+{{- end}}
+{{- else}}
+        partial[t] = dot_in(nr, l6);
+{{- if .GATE}}
+        partial[WG + t] = dot_in(FF + nr, l6);
+{{- end}}
 {{- end}}
         workgroupBarrier();
         if (l6 == 0u && n < FF) {
@@ -598,18 +621,19 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid3: ve
     grid_sync(t, 6u * g);
 
     // 7: the feed-forward output and the residual, into h.
-{{- if not .PRE}}
-{{- template "dl_pre" (dict "Var" "pre7" "Fn" "dot_out" "N" "D" "Span" "SPAN_OUT" "R" "r7" "Lane" "l7")}}
-{{- end}}
     stage_act(t, A_FF, FF / 4u);
     workgroupBarrier();
     for (var grp = wid; grp < (D + SPAN_OUT - 1u) / SPAN_OUT; grp += g) {
         let n = grp * SPAN_OUT + r7;
+{{- if .PRE}}
         var w = pre7;
         if (grp != wid) {
             w = load_dot_out(min(n, D - 1u), l7);
         }
         partial[t] = use_dot_out(w, l7);
+{{- else}}
+        partial[t] = dot_out(min(n, D - 1u), l7);
+{{- end}}
         workgroupBarrier();
         if (l7 == 0u && n < D) {
             h[n] = lane_sum(t, TPR_OUT) + ld(A_H3 + n);
