@@ -191,7 +191,7 @@ func (b *Batch) DecoderLayer(a DecoderLayerArgs) {
 		"D": dm, "INNER": inner, "FF": ff, "HEADS": a.Heads, "DV": a.HeadDim / 4, "GATE": a.Gated, "ACT": a.Act,
 		"WQKV": dtypes[0], "WO": dtypes[1], "WCQ": dtypes[2], "WCO": dtypes[3], "WIN": dtypes[4], "WOUT": dtypes[5],
 		"A_QKV": o[0], "A_O": o[1], "A_H2": o[2], "A_CO": o[3], "A_H3": o[4], "A_FF": o[5],
-		"XS4": max(dm, inner, ff) / 4, "PRE": os.Getenv("NIB_DECLAYER_PRE") == "1", "KVPRE": os.Getenv("NIB_DECLAYER_KVPRE") != "0",
+		"XS4": max(dm, inner, ff) / 4, "PRE": os.Getenv("NIB_DECLAYER_PRE") != "0", "KVPRE": os.Getenv("NIB_DECLAYER_KVPRE") != "0",
 		"ACQUIRE": os.Getenv("NIB_DECLAYER_ACQUIRE") == "1",
 	}
 	tpr := func(rows int) int { return declayerTPR(rows, groups) }

@@ -22,7 +22,7 @@ var DecLayer = register(&Kernel{
 	Buffers: []Access{ReadWrite, ReadWrite, Read, Read, Read, Read, Read, Read,
 		ReadWrite, ReadWrite, Read, Read, Read, Read, Read, Read, Read},
 	Defaults: Defines{
-		"WG": 256, "V": 4, "PRE": false, "KVPRE": true, "ACQUIRE": false, "D": 32, "INNER": 32, "FF": 64, "HEADS": 4, "DV": 2, "GATE": true, "ACT": "gelu_new",
+		"WG": 256, "V": 4, "PRE": true, "KVPRE": true, "ACQUIRE": false, "D": 32, "INNER": 32, "FF": 64, "HEADS": 4, "DV": 2, "GATE": true, "ACT": "gelu_new",
 		"WQKV": "f16", "WO": "f16", "WCQ": "f16", "WCO": "f16", "WIN": "f16", "WOUT": "f16",
 		"TPR_QKV": 32, "TPR_O": 32, "TPR_IN": 32, "TPR_OUT": 32, "A_QKV": 64, "A_O": 192, "A_H2": 256, "A_CO": 320, "A_H3": 384, "A_FF": 448, "XS4": 16,
 	},
