@@ -104,7 +104,12 @@ func declayerTPR(rows, groups int) int {
 // dispatch (kernels.DecLayer): what FMatVec (norm and q/k/v), AttnStep,
 // FMatVec (output and residual), AttnCross, FMatVec (output and residual),
 // FMatVec (norm and feed-forward in) and FMatVec (output and residual)
-// record, H read and written in place. Scratch[2] counts barriers that gave
+// record, H read and written in place. For measurements, environment
+// variables change its layout: NIB_DECLAYER_GROUPS (workgroups),
+// NIB_DECLAYER_TPR (invocations to a product's row), NIB_DECLAYER_PRE=0
+// and NIB_DECLAYER_KVPRE=0 (load weights, and keys and values, after the
+// barriers rather than before), NIB_DECLAYER_ACQUIRE=1 (a second fence a
+// barrier; BENCHMARKS.md has what each measured). Scratch[2] counts barriers that gave
 // up waiting (workgroups not all resident): the results are then wrong.
 func (b *Batch) DecoderLayer(a DecoderLayerArgs) {
 	const op = "decoder layer"
