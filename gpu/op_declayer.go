@@ -76,6 +76,15 @@ func (d *Device) DecoderLayerWorkgroups() int {
 	return 128
 }
 
+// declayerSkip is the phase NIB_DECLAYER_SKIP names (1 to 7), whose work
+// DecoderLayer then leaves out to time it (its results are wrong), or 0.
+func declayerSkip() int {
+	if n, err := strconv.Atoi(os.Getenv("NIB_DECLAYER_SKIP")); err == nil && n >= 1 && n <= 7 {
+		return n
+	}
+	return 0
+}
+
 // declayerTPROverride, when positive, replaces declayerTPR's choice in
 // tests (export_test.go).
 var declayerTPROverride int
@@ -109,7 +118,8 @@ func declayerTPR(rows, groups int) int {
 // NIB_DECLAYER_TPR (invocations to a product's row), NIB_DECLAYER_PRE=0
 // and NIB_DECLAYER_KVPRE=0 (load weights, and keys and values, after the
 // barriers rather than before), NIB_DECLAYER_ACQUIRE=1 (a second fence a
-// barrier; BENCHMARKS.md has what each measured). Scratch[2] counts barriers that gave
+// barrier; BENCHMARKS.md has what each measured), NIB_DECLAYER_SKIP=k
+// leaves phase k's work out (benchmarks only). Scratch[2] counts barriers that gave
 // up waiting (workgroups not all resident): the results are then wrong.
 func (b *Batch) DecoderLayer(a DecoderLayerArgs) {
 	const op = "decoder layer"
@@ -197,7 +207,7 @@ func (b *Batch) DecoderLayer(a DecoderLayerArgs) {
 		"WQKV": dtypes[0], "WO": dtypes[1], "WCQ": dtypes[2], "WCO": dtypes[3], "WIN": dtypes[4], "WOUT": dtypes[5],
 		"A_QKV": o[0], "A_O": o[1], "A_H2": o[2], "A_CO": o[3], "A_H3": o[4], "A_FF": o[5],
 		"XS4": max(dm, inner, ff) / 4, "PRE": os.Getenv("NIB_DECLAYER_PRE") != "0", "KVPRE": os.Getenv("NIB_DECLAYER_KVPRE") != "0",
-		"ACQUIRE": os.Getenv("NIB_DECLAYER_ACQUIRE") == "1",
+		"ACQUIRE": os.Getenv("NIB_DECLAYER_ACQUIRE") == "1", "SKIP": declayerSkip(),
 	}
 	tpr := func(rows int) int { return declayerTPR(rows, groups) }
 	defs["TPR_QKV"], defs["TPR_O"], defs["TPR_IN"], defs["TPR_OUT"] = tpr(3*inner), tpr(dm), tpr(ff), tpr(dm)

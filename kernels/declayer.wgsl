@@ -481,6 +481,7 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid3: ve
 {{- template "dl_pre" (dict "Var" "pre1" "Fn" "dot_qkv" "N" "QKV_ROWS" "Span" "SPAN_QKV" "R" "r1" "Lane" "l1")}}
 {{- end}}
     let inv1 = inverseSqrt(wg_sum(t, stage_h(t)) / f32(D) + p.eps);
+{{- if ne .SKIP 1}}
     for (var grp = wid; grp < (QKV_ROWS + SPAN_QKV - 1u) / SPAN_QKV; grp += g) {
         let n = grp * SPAN_QKV + r1;
 {{- if .PRE}}
@@ -498,6 +499,7 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid3: ve
         }
         workgroupBarrier();
     }
+{{- end}}
 {{- if .KVPRE}}
     if (wid < HEADS) {
         preload_kv(t, &k0, &v0, true, wid * DV, state[0] + 1u);
@@ -506,15 +508,18 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid3: ve
     grid_sync(t, g);
 
     // 2: self-attention, a head per workgroup.
+{{- if ne .SKIP 2}}
     for (var hd = wid; hd < HEADS; hd += g) {
         self_attn(t, hd, {{if .KVPRE}}hd == wid{{else}}false{{end}}, k0, v0);
     }
+{{- end}}
 {{- if .PRE}}
 {{- template "dl_pre" (dict "Var" "pre3" "Fn" "dot_o" "N" "D" "Span" "SPAN_O" "R" "ro" "Lane" "lo")}}
 {{- end}}
     grid_sync(t, 2u * g);
 
     // 3: the output projection and the residual.
+{{- if ne .SKIP 3}}
     stage_act(t, A_O, INNER / 4u);
     workgroupBarrier();
     for (var grp = wid; grp < (D + SPAN_O - 1u) / SPAN_O; grp += g) {
@@ -534,6 +539,7 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid3: ve
         }
         workgroupBarrier();
     }
+{{- end}}
 {{- if .KVPRE}}
     if (wid < HEADS) {
         let kb = kv_rows[0];
@@ -543,15 +549,18 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid3: ve
     grid_sync(t, 3u * g);
 
     // 4: cross-attention with its norm and query projection.
+{{- if ne .SKIP 4}}
     for (var hd = wid; hd < HEADS; hd += g) {
         cross_attn(t, hd, {{if .KVPRE}}hd == wid{{else}}false{{end}}, k0, v0);
     }
+{{- end}}
 {{- if .PRE}}
 {{- template "dl_pre" (dict "Var" "pre5" "Fn" "dot_co" "N" "D" "Span" "SPAN_O" "R" "ro" "Lane" "lo")}}
 {{- end}}
     grid_sync(t, 4u * g);
 
     // 5: its output projection and the residual.
+{{- if ne .SKIP 5}}
     stage_act(t, A_CO, INNER / 4u);
     workgroupBarrier();
     for (var grp = wid; grp < (D + SPAN_O - 1u) / SPAN_O; grp += g) {
@@ -571,6 +580,7 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid3: ve
         }
         workgroupBarrier();
     }
+{{- end}}
 {{- if .PRE}}
 {{- template "dl_pre" (dict "Var" "pre6" "Fn" "dot_in" "N" "FF" "Span" "SPAN_IN" "R" "r6" "Lane" "l6")}}
 {{- if .GATE}}
@@ -581,6 +591,7 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid3: ve
 
     // 6: the norm and the feed-forward input (gate and up rows with GATE).
     let inv6 = inverseSqrt(wg_sum(t, stage_act(t, A_H3, D / 4u)) / f32(D) + p.eps);
+{{- if ne .SKIP 6}}
     for (var grp = wid; grp < (FF + SPAN_IN - 1u) / SPAN_IN; grp += g) {
         let n = grp * SPAN_IN + r6;
         let nr = min(n, FF - 1u);
@@ -615,12 +626,14 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid3: ve
         }
         workgroupBarrier();
     }
+{{- end}}
 {{- if .PRE}}
 {{- template "dl_pre" (dict "Var" "pre7" "Fn" "dot_out" "N" "D" "Span" "SPAN_OUT" "R" "r7" "Lane" "l7")}}
 {{- end}}
     grid_sync(t, 6u * g);
 
     // 7: the feed-forward output and the residual, into h.
+{{- if ne .SKIP 7}}
     stage_act(t, A_FF, FF / 4u);
     workgroupBarrier();
     for (var grp = wid; grp < (D + SPAN_OUT - 1u) / SPAN_OUT; grp += g) {
@@ -640,6 +653,7 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid3: ve
         }
         workgroupBarrier();
     }
+{{- end}}
 
     // The last workgroup out zeroes the barrier for the next dispatch:
     // every other one has left its last spin.

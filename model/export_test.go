@@ -126,33 +126,7 @@ func (d *Decoder) ProbeAblation(steps, reps int) (float64, map[string]float64, e
 	if steps > d.capacity {
 		return 0, nil, fmt.Errorf("probe ablation: %d steps exceed the capacity %d", steps, d.capacity)
 	}
-	measure := func(p *gpu.Plan) (float64, error) {
-		var ts []float64
-		for range reps {
-			if err := d.state.WriteU32([]uint32{0, 0, 0, 0}); err != nil {
-				return 0, err
-			}
-			var t0 time.Time
-			for c := 0; c < steps; c += 8 {
-				b := d.m.dev.NewBatch()
-				for range min(8, steps-c) {
-					b.Run(p)
-				}
-				if err := b.Submit(); err != nil {
-					return 0, err
-				}
-				if c == 0 {
-					t0 = time.Now()
-				}
-			}
-			if err := d.m.dev.Sync(); err != nil {
-				return 0, err
-			}
-			ts = append(ts, float64(time.Since(t0).Microseconds())/float64(steps))
-		}
-		slices.Sort(ts)
-		return ts[len(ts)/2], nil
-	}
+	measure := func(p *gpu.Plan) (float64, error) { return d.timePlan(p, steps, reps) }
 	full, err := measure(d.plan)
 	if err != nil {
 		return 0, nil, fmt.Errorf("probe ablation: %w", err)
@@ -166,6 +140,49 @@ func (d *Decoder) ProbeAblation(steps, reps int) (float64, map[string]float64, e
 		saved[role] = full - t
 	}
 	return full, saved, nil
+}
+
+// ProbeStep is the decoder's planned step's median µs over reps runs of
+// steps steps from position 0, timed as ProbeAblation times it.
+func (d *Decoder) ProbeStep(steps, reps int) (float64, error) {
+	if d.plan == nil {
+		return 0, errNoPlan
+	}
+	if steps > d.capacity {
+		return 0, fmt.Errorf("probe step: %d steps exceed the capacity %d", steps, d.capacity)
+	}
+	return d.timePlan(d.plan, steps, reps)
+}
+
+// timePlan runs p steps times from position 0, in chunks of 8 submitted
+// back to back as decoding submits them, timed from after the first
+// submission, and returns the median µs per step of reps such runs.
+func (d *Decoder) timePlan(p *gpu.Plan, steps, reps int) (float64, error) {
+	var ts []float64
+	for range reps {
+		if err := d.state.WriteU32([]uint32{0, 0, 0, 0}); err != nil {
+			return 0, err
+		}
+		var t0 time.Time
+		for c := 0; c < steps; c += 8 {
+			b := d.m.dev.NewBatch()
+			for range min(8, steps-c) {
+				b.Run(p)
+			}
+			if err := b.Submit(); err != nil {
+				return 0, err
+			}
+			if c == 0 {
+				t0 = time.Now()
+			}
+		}
+		if err := d.m.dev.Sync(); err != nil {
+			return 0, err
+		}
+		ts = append(ts, float64(time.Since(t0).Microseconds())/float64(steps))
+	}
+	slices.Sort(ts)
+	return ts[len(ts)/2], nil
 }
 
 // Batch returns the number of encoded inputs.

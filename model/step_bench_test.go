@@ -146,6 +146,58 @@ func BenchmarkStepAblation(b *testing.B) {
 	}
 }
 
+// BenchmarkLayerAblation breaks the one-dispatch decoder layer's step
+// (NIB_DECLAYER=1, gpu.DecoderLayer) down by phase: the step timed as
+// BenchmarkStepAblation times it, then with each phase's work left out
+// (NIB_DECLAYER_SKIP, its barriers kept), what that saves per step and
+// per layer. Run it with NIB_DECLAYER=1; sizes as BenchmarkStepAblation.
+func BenchmarkLayerAblation(b *testing.B) {
+	if os.Getenv("NIB_DECLAYER") != "1" {
+		b.Skip("times the one-dispatch layers: set NIB_DECLAYER=1")
+	}
+	names := []string{"flan-t5-base"}
+	if s := os.Getenv("NIB_BENCH_SIZES"); s != "" {
+		names = strings.Split(s, ",")
+	}
+	phases := []string{"norm+qkv", "self-attention", "self out+residual", "cross-attention",
+		"cross out+residual", "norm+ffn in", "ffn out+residual"}
+	for _, name := range names {
+		b.Run(name, func(b *testing.B) {
+			m := warmRandom(b, name)
+			defer m.Close()
+			enc, err := m.Encode([][]int{benchPrompt()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer enc.Close()
+			step := func(skip int) float64 {
+				b.Setenv("NIB_DECLAYER_SKIP", fmt.Sprint(skip))
+				d, err := m.NewDecoder(enc, 1024)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer d.Close()
+				if want := 1 + m.Config().NumDecoderLayers + 3; d.PlanLen() != want {
+					b.Fatalf("plan of %d dispatches, want %d (one a layer)", d.PlanLen(), want)
+				}
+				us, err := d.ProbeStep(128, 9)
+				if err != nil {
+					b.Fatal(err)
+				}
+				return us
+			}
+			full := step(0)
+			layers := float64(m.Config().NumDecoderLayers)
+			fmt.Printf("%s: one-dispatch layers, step %.1f µs on the GPU; leaving out each phase's work saves (µs per step, per layer):\n", name, full)
+			for k, phase := range phases {
+				saved := full - step(k+1)
+				fmt.Printf("  %-20s %7.1f %6.2f\n", phase, saved, saved/layers)
+			}
+			b.ReportMetric(full, "step-gpu-µs")
+		})
+	}
+}
+
 func median(v []float64) float64 {
 	s := append([]float64(nil), v...)
 	sort.Float64s(s)
