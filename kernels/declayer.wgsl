@@ -451,6 +451,40 @@ fn cross_attn(t: u32, hd: u32, pre: bool, k0: array<VT, DV>, v0: array<VT, PER_S
     finish_act(t, acc, l, A_CO + hd * DKV);
 }
 
+{{/* dl_out_proj is an output projection phase (number .K, left out
+when .Skip is .K): the input vector, .N4 vectors of act from .In, times
+.Fn's rows (d_model of them, .Span at a time, .TPR invocations to a row:
+row .R, lane .Lane), plus the residual .Res, into act from .Dst or, with
+no .Dst, into h. With .Pre the first rows' weights are .PreVar. */}}
+{{define "dl_out_proj"}}
+{{- if ne .Skip .K}}
+    stage_act(t, {{.In}}, {{.N4}});
+    workgroupBarrier();
+    for (var grp = wid; grp < (D + {{.Span}} - 1u) / {{.Span}}; grp += g) {
+        let n = grp * {{.Span}} + {{.R}};
+{{- if .Pre}}
+        var w = {{.PreVar}};
+        if (grp != wid) {
+            w = load_{{.Fn}}(min(n, D - 1u), {{.Lane}});
+        }
+        partial[t] = use_{{.Fn}}(w, {{.Lane}});
+{{- else}}
+        partial[t] = {{.Fn}}(min(n, D - 1u), {{.Lane}});
+{{- end}}
+        workgroupBarrier();
+        if ({{.Lane}} == 0u && n < D) {
+            let v = lane_sum(t, {{.TPR}}) + {{.Res}};
+{{- if .Dst}}
+            st({{.Dst}} + n, v);
+{{- else}}
+            h[n] = v;
+{{- end}}
+        }
+        workgroupBarrier();
+    }
+{{- end}}
+{{- end}}
+
 {{/* dl_pre loads the weights of this workgroup's first rows of product
 .Fn (.N rows, .Span at a time; invocation row .R, lane .Lane) into
 registers, as .Var: with PRE before the barrier the phase waits at, so
@@ -519,27 +553,7 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid3: ve
     grid_sync(t, 2u * g);
 
     // 3: the output projection and the residual.
-{{- if ne .SKIP 3}}
-    stage_act(t, A_O, INNER / 4u);
-    workgroupBarrier();
-    for (var grp = wid; grp < (D + SPAN_O - 1u) / SPAN_O; grp += g) {
-        let n = grp * SPAN_O + ro;
-{{- if .PRE}}
-        var w = pre3;
-        if (grp != wid) {
-            w = load_dot_o(min(n, D - 1u), lo);
-        }
-        partial[t] = use_dot_o(w, lo);
-{{- else}}
-        partial[t] = dot_o(min(n, D - 1u), lo);
-{{- end}}
-        workgroupBarrier();
-        if (lo == 0u && n < D) {
-            st(A_H2 + n, lane_sum(t, TPR_O) + h[n]);
-        }
-        workgroupBarrier();
-    }
-{{- end}}
+{{- template "dl_out_proj" (dict "K" 3 "Skip" .SKIP "Pre" .PRE "In" "A_O" "N4" "INNER / 4u" "Fn" "dot_o" "PreVar" "pre3" "Span" "SPAN_O" "R" "ro" "Lane" "lo" "TPR" "TPR_O" "Res" "h[n]" "Dst" "A_H2")}}
 {{- if .KVPRE}}
     if (wid < HEADS) {
         let kb = kv_rows[0];
@@ -560,27 +574,7 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid3: ve
     grid_sync(t, 4u * g);
 
     // 5: its output projection and the residual.
-{{- if ne .SKIP 5}}
-    stage_act(t, A_CO, INNER / 4u);
-    workgroupBarrier();
-    for (var grp = wid; grp < (D + SPAN_O - 1u) / SPAN_O; grp += g) {
-        let n = grp * SPAN_O + ro;
-{{- if .PRE}}
-        var w = pre5;
-        if (grp != wid) {
-            w = load_dot_co(min(n, D - 1u), lo);
-        }
-        partial[t] = use_dot_co(w, lo);
-{{- else}}
-        partial[t] = dot_co(min(n, D - 1u), lo);
-{{- end}}
-        workgroupBarrier();
-        if (lo == 0u && n < D) {
-            st(A_H3 + n, lane_sum(t, TPR_O) + ld(A_H2 + n));
-        }
-        workgroupBarrier();
-    }
-{{- end}}
+{{- template "dl_out_proj" (dict "K" 5 "Skip" .SKIP "Pre" .PRE "In" "A_CO" "N4" "INNER / 4u" "Fn" "dot_co" "PreVar" "pre5" "Span" "SPAN_O" "R" "ro" "Lane" "lo" "TPR" "TPR_O" "Res" "ld(A_H2 + n)" "Dst" "A_H3")}}
 {{- if .PRE}}
 {{- template "dl_pre" (dict "Var" "pre6" "Fn" "dot_in" "N" "FF" "Span" "SPAN_IN" "R" "r6" "Lane" "l6")}}
 {{- if .GATE}}
@@ -633,27 +627,7 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid3: ve
     grid_sync(t, 6u * g);
 
     // 7: the feed-forward output and the residual, into h.
-{{- if ne .SKIP 7}}
-    stage_act(t, A_FF, FF / 4u);
-    workgroupBarrier();
-    for (var grp = wid; grp < (D + SPAN_OUT - 1u) / SPAN_OUT; grp += g) {
-        let n = grp * SPAN_OUT + r7;
-{{- if .PRE}}
-        var w = pre7;
-        if (grp != wid) {
-            w = load_dot_out(min(n, D - 1u), l7);
-        }
-        partial[t] = use_dot_out(w, l7);
-{{- else}}
-        partial[t] = dot_out(min(n, D - 1u), l7);
-{{- end}}
-        workgroupBarrier();
-        if (l7 == 0u && n < D) {
-            h[n] = lane_sum(t, TPR_OUT) + ld(A_H3 + n);
-        }
-        workgroupBarrier();
-    }
-{{- end}}
+{{- template "dl_out_proj" (dict "K" 7 "Skip" .SKIP "Pre" .PRE "In" "A_FF" "N4" "FF / 4u" "Fn" "dot_out" "PreVar" "pre7" "Span" "SPAN_OUT" "R" "r7" "Lane" "l7" "TPR" "TPR_OUT" "Res" "ld(A_H3 + n)" "Dst" "")}}
 
     // The last workgroup out zeroes the barrier for the next dispatch:
     // every other one has left its last spin.

@@ -46,32 +46,43 @@ func TestStepMatchesReference(t *testing.T) {
 	for _, fx := range fixtures {
 		t.Run(fx, func(t *testing.T) {
 			_, m := load(t, fixture(fx), model.Options{})
-			ref := openRef(t, fx)
-			enc, err := m.Encode(ref.rows(t, "case1.input_ids"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer enc.Close()
-			dec := ref.rows(t, "case1.decoder_input_ids")[0]
-			logits := ref.floats(t, "case1.logits")
-			vocab := m.Config().VocabSize
-			d, err := m.NewDecoder(enc, len(dec))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer d.Close()
-			for pos, tok := range dec {
-				got, err := d.Step(context.Background(), []int{tok}, 5)
-				if err != nil {
-					t.Fatal(err)
-				}
-				sameCandidates(t, "step", got[0], topRef(logits[pos*vocab:(pos+1)*vocab], 5), 1e-4)
-			}
+			_, d := stepsMatchReference(t, m, fx, 1e-4)
 			if _, err := d.Step(context.Background(), []int{0}, 1); err == nil {
 				t.Error("a step beyond the capacity was accepted")
 			}
 		})
 	}
+}
+
+// stepsMatchReference encodes fixture fx's case1 input, feeds its
+// teacher-forced decoder input one token per Step to a decoder of exactly
+// that capacity, and compares each step's top 5 with the top 5 of Hugging
+// Face's logits within tol. The encoding and the decoder close when t
+// ends.
+func stepsMatchReference(t *testing.T, m *model.Model, fx string, tol float64) (*model.Encoded, *model.Decoder) {
+	t.Helper()
+	ref := openRef(t, fx)
+	enc, err := m.Encode(ref.rows(t, "case1.input_ids"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(enc.Close)
+	dec := ref.rows(t, "case1.decoder_input_ids")[0]
+	logits := ref.floats(t, "case1.logits")
+	vocab := m.Config().VocabSize
+	d, err := m.NewDecoder(enc, len(dec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Close)
+	for pos, tok := range dec {
+		got, err := d.Step(context.Background(), []int{tok}, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameCandidates(t, fmt.Sprintf("step %d", pos), got[0], topRef(logits[pos*vocab:(pos+1)*vocab], 5), tol)
+	}
+	return enc, d
 }
 
 // TestKeepAndShare checks beam bookkeeping: rows rearranged by Keep (one
@@ -304,19 +315,7 @@ func TestInt8Weights(t *testing.T) {
 				t.Errorf("int8 logits error %.2e", e)
 			}
 			want := ref.rows(t, "case2.greedy_ids")[0]
-			d, err := m.NewDecoder(enc, len(want))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer d.Close()
-			var got []int
-			if err := d.RunGreedy(context.Background(), []int{0}, len(want)-1, func(ids []int, _ []float32) bool {
-				got = append(got, ids[0])
-				return true
-			}); err != nil {
-				t.Fatal(err)
-			}
-			if fmt.Sprint(append([]int{0}, got...)) != fmt.Sprint(want) {
+			if got := greedy(t, m, enc, len(want)); fmt.Sprint(got) != fmt.Sprint(want) {
 				t.Errorf("int8 greedy %v, want %v", got, want)
 			}
 		})
@@ -358,60 +357,48 @@ func TestProbes(t *testing.T) {
 // TestLayerStep runs the one-row step with each decoder layer as one
 // dispatch (NIB_DECLAYER=1): the plan has 1 + layers + 3 dispatches, each
 // step's top 5 matches Hugging Face's logits as the planned step's does
-// (TestStepMatchesReference, same tolerance), and the pipelined greedy
-// loop gives the reference's greedy ids, for both fixtures and in f16.
+// (TestStepMatchesReference; in f16 within the f16 bound), and the
+// pipelined greedy loop gives the reference's greedy ids, for both
+// fixtures.
 func TestLayerStep(t *testing.T) {
 	t.Setenv("NIB_DECLAYER", "1")
 	for _, fx := range fixtures {
 		for _, f16 := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/f16=%v", fx, f16), func(t *testing.T) {
 				_, m := load(t, fixture(fx), model.Options{F16: f16})
-				ref := openRef(t, fx)
-				enc, err := m.Encode(ref.rows(t, "case1.input_ids"))
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer enc.Close()
-				dec := ref.rows(t, "case1.decoder_input_ids")[0]
-				logits := ref.floats(t, "case1.logits")
-				vocab := m.Config().VocabSize
-				d, err := m.NewDecoder(enc, len(dec))
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer d.Close()
-				if want := 1 + m.Config().NumDecoderLayers + 3; d.PlanLen() != want {
-					t.Fatalf("plan of %d dispatches, want %d", d.PlanLen(), want)
-				}
 				tol := 1e-4
 				if f16 {
-					// TestF16Weights' bound on the logits.
+					// The bound for f16 weights against HF's fp32.
 					tol = 7.7e-4
 				}
-				for pos, tok := range dec {
-					got, err := d.Step(context.Background(), []int{tok}, 5)
-					if err != nil {
-						t.Fatal(err)
-					}
-					sameCandidates(t, fmt.Sprintf("step %d", pos), got[0], topRef(logits[pos*vocab:(pos+1)*vocab], 5), tol)
+				enc, d := stepsMatchReference(t, m, fx, tol)
+				if want := 1 + m.Config().NumDecoderLayers + 3; d.PlanLen() != want {
+					t.Errorf("plan of %d dispatches, want %d", d.PlanLen(), want)
 				}
-				want := ref.rows(t, "case1.greedy_ids")[0]
-				g, err := m.NewDecoder(enc, len(want))
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer g.Close()
-				var got []int
-				if err := g.RunGreedy(context.Background(), []int{0}, len(want)-1, func(ids []int, _ []float32) bool {
-					got = append(got, ids[0])
-					return true
-				}); err != nil {
-					t.Fatal(err)
-				}
-				if fmt.Sprint(append([]int{0}, got...)) != fmt.Sprint(want) {
+				want := openRef(t, fx).rows(t, "case1.greedy_ids")[0]
+				if got := greedy(t, m, enc, len(want)); fmt.Sprint(got) != fmt.Sprint(want) {
 					t.Errorf("greedy %v, want %v", got, want)
 				}
 			})
 		}
 	}
+}
+
+// greedy decodes enc with RunGreedy from the start token 0 to n ids in
+// all, the start token first, as the references' greedy_ids hold them.
+func greedy(t *testing.T, m *model.Model, enc *model.Encoded, n int) []int {
+	t.Helper()
+	d, err := m.NewDecoder(enc, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	got := []int{0}
+	if err := d.RunGreedy(context.Background(), []int{0}, n-1, func(ids []int, _ []float32) bool {
+		got = append(got, ids[0])
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return got
 }

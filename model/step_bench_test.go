@@ -103,19 +103,9 @@ func BenchmarkStepPhases(b *testing.B) {
 // NIB_BENCH_SIZES (default flan-t5-base). Prints what leaving each part
 // out of every layer saves, per step and per dispatch.
 func BenchmarkStepAblation(b *testing.B) {
-	names := []string{"flan-t5-base"}
-	if s := os.Getenv("NIB_BENCH_SIZES"); s != "" {
-		names = strings.Split(s, ",")
-	}
-	for _, name := range names {
+	for _, name := range ablationSizes() {
 		b.Run(name, func(b *testing.B) {
-			m := warmRandom(b, name)
-			defer m.Close()
-			enc, err := m.Encode([][]int{benchPrompt()})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer enc.Close()
+			m, enc := ablationPrompt(b, name)
 			d, err := m.NewDecoder(enc, 1024)
 			if err != nil {
 				b.Fatal(err)
@@ -155,21 +145,11 @@ func BenchmarkLayerAblation(b *testing.B) {
 	if os.Getenv("NIB_DECLAYER") != "1" {
 		b.Skip("times the one-dispatch layers: set NIB_DECLAYER=1")
 	}
-	names := []string{"flan-t5-base"}
-	if s := os.Getenv("NIB_BENCH_SIZES"); s != "" {
-		names = strings.Split(s, ",")
-	}
 	phases := []string{"norm+qkv", "self-attention", "self out+residual", "cross-attention",
 		"cross out+residual", "norm+ffn in", "ffn out+residual"}
-	for _, name := range names {
+	for _, name := range ablationSizes() {
 		b.Run(name, func(b *testing.B) {
-			m := warmRandom(b, name)
-			defer m.Close()
-			enc, err := m.Encode([][]int{benchPrompt()})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer enc.Close()
+			m, enc := ablationPrompt(b, name)
 			step := func(skip int) float64 {
 				b.Setenv("NIB_DECLAYER_SKIP", fmt.Sprint(skip))
 				d, err := m.NewDecoder(enc, 1024)
@@ -196,6 +176,28 @@ func BenchmarkLayerAblation(b *testing.B) {
 			b.ReportMetric(full, "step-gpu-µs")
 		})
 	}
+}
+
+// ablationSizes are the configs the ablation benchmarks take:
+// NIB_BENCH_SIZES, by default flan-t5-base.
+func ablationSizes() []string {
+	if s := os.Getenv("NIB_BENCH_SIZES"); s != "" {
+		return strings.Split(s, ",")
+	}
+	return []string{"flan-t5-base"}
+}
+
+// ablationPrompt loads a warmed random model of the named config and
+// encodes the benchmark prompt, both closed when b ends.
+func ablationPrompt(b *testing.B, name string) (*model.Model, *model.Encoded) {
+	m := warmRandom(b, name)
+	b.Cleanup(m.Close)
+	enc, err := m.Encode([][]int{benchPrompt()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(enc.Close)
+	return m, enc
 }
 
 func median(v []float64) float64 {
