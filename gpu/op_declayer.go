@@ -10,8 +10,8 @@ import (
 )
 
 // DecoderLayerArgs are one T5 decoder layer's tensors for DecoderLayer, in
-// the planned step's shapes: the residual stream H is F32 [1, d], Act the
-// U32 Scratch of DecoderLayerWords words, the weights as FMatVec and
+// the planned step's shapes: the residual stream H is F32 [1, d], Scratch
+// U32 of DecoderLayerWords words, the weights as FMatVec and
 // AttnCross take them (the norms folded in; f16 or f32), SelfK and SelfV
 // F32 [1, capacity, inner] caches, CrossK and CrossV the encoder's F32
 // [E, L, inner] keys and values, and the tables as AttnStep and AttnCross
@@ -119,8 +119,9 @@ func declayerTPR(rows, groups int) int {
 // and NIB_DECLAYER_KVPRE=0 (load weights, and keys and values, after the
 // barriers rather than before), NIB_DECLAYER_ACQUIRE=1 (a second fence a
 // barrier; BENCHMARKS.md has what each measured), NIB_DECLAYER_SKIP=k
-// leaves phase k's work out (benchmarks only). Scratch[2] counts barriers that gave
-// up waiting (workgroups not all resident): the results are then wrong.
+// leaves phase k's work out (benchmarks only). Scratch[2] counts barriers
+// that gave up waiting (workgroups not all resident): the results are
+// then wrong.
 func (b *Batch) DecoderLayer(a DecoderLayerArgs) {
 	const op = "decoder layer"
 	ts := []*Tensor{a.H, a.Scratch, a.QKV, a.SelfO, a.CrossQ, a.CrossO, a.In, a.Out,

@@ -10,11 +10,11 @@ package kernels
 // lengths, rows. Defines: the model's sizes (D, INNER, FF, HEADS, DV the
 // head dim in vectors of four), GATE and ACT, each matrix's dtype (WQKV,
 // WO, WCQ, WCO, WIN, WOUT: "f16" or "f32"), act's regions in words (A_QKV,
-// A_O, A_H2, A_CO, A_H3, A_FF), XS4, the widest input in vectors, and
-// PRE (load a phase's first weights before the barrier it waits at),
-// KVPRE (the attention phases' first keys and values likewise), and the products'
-// invocations to a row (TPR_QKV, TPR_O for both output projections,
-// TPR_IN, TPR_OUT: 8, 16 or 32). ACQUIRE puts a storage barrier after
+// A_O, A_H2, A_CO, A_H3, A_FF), XS4, the widest input in vectors, PRE
+// (load a phase's first weights before the barrier it waits at), KVPRE
+// (the attention phases' first keys and values likewise), and the
+// products' invocations to a row (TPR_QKV, TPR_O for both output
+// projections, TPR_IN, TPR_OUT: 8, 16 or 32). ACQUIRE puts a storage barrier after
 // the grid barrier's wait as well as before its arrival. SKIP (1 to 7)
 // leaves that phase's work out, barriers kept, to time the phases apart
 // (wrong results; benchmarks only).
@@ -24,8 +24,10 @@ var DecLayer = register(&Kernel{
 	Buffers: []Access{ReadWrite, ReadWrite, Read, Read, Read, Read, Read, Read,
 		ReadWrite, ReadWrite, Read, Read, Read, Read, Read, Read, Read},
 	Defaults: Defines{
-		"WG": 256, "V": 4, "PRE": true, "KVPRE": true, "ACQUIRE": false, "SKIP": 0, "D": 32, "INNER": 32, "FF": 64, "HEADS": 4, "DV": 2, "GATE": true, "ACT": "gelu_new",
+		"WG": 256, "V": 4, "PRE": true, "KVPRE": true, "ACQUIRE": false, "SKIP": 0,
+		"D": 32, "INNER": 32, "FF": 64, "HEADS": 4, "DV": 2, "GATE": true, "ACT": "gelu_new",
 		"WQKV": "f16", "WO": "f16", "WCQ": "f16", "WCO": "f16", "WIN": "f16", "WOUT": "f16",
-		"TPR_QKV": 32, "TPR_O": 32, "TPR_IN": 32, "TPR_OUT": 32, "A_QKV": 64, "A_O": 192, "A_H2": 256, "A_CO": 320, "A_H3": 384, "A_FF": 448, "XS4": 16,
+		"TPR_QKV": 32, "TPR_O": 32, "TPR_IN": 32, "TPR_OUT": 32,
+		"A_QKV": 64, "A_O": 192, "A_H2": 256, "A_CO": 320, "A_H3": 384, "A_FF": 448, "XS4": 16,
 	},
 })

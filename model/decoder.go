@@ -702,6 +702,15 @@ func (d *Decoder) RunGreedy(ctx context.Context, first []int, maxSteps int, emit
 		start, n        int
 		ids, lps, spins *gpu.Readback
 	}
+	// discard gives up a chunk's reads that are not wanted; later work on
+	// the queue runs after it, so there is no waiting for it.
+	discard := func(c *chunk) {
+		if c != nil {
+			c.ids.Discard()
+			c.lps.Discard()
+			c.spins.Discard()
+		}
+	}
 	next := 1
 	submitted := 0 // steps submitted
 	submit := func() (*chunk, error) {
@@ -746,11 +755,7 @@ func (d *Decoder) RunGreedy(ctx context.Context, first []int, maxSteps int, emit
 			return err
 		}
 		if err := d.layerCheck(cur.spins); err != nil {
-			if ahead != nil {
-				ahead.ids.Discard()
-				ahead.lps.Discard()
-				ahead.spins.Discard()
-			}
+			discard(ahead)
 			return err
 		}
 		for j := range cur.n {
@@ -763,12 +768,8 @@ func (d *Decoder) RunGreedy(ctx context.Context, first []int, maxSteps int, emit
 			}
 			emitted++
 			if !emit(out, lps) {
-				// What was computed ahead is not wanted; later work on
-				// the queue runs after it, so there is no waiting for it.
-				if ahead != nil {
-					ahead.ids.Discard()
-					ahead.lps.Discard()
-				}
+				// What was computed ahead is not wanted.
+				discard(ahead)
 				d.pos = cur.start + j + 1
 				return nil
 			}
