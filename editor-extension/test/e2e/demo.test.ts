@@ -5,7 +5,7 @@
 // as a screenshot under test-results/<server>/.
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { answerTimeoutMs, screenshot, targetName, useDemo } from './harness';
+import { answerTimeoutMs, screenshot, targetName, uiTimeoutMs, useDemo } from './harness';
 import {
   caretAtEnd,
   caretBeforeGhost,
@@ -96,10 +96,10 @@ describe(`demo with the ${targetName}`, () => {
     const original = await editorLines(page);
     await selectParagraph(page, 0);
     const button = page.locator('[data-testid=nib-rewrite-button]');
-    await expect.poll(() => button.isEnabled()).toBe(true);
+    await expect.poll(() => button.isEnabled(), { timeout: uiTimeoutMs }).toBe(true);
     await button.click();
     const panel = page.locator('[data-testid=nib-rewrite]');
-    await expect.poll(() => panel.getAttribute('data-phase')).toBe('choosing');
+    await expect.poll(() => panel.getAttribute('data-phase'), { timeout: uiTimeoutMs }).toBe('choosing');
     expect(await page.locator('[data-testid=nib-rewrite-original]').textContent()).toBe(original[0]);
     expect((await page.locator('.nib-rewrite-target').allTextContents()).join('')).toBe(original[0]);
     await screenshot(page, '6-rewrite-choose');
@@ -139,7 +139,7 @@ describe(`demo with the ${targetName}`, () => {
     await selectParagraph(page, 1);
     await page.keyboard.press('Control+Shift+E');
     const panel = page.locator('[data-testid=nib-rewrite]');
-    await expect.poll(() => panel.getAttribute('data-phase')).toBe('choosing');
+    await expect.poll(() => panel.getAttribute('data-phase'), { timeout: uiTimeoutMs }).toBe('choosing');
     await page.locator('[data-testid=nib-instruction-input]').fill('Make it sound cheerful');
     await page.keyboard.press('Enter');
     await panel.and(page.locator('[data-phase=preview]')).waitFor({ timeout: answerTimeoutMs });

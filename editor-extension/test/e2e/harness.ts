@@ -30,6 +30,12 @@ export const daemonSettings = process.env.NIB_E2E_SETTINGS ?? JSON.stringify({ c
  * takes seconds, the fake milliseconds. */
 export const answerTimeoutMs = serverKind === 'real' || engineKind === 'browser' ? 90_000 : 10_000;
 
+/** How long the page may take to show the effect of a click or a key. The
+ * in-page engine runs the model in a worker and SwiftShader beside it, on
+ * the same few CPUs as the page (checking starts as soon as the document
+ * opens), so there the page's own thread can wait seconds for a turn. */
+export const uiTimeoutMs = engineKind === 'browser' ? 30_000 : 5_000;
+
 export interface DemoProcess {
   url: string;
   log: () => string;

@@ -5,7 +5,7 @@
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { fakeRewrite } from '../fake-server/fake-nib';
-import { answerTimeoutMs, screenshot, serverKind, targetName, useDemo } from './harness';
+import { answerTimeoutMs, screenshot, serverKind, targetName, uiTimeoutMs, useDemo } from './harness';
 import { editorLines, savedText, selectParagraph, useDemoPage } from './page';
 
 const setup = useDemo();
@@ -18,9 +18,9 @@ const panel = (p: Page) => p.locator('[data-testid=nib-rewrite]');
 async function openRewrite(p: Page, paragraphIndex: number): Promise<void> {
   await selectParagraph(p, paragraphIndex);
   const button = p.locator('[data-testid=nib-rewrite-button]');
-  await expect.poll(() => button.isEnabled()).toBe(true);
+  await expect.poll(() => button.isEnabled(), { timeout: uiTimeoutMs }).toBe(true);
   await button.click();
-  await expect.poll(() => panel(p).getAttribute('data-phase')).toBe('choosing');
+  await expect.poll(() => panel(p).getAttribute('data-phase'), { timeout: uiTimeoutMs }).toBe('choosing');
 }
 
 async function waitForPreview(p: Page): Promise<void> {
