@@ -76,6 +76,11 @@ func (d *Device) fmatvecShape(loads, n, m int, gate bool) (wg, tpr, rpi int) {
 	if matvecShapeOverride != nil || d.cpuLayout() {
 		return d.matvecShape(loads)
 	}
+	if m > kernels.MatVecMaxRows {
+		// A prompt's rows in blocks of 8: MatMul's layout for them, two
+		// weight rows per invocation sharing each load of x.
+		return promptWG, promptTPR, promptRPI
+	}
 	if matvecRows(m) == 8 && (gate || n > 8192) {
 		// Steps of 5 to 8 rows (batches, beams): the gated feed-forward
 		// and the lm_head apply each weight load to 8 rows of x, and do
@@ -112,10 +117,13 @@ func vecRows(k int, w DType) bool {
 	return k%loadWidth(w) == 0
 }
 
-// FMatVec records out = act(norm(x) w^T) (+ res) for the few rows of a
-// decode step: x is F32 [M, K] with M <= kernels.MatVecMaxRows, w [rows, K]
-// in F32 or F16, out F32 [M, N]. One dispatch replaces a norm, a
-// projection, an activation (or a gated product) and a residual add.
+// FMatVec records out = act(norm(x) w^T) (+ res): x is F32 [M, K], w
+// [rows, K] in F32, F16 or Q8, out F32 [M, N]. One dispatch replaces a
+// norm, a projection, an activation (or a gated product) and a residual
+// add. It is made for the few rows of a decode step (up to
+// kernels.MatVecMaxRows, with Argmax at most that many); more rows, a
+// prompt's, run in blocks of that many side by side, each reading the
+// weights, as MatMul runs prompts of up to matvecMaxPromptRows rows.
 func (b *Batch) FMatVec(out, x, w *Tensor, a FusedArgs) {
 	const op = "fmatvec"
 	if out == nil || x == nil || w == nil {
@@ -144,8 +152,8 @@ func (b *Batch) FMatVec(out, x, w *Tensor, a FusedArgs) {
 		return
 	}
 	m := x.n / k
-	if m < 1 || m > kernels.MatVecMaxRows {
-		b.failf("%s: %d rows; the fused kernel takes 1 to %d", op, m, kernels.MatVecMaxRows)
+	if m < 1 || (a.Argmax != nil && m > kernels.MatVecMaxRows) {
+		b.failf("%s: %d rows; the fused kernel takes 1 to %d with Argmax, and at least 1", op, m, kernels.MatVecMaxRows)
 		return
 	}
 	if out.dtype != F32 || out.n != m*n {
@@ -171,7 +179,7 @@ func (b *Batch) FMatVec(out, x, w *Tensor, a FusedArgs) {
 		return
 	}
 	l := b.d.fmatvecLayout(m, k, n, w.dtype, a.Gate)
-	mPad := matvecRows(m) // the kernel's M: rows of x, padded to a power of two
+	mPad := matvecRows(min(m, kernels.MatVecMaxRows)) // the kernel's M: a block of rows of x, padded to a power of two
 	if a.Argmax == nil && l.tpr > 1 {
 		// A workgroup keeps WG*M*G partial sums and M scales: 16416 bytes
 		// for 8 gated rows in groups of 256, over WebGPU's default (and
@@ -198,7 +206,9 @@ func (b *Batch) FMatVec(out, x, w *Tensor, a FusedArgs) {
 		b.dispatch(kernels.FMatVecArgmax, defs, params, grid(n, l.rows()), x, w, res, out, a.Argmax)
 		return
 	}
-	b.dispatch(kernels.FMatVec, defs, params, grid(n, l.rows()), x, w, res, out)
+	groups := grid(n, l.rows())
+	groups[2] = uint32((m + mPad - 1) / mPad)
+	b.dispatch(kernels.FMatVec, defs, params, groups, x, w, res, out)
 }
 
 // ArgmaxCombine records the second stage of FMatVec's Argmax: for each of

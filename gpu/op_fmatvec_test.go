@@ -9,11 +9,26 @@ import (
 	"github.com/nib-editor/nib/kernels"
 )
 
-// TestFMatVec compares every fused form with the reference on awkward
-// sizes, f32 and f16 weights, vector and scalar loads.
-func TestFMatVec(t *testing.T) { bothLayouts(t, testFMatVec) }
+// fmatvecShape is an FMatVec test case's size: m rows of x, n outputs
+// from rows woff.. of a weight with rows of k.
+type fmatvecShape struct{ m, n, k, woff int }
 
-func testFMatVec(t *testing.T) {
+// TestFMatVec compares every fused form with the reference on awkward
+// sizes of a decode step's rows, f32, f16 and q8 weights, vector and
+// scalar loads.
+func TestFMatVec(t *testing.T) {
+	shapes := []fmatvecShape{{1, 33, 40, 0}, {3, 7, 64, 5}, {8, 100, 96, 0}, {5, 1, 7, 2}, {2, 1000, 768, 24}, {1, 50, 4160, 1}, {3, 40, 384, 3}}
+	bothLayouts(t, func(t *testing.T) { testFMatVec(t, shapes, 41) })
+}
+
+// TestFMatVecPrompt: a prompt's many rows run in blocks of 8 side by
+// side, the last one short.
+func TestFMatVecPrompt(t *testing.T) {
+	shapes := []fmatvecShape{{13, 70, 96, 2}, {64, 33, 512, 0}, {9, 5, 7, 1}}
+	bothLayouts(t, func(t *testing.T) { testFMatVec(t, shapes, 45) })
+}
+
+func testFMatVec(t *testing.T, shapes []fmatvecShape, seed uint64) {
 	type form struct {
 		name           string
 		norm, gate, rs bool
@@ -28,9 +43,7 @@ func testFMatVec(t *testing.T) {
 		{name: "res", rs: true},
 		{name: "norm+res", norm: true, rs: true},
 	}
-	type shape struct{ m, n, k, woff int }
-	shapes := []shape{{1, 33, 40, 0}, {3, 7, 64, 5}, {8, 100, 96, 0}, {5, 1, 7, 2}, {2, 1000, 768, 24}, {1, 50, 4160, 1}, {3, 40, 384, 3}}
-	rng := rand.New(rand.NewPCG(41, 42))
+	rng := rand.New(rand.NewPCG(seed, seed+1))
 	for _, dtype := range []gpu.DType{gpu.F32, gpu.F16, gpu.Q8} {
 		for _, f := range forms {
 			for _, s := range shapes {
@@ -71,8 +84,8 @@ func TestFMatVecRejects(t *testing.T) {
 	x := scratch(t, gpu.F32, 2, 8)
 	w := scratch(t, gpu.F32, 10, 8)
 	for name, rec := range map[string]func(b *gpu.Batch){
-		"too many rows": func(b *gpu.Batch) {
-			b.FMatVec(scratch(t, gpu.F32, 9, 10), scratch(t, gpu.F32, 9, 8), w, gpu.FusedArgs{})
+		"too many rows for argmax": func(b *gpu.Batch) {
+			b.FMatVec(scratch(t, gpu.F32, 9, 10), scratch(t, gpu.F32, 9, 8), w, gpu.FusedArgs{Argmax: scratch(t, gpu.U32, 1000)})
 		},
 		"rows beyond w":  func(b *gpu.Batch) { b.FMatVec(scratch(t, gpu.F32, 2, 6), x, w, gpu.FusedArgs{WOff: 5, N: 6}) },
 		"gate beyond w":  func(b *gpu.Batch) { b.FMatVec(scratch(t, gpu.F32, 2, 6), x, w, gpu.FusedArgs{N: 6, Gate: true}) },

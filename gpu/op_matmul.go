@@ -53,7 +53,7 @@ func (b *Batch) MatMulRows(out, x, w *Tensor, woff, n int) {
 			// rows: on the H100, 64-token prompts' 768x768 products take
 			// 11 µs instead of 15-19, and 768x2048 ones 19 instead of 42
 			// (BENCHMARKS.md).
-			wg, tpr, rpi = 128, 16, 2
+			wg, tpr, rpi = promptWG, promptTPR, promptRPI
 		}
 		rows := matvecRows(min(m, kernels.MatVecMaxRows))
 		groups := grid(n, wg/tpr*rpi)
@@ -66,6 +66,16 @@ func (b *Batch) MatMulRows(out, x, w *Tensor, woff, n int) {
 	b.dispatch(kernels.MatMul, kernels.Defines{"W": w.dtype.String(), "VEC": k%4 == 0 && w.dtype != Q8},
 		params, [3]uint32{tiles(n), tiles(m), 1}, x, w, out)
 }
+
+// promptWG, promptTPR and promptRPI are the matrix-vector layout of a
+// prompt's rows on a GPU (MatMul's and FMatVec's): workgroups of 128, 16
+// invocations to a weight row, two weight rows per invocation sharing
+// each load of x.
+const (
+	promptWG  = 128
+	promptTPR = 16
+	promptRPI = 2
+)
 
 // matvecMaxPromptRows is the most rows of x for which MatMul runs the
 // matrix-vector kernel in blocks of 8 rows; more take the tiled multiply.

@@ -25,8 +25,11 @@
 //
 // The layout of the work is matvec.wgsl's: TPR invocations share a weight
 // row, 16-byte loads (VEC) or single elements, partial sums in workgroup
-// memory. M is the row capacity (1, 2, 4 or 8); rows p.M.. re-read the last
-// row and are not written.
+// memory. M is the row capacity (1, 2, 4 or 8) of a block of rows of x; the
+// grid's third dimension takes the blocks of a prompt's many rows (the
+// encoder's and teacher forcing's layers, fused as a step's are), each
+// reading the weights (from cache after the first). Rows p.M.. re-read the
+// last row and are not written. ARGMAX takes one block.
 struct Params {
     M: u32,
     N: u32,
@@ -117,7 +120,7 @@ rows, unrolled loops of 8 rows of x measured slower (BENCHMARKS.md).
 // invocation's share of K. Each piece of x is loaded once for all NR rows:
 // on a CPU, where every load is a loop over the SIMD lanes, the loads of x
 // cost as much as the weights' (RPI > 1 shares them).
-fn dot_rows(rows_in: array<u32, NR>, lane: u32, acc: ptr<function, array<array<f32, M>, NR>>) {
+fn dot_rows(rows_in: array<u32, NR>, lane: u32, m0: u32, acc: ptr<function, array<array<f32, M>, NR>>) {
     // A value parameter may only be indexed by constants.
     var rows = rows_in;
 {{- if and .VEC (eq .W "q8")}}
@@ -129,7 +132,7 @@ fn dot_rows(rows_in: array<u32, NR>, lane: u32, acc: ptr<function, array<array<f
 {{- template "along_k" .}}
         var xs: array<array<vec4<f32>, 8>, M>;
         for (var m = 0u; m < M; m++) {
-            let xb = min(m, p.M - 1u) * xrow + 8u * i;
+            let xb = min(m0 + m, p.M - 1u) * xrow + 8u * i;
             for (var j = 0u; j < 8u; j++) {
                 xs[m][j] = x[xb + j];
             }
@@ -154,7 +157,7 @@ fn dot_rows(rows_in: array<u32, NR>, lane: u32, acc: ptr<function, array<array<f
         var xl: array<vec4<f32>, M>;
         var xh: array<vec4<f32>, M>;
         for (var m = 0u; m < M; m++) {
-            let mm = min(m, p.M - 1u);
+            let mm = min(m0 + m, p.M - 1u);
             xl[m] = x[mm * xrow + 2u * i];
             xh[m] = x[mm * xrow + 2u * i + 1u];
         }
@@ -173,7 +176,7 @@ fn dot_rows(rows_in: array<u32, NR>, lane: u32, acc: ptr<function, array<array<f
 {{- template "along_k" .}}
         var xv: array<vec4<f32>, M>;
         for (var m = 0u; m < M; m++) {
-            xv[m] = x[min(m, p.M - 1u) * k4 + i];
+            xv[m] = x[min(m0 + m, p.M - 1u) * k4 + i];
         }
         for (var rj = 0u; rj < NR; rj++) {
             let wv = w[rows[rj] * k4 + i];
@@ -187,7 +190,7 @@ fn dot_rows(rows_in: array<u32, NR>, lane: u32, acc: ptr<function, array<array<f
 {{- template "along_k" .}}
         var xv: array<f32, M>;
         for (var m = 0u; m < M; m++) {
-            xv[m] = x[min(m, p.M - 1u) * K + i];
+            xv[m] = x[min(m0 + m, p.M - 1u) * K + i];
         }
         for (var rj = 0u; rj < NR; rj++) {
             let wv = load_w(rows[rj] * K + i);
@@ -214,14 +217,14 @@ without UNROLL it stays first.
     let k4 = K / 4u;
     for (var i = t; i < k4; i += WG) {
         for (var m = 0u; m < M; m++) {
-            let v = x[min(m, p.M - 1u) * k4 + i];
+            let v = x[min(m0 + m, p.M - 1u) * k4 + i];
             sq[m] += dot(v, v);
         }
     }
 {{- else}}
     for (var k = t; k < K; k += WG) {
         for (var m = 0u; m < M; m++) {
-            let v = x[min(m, p.M - 1u) * K + k];
+            let v = x[min(m0 + m, p.M - 1u) * K + k];
             sq[m] += v * v;
         }
     }
@@ -259,6 +262,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let r = t / TPR;
     let lane = t % TPR;
     let g = wid.x + wid.y * nwg.x;
+    // This workgroup's block of rows of x.
+    let m0 = wid.z * M;
 
 {{- if not .UNROLL}}
 {{template "fmatvec_norm" .}}
@@ -274,7 +279,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 {{- end}}
     }
     var acc: array<array<f32, M>, NR>;
-    dot_rows(rows, lane, &acc);
+    dot_rows(rows, lane, m0, &acc);
 {{- if .UNROLL}}
 {{template "fmatvec_norm" .}}
 {{- end}}
@@ -292,7 +297,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         // Invocation lane of each weight row finishes x rows lane,
         // lane + TPR, ... (one pass when TPR >= M, as on GPUs; a CPU's one
         // invocation per row finishes them all).
-        for (var mr = lane; mr < p.M && n < p.N; mr += TPR) {
+        for (var mr = lane; mr < M && m0 + mr < p.M && n < p.N; mr += TPR) {
 {{- if gt .TPR 1}}
             var s = 0.0;
             for (var i = 0u; i < TPR; i++) {
@@ -314,7 +319,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 {{- end}}
             v *= scale[mr] * u;
 {{- end}}
-            let o = mr * p.N + n;
+            let o = (m0 + mr) * p.N + n;
 {{- if .RES}}
             v += res[o];
 {{- end}}
