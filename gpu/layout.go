@@ -34,6 +34,18 @@ const (
 	cpuMatvecRPI = 8
 )
 
+// cpuPromptWG and cpuPromptRPI are the matrix-vector layout of a prompt's
+// rows on a CPU, in blocks of 8 rows of x: 16 weight rows per invocation,
+// so that each load of x serves twice as many weight loads as a step's 8,
+// in workgroups of one SIMD vector. On lavapipe, flan-t5-small's 64-token
+// products took 0.66-0.84 of their time with 8 weight rows per invocation
+// in workgroups of 32 (BENCHMARKS.md); 32 rows were slower on 512 outputs
+// (one workgroup's worth, half of it spare).
+const (
+	cpuPromptWG  = 8
+	cpuPromptRPI = 16
+)
+
 // cpuAttentionRowsWG is the workgroup of kernels.AttentionRows, which a
 // CPU takes for Attention: one SIMD vector of queries (lavapipe's is 8
 // lanes wide), so that even a decode step's few rows spread over the

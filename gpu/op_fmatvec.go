@@ -73,13 +73,11 @@ func argmaxPartials(m, n, rows int) int { return m * (n + rows - 1) / rows * 3 }
 // rows, a load per block of 32, take the same (4.4 against 5.1 µs for a
 // q8 768x768 projection in workgroups of 128 with 8 per row).
 func (d *Device) fmatvecShape(loads, n, m int, gate bool) (wg, tpr, rpi int) {
+	if m > kernels.MatVecMaxRows {
+		return d.promptShape(loads)
+	}
 	if matvecShapeOverride != nil || d.cpuLayout() {
 		return d.matvecShape(loads)
-	}
-	if m > kernels.MatVecMaxRows {
-		// A prompt's rows in blocks of 8: MatMul's layout for them, two
-		// weight rows per invocation sharing each load of x.
-		return promptWG, promptTPR, promptRPI
 	}
 	if matvecRows(m) == 8 && (gate || n > 8192) {
 		// Steps of 5 to 8 rows (batches, beams): the gated feed-forward

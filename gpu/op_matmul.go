@@ -48,12 +48,8 @@ func (b *Batch) MatMulRows(out, x, w *Tensor, woff, n int) {
 		per := loadWidth(w.dtype)
 		vec := vecRows(k, w.dtype)
 		wg, tpr, rpi := b.d.matvecShape((k + per - 1) / per)
-		if !b.d.cpuLayout() && matvecShapeOverride == nil {
-			// Two weight rows per invocation share each load of x's
-			// rows: on the H100, 64-token prompts' 768x768 products take
-			// 11 µs instead of 15-19, and 768x2048 ones 19 instead of 42
-			// (BENCHMARKS.md).
-			wg, tpr, rpi = promptWG, promptTPR, promptRPI
+		if m > kernels.MatVecMaxRows {
+			wg, tpr, rpi = b.d.promptShape((k + per - 1) / per)
 		}
 		rows := matvecRows(min(m, kernels.MatVecMaxRows))
 		groups := grid(n, wg/tpr*rpi)
@@ -66,16 +62,6 @@ func (b *Batch) MatMulRows(out, x, w *Tensor, woff, n int) {
 	b.dispatch(kernels.MatMul, kernels.Defines{"W": w.dtype.String(), "VEC": k%4 == 0 && w.dtype != Q8},
 		params, [3]uint32{tiles(n), tiles(m), 1}, x, w, out)
 }
-
-// promptWG, promptTPR and promptRPI are the matrix-vector layout of a
-// prompt's rows on a GPU (MatMul's and FMatVec's): workgroups of 128, 16
-// invocations to a weight row, two weight rows per invocation sharing
-// each load of x.
-const (
-	promptWG  = 128
-	promptTPR = 16
-	promptRPI = 2
-)
 
 // matvecMaxPromptRows is the most rows of x for which MatMul runs the
 // matrix-vector kernel in blocks of 8 rows; more take the tiled multiply.
@@ -98,6 +84,21 @@ func matvecRows(m int) int {
 // matvecShapeOverride replaces matvecShape in benchmarks that compare
 // workgroup shapes (export_test.go).
 var matvecShapeOverride func(loads int) (wg, tpr, rpi int)
+
+// promptShape is the matrix-vector layout of a prompt's rows, in blocks
+// of 8 (MatMul's and FMatVec's). On a GPU, two weight rows per invocation
+// share each load of x's rows: on the H100, 64-token prompts' 768x768
+// products take 11 µs instead of 15-19, and 768x2048 ones 19 instead of 42
+// (BENCHMARKS.md). On a CPU, 16 weight rows per invocation (layout.go).
+func (d *Device) promptShape(loads int) (wg, tpr, rpi int) {
+	switch {
+	case matvecShapeOverride != nil:
+		return matvecShapeOverride(loads)
+	case d.cpuLayout():
+		return cpuPromptWG, 1, cpuPromptRPI
+	}
+	return 128, 16, 2
+}
 
 // matvecShape picks the workgroup size and invocations per weight row for a
 // row of the given number of 16-byte loads. Short rows (FLAN-T5's d_model of

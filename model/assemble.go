@@ -12,14 +12,16 @@ import (
 	"github.com/nib-editor/nib/model/safetensors"
 )
 
-// How weights are laid out on the GPU. The encoder's are uploaded as the
-// checkpoint has them. The decoder's are rearranged once, at load, for its
-// one-token steps:
+// How weights are laid out on the GPU. Each layer's are rearranged once,
+// at load, for the fused kernels (kernels/fmatvec.wgsl) that run a
+// sub-layer in one dispatch, a decoder step's few rows or a prompt's many;
+// the rest are uploaded as the checkpoint has them:
 //
 //   - Each layer norm's weight is folded into the columns of the
-//     projections that read its output, so that the step's fused kernels
-//     need only the RMS of their input (kernels/fmatvec.wgsl). The norms
-//     themselves are then plain RMS normalisations (weight one).
+//     projections that read its output, so that the fused kernels need
+//     only the RMS of their input. The norms themselves go away (the
+//     encoder's final norm stays: its output is the encoder's hidden
+//     state).
 //   - The self-attention q, k and v projections are stacked into one
 //     [3*inner, d_model] matrix, and a gated feed-forward's wi_0 and wi_1
 //     into one [2*d_ff, d_model]: one dispatch each per step.
@@ -30,11 +32,12 @@ import (
 // Folding multiplies weights by the norm's scale before rounding to f16, so
 // an f16 model differs from an f32 one only by rounding, as before.
 
-// decoderFast holds a decoder layer's rearranged weights.
-type decoderFast struct {
+// foldedLayer holds an encoder or decoder layer's rearranged weights.
+type foldedLayer struct {
 	// QKV is [3*inner, d_model]: q, k, v, the self-attention norm folded in.
 	QKV *gpu.Tensor
-	// CrossQ is [inner, d_model], the cross-attention norm folded in.
+	// CrossQ is [inner, d_model], the cross-attention norm folded in (nil
+	// in the encoder).
 	CrossQ *gpu.Tensor
 	// FFNIn is [2*d_ff, d_model] (gate then up) for a gated feed-forward,
 	// else [d_ff, d_model]; the feed-forward norm folded in.
@@ -56,12 +59,13 @@ type weightSource interface {
 }
 
 // folded says whether a tensor is rearranged rather than uploaded as it
-// is: the decoder's norms and the projections they feed, and the lm_head.
+// is: the layers' norms and the projections they feed, the decoder's final
+// norm and the lm_head.
 func folded(name string) bool {
 	if name == "lm_head.weight" {
 		return true
 	}
-	if !strings.HasPrefix(name, "decoder.") {
+	if !strings.HasPrefix(name, "decoder.") && !strings.HasPrefix(name, "encoder.block.") {
 		return false
 	}
 	switch {
@@ -145,7 +149,7 @@ func assemble(dev *gpu.Device, cfg *Config, opts Options, src weightSource) (*Mo
 	if linear == gpu.Q8 {
 		crossQ = gpu.F16
 	}
-	// stacked allocates a rearranged decoder matrix of rows rows, filled by
+	// stacked allocates a rearranged layer matrix of rows rows, filled by
 	// a job that reads the named projections of layer prefix p, folds the
 	// norm into each and stacks them.
 	stacked := func(dst **gpu.Tensor, dtype gpu.DType, p string, rows int, norm string, names ...string) error {
@@ -179,7 +183,26 @@ func assemble(dev *gpu.Device, cfg *Config, opts Options, src weightSource) (*Mo
 		}})
 		return nil
 	}
-	m.dec = make([]decoderFast, cfg.NumDecoderLayers)
+	// ffnIn stacks a layer's feed-forward input, gated or not.
+	ffnIn := func(dst **gpu.Tensor, p, sub string) error {
+		norm := sub + ".layer_norm.weight"
+		if cfg.Gated {
+			return stacked(dst, linear, p, 2*ff, norm, sub+".DenseReluDense.wi_0.weight", sub+".DenseReluDense.wi_1.weight")
+		}
+		return stacked(dst, linear, p, ff, norm, sub+".DenseReluDense.wi.weight")
+	}
+	m.enc = make([]foldedLayer, cfg.NumLayers)
+	for i := range m.enc {
+		p := fmt.Sprintf("encoder.block.%d.layer.", i)
+		l := &m.enc[i]
+		if err := stacked(&l.QKV, linear, p, 3*inner, "0.layer_norm.weight", "0.SelfAttention.q.weight", "0.SelfAttention.k.weight", "0.SelfAttention.v.weight"); err != nil {
+			return fail(err)
+		}
+		if err := ffnIn(&l.FFNIn, p, "1"); err != nil {
+			return fail(err)
+		}
+	}
+	m.dec = make([]foldedLayer, cfg.NumDecoderLayers)
 	for i := range m.dec {
 		p := fmt.Sprintf("decoder.block.%d.layer.", i)
 		l := &m.dec[i]
@@ -189,12 +212,7 @@ func assemble(dev *gpu.Device, cfg *Config, opts Options, src weightSource) (*Mo
 		if err := stacked(&l.CrossQ, crossQ, p, inner, "1.layer_norm.weight", "1.EncDecAttention.q.weight"); err != nil {
 			return fail(err)
 		}
-		if cfg.Gated {
-			err = stacked(&l.FFNIn, linear, p, 2*ff, "2.layer_norm.weight", "2.DenseReluDense.wi_0.weight", "2.DenseReluDense.wi_1.weight")
-		} else {
-			err = stacked(&l.FFNIn, linear, p, ff, "2.layer_norm.weight", "2.DenseReluDense.wi.weight")
-		}
-		if err != nil {
+		if err := ffnIn(&l.FFNIn, p, "2"); err != nil {
 			return fail(err)
 		}
 	}
@@ -237,15 +255,6 @@ func assemble(dev *gpu.Device, cfg *Config, opts Options, src weightSource) (*Mo
 	jobs = append(jobs, loadJob{name: "lm_head.weight", bytes: lmBytes, run: func() error {
 		return writeFolded(up, lmT, []safetensors.Tensor{lm}, g)
 	}})
-	ones := make([]float32, d)
-	for i := range ones {
-		ones[i] = 1
-	}
-	if m.ones, err = alloc(gpu.F32, d); err != nil {
-		return fail(err)
-	}
-	onesT := m.ones
-	jobs = append(jobs, loadJob{name: "ones", run: func() error { return onesT.WriteFloats(ones) }})
 	if err := runLoadJobs(jobs, total, opts.Progress); err != nil {
 		return fail(err)
 	}

@@ -314,8 +314,8 @@ func closeAll(ts []*gpu.Tensor) {
 // record records the decoder over t new tokens per row (ids, U32
 // [rows, t]) at positions pos..pos+t-1, appending to the KV cache, and
 // returns the logits [rows, t, vocab]. It is the teacher-forcing path (and
-// the step's, beyond maxStepRows rows): unfused kernels, the tiled matrix
-// multiply for many rows.
+// the step's, beyond maxStepRows rows): a step's fused kernels over every
+// row, recorded afresh rather than planned.
 func (d *Decoder) record(b *gpu.Batch, s *scratch, ids *gpu.Tensor, t int) (*gpu.Tensor, error) {
 	m, c := d.m, d.m.cfg
 	rows := d.Rows()
@@ -328,21 +328,15 @@ func (d *Decoder) record(b *gpu.Batch, s *scratch, ids *gpu.Tensor, t int) (*gpu
 	if h != nil {
 		b.Embedding(h, m.w.Shared, ids)
 	}
-	// proj records x (normalised) times rows woff..woff+n of w.
-	proj := func(x, w *gpu.Tensor, woff, n int) *gpu.Tensor {
-		out := s.get(gpu.F32, rows, t, n)
-		if out != nil {
-			b.MatMulRows(out, x, w, woff, n)
-		}
-		return out
-	}
+	eps := float32(c.LayerNormEps)
 	for i, l := range m.w.Dec {
 		if s.err != nil {
 			break
 		}
 		f := m.dec[i]
-		x := m.norm(b, s, h, m.ones)
-		q, k, v := proj(x, f.QKV, 0, inner), proj(x, f.QKV, inner, inner), proj(x, f.QKV, 2*inner, inner)
+		q := fused(b, s, h, f.QKV, inner, gpu.FusedArgs{Norm: true, Eps: eps})
+		k := fused(b, s, h, f.QKV, inner, gpu.FusedArgs{WOff: inner, Norm: true, Eps: eps})
+		v := fused(b, s, h, f.QKV, inner, gpu.FusedArgs{WOff: 2 * inner, Norm: true, Eps: eps})
 		o := s.get(gpu.F32, rows, t, inner)
 		if s.err != nil {
 			break
@@ -354,9 +348,8 @@ func (d *Decoder) record(b *gpu.Batch, s *scratch, ids *gpu.Tensor, t int) (*gpu
 		b.Attention(o, q, d.selfK[i], d.selfV[i], gpu.AttentionArgs{
 			Heads: c.NumHeads, HeadDim: c.DKV, Keys: keys, Bias: m.w.DecRelBias, Buckets: d.buckets, Mask: gpu.Mask{Causal: true},
 		})
-		h = residual(b, s, h, proj(o, l.Self.O, 0, c.DModel))
-		x = m.norm(b, s, h, m.ones)
-		cq := proj(x, f.CrossQ, 0, inner)
+		h2 := fused(b, s, o, l.Self.O, c.DModel, gpu.FusedArgs{Res: h})
+		cq := fused(b, s, h2, f.CrossQ, inner, gpu.FusedArgs{Norm: true, Eps: eps})
 		co := s.get(gpu.F32, rows, t, inner)
 		if s.err != nil {
 			break
@@ -364,36 +357,11 @@ func (d *Decoder) record(b *gpu.Batch, s *scratch, ids *gpu.Tensor, t int) (*gpu
 		b.Attention(co, cq, d.enc.crossK[i], d.enc.crossV[i], gpu.AttentionArgs{
 			Heads: c.NumHeads, HeadDim: c.DKV, Mask: gpu.Mask{KeyLens: d.enc.keyLens}, KVRows: d.rowMap,
 		})
-		h = residual(b, s, h, proj(co, l.Cross.O, 0, c.DModel))
-		x = m.norm(b, s, h, m.ones)
-		hidden := s.get(gpu.F32, rows, t, ff)
-		if c.Gated {
-			gate, up := proj(x, f.FFNIn, 0, ff), proj(x, f.FFNIn, ff, ff)
-			if s.err != nil {
-				break
-			}
-			if c.Activation == "gelu_new" {
-				b.GatedGelu(hidden, gate, up)
-			} else {
-				b.GatedRelu(hidden, gate, up)
-			}
-		} else {
-			pre := proj(x, f.FFNIn, 0, ff)
-			if s.err != nil {
-				break
-			}
-			if c.Activation == "gelu_new" {
-				b.GeluNew(hidden, pre)
-			} else {
-				b.ReLU(hidden, pre)
-			}
-		}
-		h = residual(b, s, h, proj(hidden, l.FFN.Wo, 0, c.DModel))
+		h3 := fused(b, s, co, l.Cross.O, c.DModel, gpu.FusedArgs{Res: h2})
+		hidden := fused(b, s, h3, f.FFNIn, ff, gpu.FusedArgs{Norm: true, Eps: eps, Gate: c.Gated, Act: c.Activation})
+		h = fused(b, s, hidden, l.FFN.Wo, c.DModel, gpu.FusedArgs{Res: h3})
 	}
-	var logits *gpu.Tensor
-	if s.err == nil {
-		logits = proj(m.norm(b, s, h, m.ones), m.lmHead, 0, c.VocabSize)
-	}
+	logits := fused(b, s, h, m.lmHead, c.VocabSize, gpu.FusedArgs{Norm: true, Eps: eps})
 	if s.err != nil {
 		return nil, s.err
 	}

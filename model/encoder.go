@@ -82,7 +82,9 @@ func (m *Model) Encode(inputs [][]int) (*Encoded, error) {
 	if h != nil {
 		b.Embedding(h, m.w.Shared, idT)
 	}
-	mask := gpu.Mask{KeyLens: e.keyLens}
+	eps := float32(c.LayerNormEps)
+	inner := c.Inner()
+	self := gpu.AttentionArgs{Heads: c.NumHeads, HeadDim: c.DKV, Bias: m.w.EncRelBias, Buckets: table, Mask: gpu.Mask{KeyLens: e.keyLens}}
 	for i, l := range m.w.Enc {
 		if s.err != nil {
 			break
@@ -95,19 +97,21 @@ func (m *Model) Encode(inputs [][]int) (*Encoded, error) {
 				break
 			}
 		}
-		x := m.norm(b, s, h, l.SelfNorm)
-		k := s.get(gpu.F32, batch, length, c.Inner())
-		v := s.get(gpu.F32, batch, length, c.Inner())
+		// Five sub-layers fused as a decoder step's are (the norms folded
+		// into the weights, the residuals into the output projections):
+		// seven dispatches a layer instead of thirteen.
+		f := m.enc[i]
+		q := fused(b, s, h, f.QKV, inner, gpu.FusedArgs{Norm: true, Eps: eps})
+		k := fused(b, s, h, f.QKV, inner, gpu.FusedArgs{WOff: inner, Norm: true, Eps: eps})
+		v := fused(b, s, h, f.QKV, inner, gpu.FusedArgs{WOff: 2 * inner, Norm: true, Eps: eps})
+		o := s.get(gpu.F32, batch, length, inner)
 		if s.err != nil {
 			break
 		}
-		b.MatMul(k, x, l.Self.K)
-		b.MatMul(v, x, l.Self.V)
-		h = residual(b, s, h, m.attention(b, s, x, l.Self, k, v, gpu.AttentionArgs{Bias: m.w.EncRelBias, Buckets: table, Mask: mask}))
-		if s.err != nil {
-			break
-		}
-		h = residual(b, s, h, m.ffn(b, s, m.norm(b, s, h, l.FFNNorm), l.FFN))
+		b.Attention(o, q, k, v, self)
+		h2 := fused(b, s, o, l.Self.O, c.DModel, gpu.FusedArgs{Res: h})
+		hidden := fused(b, s, h2, f.FFNIn, c.DFF, gpu.FusedArgs{Norm: true, Eps: eps, Gate: c.Gated, Act: c.Activation})
+		h = fused(b, s, hidden, l.FFN.Wo, c.DModel, gpu.FusedArgs{Res: h2})
 	}
 	if s.err == nil {
 		e.hidden, s.err = m.dev.NewTensor(gpu.F32, batch, length, c.DModel)

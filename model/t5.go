@@ -3,6 +3,7 @@ package model
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"unsafe"
 
@@ -37,15 +38,13 @@ type Options struct {
 type Model struct {
 	cfg *Config
 	dev *gpu.Device
-	// w holds the weights uploaded as the checkpoint has them; the
-	// decoder's norms, q/k/v, cross q, feed-forward inputs and the lm_head
-	// are nil there and live rearranged in dec and lmHead (see assemble).
-	w      *weights[*gpu.Tensor]
-	dec    []decoderFast
-	lmHead *gpu.Tensor
-	// ones is a d_model vector of ones: the decoder's norm weights, folded
-	// away, for its teacher-forced path.
-	ones *gpu.Tensor
+	// w holds the weights uploaded as the checkpoint has them; the layers'
+	// norms, q/k/v, cross q and feed-forward inputs, the decoder's final
+	// norm and the lm_head are nil there and live rearranged in enc, dec
+	// and lmHead (see assemble).
+	w        *weights[*gpu.Tensor]
+	enc, dec []foldedLayer
+	lmHead   *gpu.Tensor
 
 	// Bucket tables, centred, for sequences of up to encN and decN
 	// positions; rebuilt larger when a longer sequence comes.
@@ -155,8 +154,8 @@ func (m *Model) WeightBytes() int64 {
 
 // warmLengths are input lengths whose forward passes, together, use every
 // kernel specialisation the model has: attention's workgroup size grows
-// with the number of keys (32 up to 256), and projections of up to 8 rows
-// use the matrix-vector kernel, more the tiled one.
+// with the number of keys (32 up to 256), and the fused projections
+// specialise on their rows of x in a block (1, 2, 4 or 8).
 var warmLengths = []int{3, 40, 70, 140}
 
 // Warm compiles every compute pipeline the daemon will use before the
@@ -170,8 +169,9 @@ func (m *Model) Warm() error {
 		if err := m.warmPasses(); err != nil {
 			return err
 		}
-		// Projections of more than 1024 rows (a batch of long prompts)
-		// take the tiled multiply: compiled, but not worth running here.
+		// The encoder's cross keys and values over more than 1024 rows (a
+		// batch of long prompts) take the tiled multiply: compiled, but
+		// not worth running here.
 		ids := make([]int, 1100)
 		for i := range ids {
 			ids[i] = m.cfg.EOSID
@@ -273,7 +273,7 @@ func (m *Model) eachTensor(fn func(t *gpu.Tensor)) {
 		}
 	}
 	w := m.w
-	for _, t := range []*gpu.Tensor{w.Shared, w.LMHead, w.EncRelBias, w.DecRelBias, w.EncFinal, w.DecFinal, m.lmHead, m.ones} {
+	for _, t := range []*gpu.Tensor{w.Shared, w.LMHead, w.EncRelBias, w.DecRelBias, w.EncFinal, w.DecFinal, m.lmHead} {
 		closeT(t)
 	}
 	closeAttn := func(a attnWeights[*gpu.Tensor]) { closeT(a.Q); closeT(a.K); closeT(a.V); closeT(a.O) }
@@ -284,7 +284,7 @@ func (m *Model) eachTensor(fn func(t *gpu.Tensor)) {
 		closeAttn(l.Self)
 		closeFFN(l.FFN)
 	}
-	for _, l := range m.dec {
+	for _, l := range append(slices.Clip(m.enc), m.dec...) {
 		closeT(l.QKV)
 		closeT(l.CrossQ)
 		closeT(l.FFNIn)
@@ -351,83 +351,19 @@ func (s *scratch) release() {
 	s.list = s.list[:0]
 }
 
-// attention records one T5 attention block over x ([B, T, d_model],
-// normalised) with keys and values k and v ([B, S, inner]) and returns the
-// projected output [B, T, d_model].
-func (m *Model) attention(b *gpu.Batch, s *scratch, x *gpu.Tensor, w attnWeights[*gpu.Tensor], k, v *gpu.Tensor, args gpu.AttentionArgs) *gpu.Tensor {
-	c := m.cfg
-	shape := x.Shape()
-	batch, t := shape[0], shape[1]
-	q := s.get(gpu.F32, batch, t, c.Inner())
-	o := s.get(gpu.F32, batch, t, c.Inner())
-	out := s.get(gpu.F32, batch, t, c.DModel)
-	if s.err != nil {
+// fused records FMatVec(x, w, a) over every row of x into a new scratch
+// tensor of x's shape with n outputs a row: a sub-layer's norm,
+// projection, activation and residual in one dispatch (a.N is set to n).
+func fused(b *gpu.Batch, s *scratch, x, w *gpu.Tensor, n int, a gpu.FusedArgs) *gpu.Tensor {
+	if x == nil {
 		return nil
 	}
-	b.MatMul(q, x, w.Q)
-	args.Heads, args.HeadDim = c.NumHeads, c.DKV
-	b.Attention(o, q, k, v, args)
-	b.MatMul(out, o, w.O)
-	return out
-}
-
-// ffn records the feed-forward block over x ([B, T, d_model], normalised).
-func (m *Model) ffn(b *gpu.Batch, s *scratch, x *gpu.Tensor, w ffnWeights[*gpu.Tensor]) *gpu.Tensor {
-	c := m.cfg
-	shape := x.Shape()
-	batch, t := shape[0], shape[1]
-	h := s.get(gpu.F32, batch, t, c.DFF)
-	out := s.get(gpu.F32, batch, t, c.DModel)
-	if c.Gated {
-		gate := s.get(gpu.F32, batch, t, c.DFF)
-		up := s.get(gpu.F32, batch, t, c.DFF)
-		if s.err != nil {
-			return nil
-		}
-		b.MatMul(gate, x, w.Wi0)
-		b.MatMul(up, x, w.Wi1)
-		if c.Activation == "gelu_new" {
-			b.GatedGelu(h, gate, up)
-		} else {
-			b.GatedRelu(h, gate, up)
-		}
-	} else {
-		pre := s.get(gpu.F32, batch, t, c.DFF)
-		if s.err != nil {
-			return nil
-		}
-		b.MatMul(pre, x, w.Wi)
-		if c.Activation == "gelu_new" {
-			b.GeluNew(h, pre)
-		} else {
-			b.ReLU(h, pre)
-		}
-	}
-	if s.err != nil {
-		return nil
-	}
-	b.MatMul(out, h, w.Wo)
-	return out
-}
-
-// norm records RMSNorm of x into a new scratch tensor.
-func (m *Model) norm(b *gpu.Batch, s *scratch, x, weight *gpu.Tensor) *gpu.Tensor {
-	out := s.get(gpu.F32, x.Shape()...)
+	shape := slices.Clone(x.Shape())
+	shape[len(shape)-1] = n
+	out := s.get(gpu.F32, shape...)
 	if out != nil {
-		b.RMSNorm(out, x, weight, float32(m.cfg.LayerNormEps))
-	}
-	return out
-}
-
-// residual records h + delta into a new scratch tensor: a kernel may not
-// read and write one buffer in one dispatch.
-func residual(b *gpu.Batch, s *scratch, h, delta *gpu.Tensor) *gpu.Tensor {
-	if delta == nil {
-		return nil
-	}
-	out := s.get(gpu.F32, h.Shape()...)
-	if out != nil {
-		b.Add(out, h, delta)
+		a.N = n
+		b.FMatVec(out, x, w, a)
 	}
 	return out
 }
