@@ -95,7 +95,7 @@ func BenchmarkDecodeChain(b *testing.B) {
 			p.ArgmaxCombine(topIDs, topLP, part8, 1, vocab, d, gpu.Q8)
 		}},
 		// The lm_head's parts apart: the product alone, with the norm,
-		// and as the prompt's MatMul runs it (matvec.wgsl).
+		// and as MatMul runs it (FMatVec with nothing fused).
 		{"lm_head f16 32128x768", func(p *gpu.Batch) { p.FMatVec(outLM, x, lmW16, gpu.FusedArgs{}) }},
 		{"norm+lm_head f16 32128x768", func(p *gpu.Batch) { p.FMatVec(outLM, x, lmW16, gpu.FusedArgs{Norm: true, Eps: 1e-6}) }},
 		{"matmul lm_head f16 32128x768", func(p *gpu.Batch) { p.MatMul(outLM, x, lmW16) }},

@@ -4,8 +4,8 @@ import "github.com/nib-editor/nib/kernels"
 
 // MatMul records out = x * w^T: x is F32 with last dimension K and M rows in
 // all, w is [N, K] in F32 or F16 (a Hugging Face Linear weight), out is F32
-// with M rows of N. Accumulation is f32. Up to matvecMaxPromptRows rows use
-// the matrix-vector kernel, in blocks of up to kernels.MatVecMaxRows rows
+// with M rows of N. Accumulation is f32. Up to matvecMaxPromptRows rows are
+// FMatVec's, with nothing fused: blocks of up to kernels.MatVecMaxRows rows
 // that each read the weights once; more use the tiled matrix multiply.
 func (b *Batch) MatMul(out, x, w *Tensor) {
 	if w == nil || len(w.shape) != 2 {
@@ -40,31 +40,18 @@ func (b *Batch) MatMulRows(out, x, w *Tensor, woff, n int) {
 		b.failf("matmul: output %s is not f32 with %d rows of %d", out, m, n)
 		return
 	}
-	params := []uint32{uint32(m), uint32(n), uint32(k), uint32(woff)}
 	if m <= matvecMaxPromptRows {
-		// 16-byte loads per weight row: 8 packed f16 or 4 f32 weights
-		// each; rows of x in blocks of up to 8 along the grid's third
-		// dimension.
-		per := loadWidth(w.dtype)
-		vec := vecRows(k, w.dtype)
-		wg, tpr, rpi := b.d.matvecShape((k + per - 1) / per)
-		if m > kernels.MatVecMaxRows {
-			wg, tpr, rpi = b.d.promptShape((k + per - 1) / per)
-		}
-		rows := matvecRows(min(m, kernels.MatVecMaxRows))
-		groups := grid(n, wg/tpr*rpi)
-		groups[2] = uint32((m + rows - 1) / rows)
-		b.dispatch(kernels.MatVec, kernels.Defines{"W": w.dtype.String(), "M": rows, "VEC": vec, "WG": wg, "TPR": tpr, "RPI": rpi},
-			params, groups, x, w, out)
+		b.FMatVec(out, x, w, FusedArgs{WOff: woff, N: n})
 		return
 	}
+	params := []uint32{uint32(m), uint32(n), uint32(k), uint32(woff)}
 	tiles := func(d int) uint32 { return uint32((d + kernels.MatMulTile - 1) / kernels.MatMulTile) }
 	b.dispatch(kernels.MatMul, kernels.Defines{"W": w.dtype.String(), "VEC": k%4 == 0 && w.dtype != Q8},
 		params, [3]uint32{tiles(n), tiles(m), 1}, x, w, out)
 }
 
-// matvecMaxPromptRows is the most rows of x for which MatMul runs the
-// matrix-vector kernel in blocks of 8 rows; more take the tiled multiply.
+// matvecMaxPromptRows is the most rows of x for which MatMul runs
+// FMatVec's blocks of 8 rows; more take the tiled multiply.
 // Prompts (up to 512 tokens by default) are too short for 128x128 tiles to
 // fill a large GPU: measured on the H100 for a 64-token prompt, they (6
 // workgroups for FLAN-T5-base's 768 outputs) and 32x64 tiles (24) took

@@ -15,15 +15,15 @@ func testMatMul(t *testing.T) {
 	type shape struct{ m, n, k int }
 	var shapes []shape
 	// Every awkward size in each dimension, the others kept moderate; M
-	// covers the matrix-vector kernel (1..8) and the tiled one (9+),
-	// K covers the vector loads (multiples of 8) and the scalar path.
+	// covers FMatVec's one block (1..8) and several (9+), K covers the
+	// vector loads (multiples of 8) and the scalar path.
 	for _, s := range sizes {
 		shapes = append(shapes, shape{s, 33, 40}, shape{5, s, 64}, shape{130, 70, s}, shape{1, 100, s}, shape{8, 9, s})
 	}
 	// Rows of 96 to 520 16-byte loads reach each matrix-vector shape.
 	shapes = append(shapes, shape{129, 257, 96}, shape{9, 1000, 768}, shape{2, 300, 1024}, shape{3, 50, 4160})
-	// Over 1024 rows the tiled multiply; up to it, blocks of 8 rows of
-	// the matrix-vector kernel (a partial last block included).
+	// Over 1024 rows the tiled multiply; up to it, FMatVec's blocks of 8
+	// rows (a partial last block included).
 	shapes = append(shapes, shape{1030, 131, 40}, shape{1025, 100, 33}, shape{1024, 20, 16}, shape{67, 300, 768})
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, dtype := range []gpu.DType{gpu.F32, gpu.F16, gpu.Q8} {

@@ -17,6 +17,10 @@ var FMatVec = register(&Kernel{
 	Defaults: Defines{"W": "f32", "VEC": false, "M": 1, "WG": 256, "TPR": 32, "RPI": 1, "NORM": false, "GATE": false, "ACT": "", "RES": false, "ARGMAX": false, "K": 64, "UNROLL": false},
 })
 
+// MatVecMaxRows is the most rows of x in one of FMatVec's blocks (its M);
+// more rows run as several blocks, side by side.
+const MatVecMaxRows = 8
+
 // FMatVecArgmax is FMatVec that also writes, for each x row and
 // workgroup, the workgroup's best output (key and index) and the sum of
 // exponentials relative to it into a fifth buffer: the first stage of a

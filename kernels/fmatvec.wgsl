@@ -23,9 +23,9 @@
 // argmax_combine.wgsl finishes. Keys order like the floats ("order" in
 // lib.wgsl); ties go to the lowest index.
 //
-// The layout of the work is matvec.wgsl's: TPR invocations share a weight
-// row, 16-byte loads (VEC) or single elements, partial sums in workgroup
-// memory. M is the row capacity (1, 2, 4 or 8) of a block of rows of x; the
+// TPR invocations share a weight row, RPI weight rows to an invocation
+// sharing each load of x; 16-byte loads (VEC) or single elements; partial
+// sums meet in workgroup memory. M is the row capacity (1, 2, 4 or 8) of a block of rows of x; the
 // grid's third dimension takes the blocks of a prompt's many rows (the
 // encoder's and teacher forcing's layers, fused as a step's are), each
 // reading the weights (from cache after the first). Rows p.M.. re-read the

@@ -13,21 +13,7 @@ var MatMul = register(&Kernel{
 // MatMulTile is the output tile of one MatMul workgroup, per dimension.
 const MatMulTile = 128
 
-// MatVec is the matrix-vector product for decode steps: the same product as
-// MatMul for M <= MatVecMaxRows rows of x. Defines: W, M (rows of x), VEC
-// (K a multiple of 8 for f16 weights, 4 for f32), WG (workgroup size), TPR
-// (invocations per weight row) and RPI (output rows per invocation).
-var MatVec = register(&Kernel{
-	Name:     "matvec",
-	File:     "matvec.wgsl",
-	Buffers:  []Access{Read, Read, ReadWrite},
-	Defaults: Defines{"W": "f32", "VEC": false, "M": 1, "WG": 256, "TPR": 32, "RPI": 1},
-})
-
-// MatVecMaxRows is the largest M that MatVec handles.
-const MatVecMaxRows = 8
-
-// MatMulRef is the reference for MatMul and MatVec: out[m*N+n] = sum_k
+// MatMulRef is the reference for MatMul (and FMatVec with nothing fused): out[m*N+n] = sum_k
 // x[m*K+k] * w[n*K+k], accumulated in float64. Pass f16 weights already
 // rounded to f16 and widened to float32.
 func MatMulRef(x, w []float32, m, n, k int) []float32 {
