@@ -161,15 +161,22 @@ func testFMatVecArgmax(t *testing.T) {
 // validation error): FMatVec narrows its workgroups, and the result must
 // still match the reference.
 func TestFMatVecWithinDefaultStorage(t *testing.T) {
-	defer dev.LimitWorkgroupStorage(16 << 10)()
-	const m, n, k = 8, 100, 96
-	rng := rand.New(rand.NewPCG(5, 6))
-	x, w := randF32(rng, m*k, 2), randF32(rng, 2*n*k, 0.5)
-	out := scratch(t, gpu.F32, m, n)
-	b := dev.NewBatch()
-	b.FMatVec(out, upload(t, x, gpu.F32, m, k), upload(t, w, gpu.F32, 2*n, k),
-		gpu.FusedArgs{N: n, Norm: true, Eps: 1e-6, Gate: true, Act: "gelu_new"})
-	submit(t, b)
-	want := kernels.FMatVecRef(x, w, kernels.FMatVecArgs{M: m, N: n, K: k, Norm: true, Eps: 1e-6, Gate: true, Act: "gelu_new"})
-	closeTo(t, download(t, out), want, 2e-4, 2e-4)
+	bothLayouts(t, func(t *testing.T) {
+		defer dev.LimitWorkgroupStorage(16 << 10)()
+		// 8 gated rows of a step, and a prompt's blocks: their GPU layout
+		// (two gated weight rows an invocation) needs 16 416 bytes of
+		// partials in workgroups of 128, so it runs in workgroups of 64.
+		for _, m := range []int{8, 20} {
+			const n, k = 100, 96
+			rng := rand.New(rand.NewPCG(5, uint64(m)))
+			x, w := randF32(rng, m*k, 2), randF32(rng, 2*n*k, 0.5)
+			out := scratch(t, gpu.F32, m, n)
+			b := dev.NewBatch()
+			b.FMatVec(out, upload(t, x, gpu.F32, m, k), upload(t, w, gpu.F32, 2*n, k),
+				gpu.FusedArgs{N: n, Norm: true, Eps: 1e-6, Gate: true, Act: "gelu_new"})
+			submit(t, b)
+			want := kernels.FMatVecRef(x, w, kernels.FMatVecArgs{M: m, N: n, K: k, Norm: true, Eps: 1e-6, Gate: true, Act: "gelu_new"})
+			closeTo(t, download(t, out), want, 2e-4, 2e-4)
+		}
+	})
 }
