@@ -25,30 +25,7 @@
 // otherwise). With kv_rows, query batch item b reads the keys, values and
 // key length of batch item kv_rows[b]: beams of one input share its
 // encoder output in cross-attention.
-struct Params {
-    heads: u32,
-    tq: u32,
-    tk: u32,
-    tcap: u32,
-    dv: u32,
-    rows: u32,
-    has_bias: u32,
-    has_lens: u32,
-    causal: u32,
-    // center is the index of relative position 0 in the bucket table.
-    center: u32,
-    has_rows: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> q: array<VT>;
-@group(0) @binding(2) var<storage, read> k: array<VT>;
-@group(0) @binding(3) var<storage, read> v: array<VT>;
-@group(0) @binding(4) var<storage, read> bias: array<f32>;
-@group(0) @binding(5) var<storage, read> buckets: array<u32>;
-@group(0) @binding(6) var<storage, read> key_lens: array<u32>;
-@group(0) @binding(7) var<storage, read_write> out: array<VT>;
-@group(0) @binding(8) var<storage, read> kv_rows: array<u32>;
+{{template "attention_io" .}}
 
 const WG = {{.WG}}u;
 // MAXDV vectors hold the largest head dim, 256 floats.
@@ -56,20 +33,6 @@ const MAXDV = {{if eq .V 4}}64u{{else}}256u{{end}};
 
 var<workgroup> q_sh: array<VT, MAXDV>;
 {{template "online_softmax" .}}
-
-// visible returns how many leading keys query i may see in key batch
-// item kb.
-fn visible(kb: u32, i: u32) -> u32 {
-    var n = p.tk;
-    if (p.has_lens != 0u) {
-        n = min(n, key_lens[kb]);
-    }
-    if (p.causal != 0u) {
-        let last = i32(p.tk) - i32(p.tq) + i32(i);
-        n = min(n, u32(max(last + 1, 0)));
-    }
-    return n;
-}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

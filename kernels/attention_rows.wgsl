@@ -10,58 +10,11 @@
 // Same parameters, bindings and results as attention.wgsl; DV, the head
 // dim in vectors of V floats, is specialised so that q and the output sum
 // are fixed-size private arrays.
-struct Params {
-    heads: u32,
-    tq: u32,
-    tk: u32,
-    tcap: u32,
-    dv: u32,
-    rows: u32,
-    has_bias: u32,
-    has_lens: u32,
-    causal: u32,
-    center: u32,
-    has_rows: u32,
-}
-
-alias VT = {{if eq .V 4}}vec4<f32>{{else}}f32{{end}};
-// NEG stands for -inf: finite, so that exp(NEG - m) is 0 and never NaN.
-const NEG = -3.0e38;
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> q: array<VT>;
-@group(0) @binding(2) var<storage, read> k: array<VT>;
-@group(0) @binding(3) var<storage, read> v: array<VT>;
-@group(0) @binding(4) var<storage, read> bias: array<f32>;
-@group(0) @binding(5) var<storage, read> buckets: array<u32>;
-@group(0) @binding(6) var<storage, read> key_lens: array<u32>;
-@group(0) @binding(7) var<storage, read_write> out: array<VT>;
-@group(0) @binding(8) var<storage, read> kv_rows: array<u32>;
+{{template "head_vectors" .}}
+{{template "attention_io" .}}
 
 const WG = {{.WG}}u;
 const DV = {{.DV}}u;
-
-fn vdot(a: VT, b: VT) -> f32 {
-{{- if eq .V 4}}
-    return dot(a, b);
-{{- else}}
-    return a * b;
-{{- end}}
-}
-
-// visible returns how many leading keys query i may see in key batch
-// item kb (as attention.wgsl's).
-fn visible(kb: u32, i: u32) -> u32 {
-    var n = p.tk;
-    if (p.has_lens != 0u) {
-        n = min(n, key_lens[kb]);
-    }
-    if (p.causal != 0u) {
-        let last = i32(p.tk) - i32(p.tq) + i32(i);
-        n = min(n, u32(max(last + 1, 0)));
-    }
-    return n;
-}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

@@ -115,16 +115,11 @@ fn beats(k1: u32, i1: u32, k2: u32, i2: u32) -> bool {
 {{- template "softmax_chunks" .}}
 {{template "finish" .}}
 {{- end}}
-{{define "softmax_chunks"}}
-// The attention kernels' shared parts: head vectors VT of V floats, and an
-// online softmax over the keys in chunks of WG, one key per invocation.
+{{define "head_vectors"}}
+// Head vectors VT of V floats, as the attention kernels read them.
 alias VT = {{if eq .V 4}}vec4<f32>{{else}}f32{{end}};
 // NEG stands for -inf: finite, so that exp(NEG - m) is 0 and never NaN.
 const NEG = -3.0e38;
-
-var<workgroup> red: array<f32, WG>;
-var<workgroup> probs: array<f32, WG>;
-var<workgroup> acc_sh: array<VT, WG>;
 
 fn vdot(a: VT, b: VT) -> f32 {
 {{- if eq .V 4}}
@@ -133,6 +128,56 @@ fn vdot(a: VT, b: VT) -> f32 {
     return a * b;
 {{- end}}
 }
+{{end}}
+{{define "attention_io"}}
+// attention.wgsl's and attention_rows.wgsl's parameters and bindings (see
+// attention.wgsl).
+struct Params {
+    heads: u32,
+    tq: u32,
+    tk: u32,
+    tcap: u32,
+    dv: u32,
+    rows: u32,
+    has_bias: u32,
+    has_lens: u32,
+    causal: u32,
+    // center is the index of relative position 0 in the bucket table.
+    center: u32,
+    has_rows: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> q: array<VT>;
+@group(0) @binding(2) var<storage, read> k: array<VT>;
+@group(0) @binding(3) var<storage, read> v: array<VT>;
+@group(0) @binding(4) var<storage, read> bias: array<f32>;
+@group(0) @binding(5) var<storage, read> buckets: array<u32>;
+@group(0) @binding(6) var<storage, read> key_lens: array<u32>;
+@group(0) @binding(7) var<storage, read_write> out: array<VT>;
+@group(0) @binding(8) var<storage, read> kv_rows: array<u32>;
+
+// visible returns how many leading keys query i may see in key batch
+// item kb.
+fn visible(kb: u32, i: u32) -> u32 {
+    var n = p.tk;
+    if (p.has_lens != 0u) {
+        n = min(n, key_lens[kb]);
+    }
+    if (p.causal != 0u) {
+        let last = i32(p.tk) - i32(p.tq) + i32(i);
+        n = min(n, u32(max(last + 1, 0)));
+    }
+    return n;
+}
+{{end}}
+{{define "softmax_chunks"}}
+// The attention kernels' online softmax over the keys in chunks of WG, one
+// key per invocation.
+{{- template "head_vectors" .}}
+var<workgroup> red: array<f32, WG>;
+var<workgroup> probs: array<f32, WG>;
+var<workgroup> acc_sh: array<VT, WG>;
 
 // chunk_probs takes invocation t's score for key j0 + t of a chunk of cnt
 // keys (NEG for t >= cnt), raises the running maximum *m to the chunk's,
