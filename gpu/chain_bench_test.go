@@ -143,7 +143,10 @@ func BenchmarkDecodeChain(b *testing.B) {
 			p.ArgmaxCombine(ids8, lp8, part88, R, vocab, d, gpu.F16)
 		}},
 	}...)
-	// The encoder's kernels on a 64-token prompt.
+	// The encoder's kernels on a 64-token prompt, as a layer runs them:
+	// the fused products over the prompt's blocks of 8 rows, attention,
+	// and the final norm and a cross-attention key projection for the
+	// decoder.
 	const T = 64
 	ex := upload(b, randF32(rng, T*d, 1), gpu.F32, 1, T, d)
 	eff := upload(b, randF32(rng, T*ff, 1), gpu.F32, 1, T, ff)
@@ -158,15 +161,17 @@ func BenchmarkDecodeChain(b *testing.B) {
 		name string
 		rec  func(*gpu.Batch)
 	}{
-		{"enc rmsnorm 64x768", func(p *gpu.Batch) { p.RMSNorm(eo, ex, normW, 1e-6) }},
-		{"enc matmul f16 64x768x768", func(p *gpu.Batch) { p.MatMul(eo2, ex, oW) }},
-		{"enc matmul f16 64x2048x768 (wi)", func(p *gpu.Batch) { p.MatMulRows(eoff, ex, ffW, 0, ff) }},
-		{"enc matmul f16 64x768x2048 (wo)", func(p *gpu.Batch) { p.MatMul(eo, eff, woF16) }},
+		{"enc norm+q f16 64x768x768", func(p *gpu.Batch) { p.FMatVec(eo2, ex, qkvW, gpu.FusedArgs{N: inner, Norm: true, Eps: 1e-6}) }},
 		{"enc attention 12x64 T64", func(p *gpu.Batch) {
 			p.Attention(eo2, eq, eq, eq, gpu.AttentionArgs{Heads: heads, HeadDim: dkv, Bias: bias, Buckets: ebuckets})
 		}},
-		{"enc add 64x768", func(p *gpu.Batch) { p.Add(eo, ex, ex) }},
-		{"enc gated gelu 64x2048", func(p *gpu.Batch) { p.GatedGelu(eoff, eff, eff) }},
+		{"enc o+res f16 64x768x768", func(p *gpu.Batch) { p.FMatVec(eo, eq, oW, gpu.FusedArgs{Res: ex}) }},
+		{"enc norm+gated ffn f16 64x2x2048x768", func(p *gpu.Batch) {
+			p.FMatVec(eoff, ex, ffW, gpu.FusedArgs{Norm: true, Eps: 1e-6, Gate: true, Act: "gelu_new"})
+		}},
+		{"enc wo+res f16 64x768x2048", func(p *gpu.Batch) { p.FMatVec(eo, eff, woF16, gpu.FusedArgs{Res: ex}) }},
+		{"enc final rmsnorm 64x768", func(p *gpu.Batch) { p.RMSNorm(eo, ex, normW, 1e-6) }},
+		{"enc cross k matmul f16 64x768x768", func(p *gpu.Batch) { p.MatMul(eo2, ex, oW) }},
 	}...)
 	// NIB_BENCH_SHAPES="WGxTPRxRPI,..." also times the matrix-vector
 	// kernels in those layouts (workgroup size, invocations per row, rows
@@ -203,7 +208,7 @@ func BenchmarkDecodeChain(b *testing.B) {
 	for _, sh := range shapes {
 		gpu.SetMatvecShape(sh.shape)
 		for _, k := range kernels {
-			if sh.shape != nil && !strings.Contains(k.name, "ffn") && !strings.Contains(k.name, "res") && !strings.Contains(k.name, "qkv") && !strings.Contains(k.name, "lm_head") && !strings.Contains(k.name, "enc matmul") {
+			if sh.shape != nil && !strings.Contains(k.name, "ffn") && !strings.Contains(k.name, "res") && !strings.Contains(k.name, "qkv") && !strings.Contains(k.name, "lm_head") && !(strings.HasPrefix(k.name, "enc ") && strings.Contains(k.name, " f16 ")) {
 				continue
 			}
 			runChain(b, k.name+sh.name, k.rec)
