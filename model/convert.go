@@ -70,7 +70,15 @@ func (u *uploader) write(t *gpu.Tensor, parts []safetensors.Tensor, gain []float
 	}
 	if odd && t.DType() == gpu.F16 {
 		// A part starts mid-word, which a write cannot: one piece.
-		return t.WriteF16Bits(decodeParts(n, parts, gain, decodeF16))
+		v := decodeParts(n, parts, gain, decodeF16)
+		off := 0
+		for _, p := range parts {
+			if err := foldedBeyondF16(v[off:off+p.Elements()], p.Name, 0, gain); err != nil {
+				return err
+			}
+			off += p.Elements()
+		}
+		return t.WriteF16Bits(v)
 	}
 	off := 0
 	for _, p := range parts {
@@ -110,7 +118,9 @@ func (u *uploader) writePart(t *gpu.Tensor, off int, p safetensors.Tensor, gain 
 			buf := pooled[uint16](&u.f16, hi-lo)
 			v := (*buf)[:hi-lo]
 			decodeF16(v, p, lo, gain)
-			err = t.WriteF16BitsAt(off+lo, v)
+			if err = foldedBeyondF16(v, p.Name, lo, gain); err == nil {
+				err = t.WriteF16BitsAt(off+lo, v)
+			}
 			u.f16.Put(buf)
 			u.wrote(2 * len(v))
 		} else {
@@ -154,6 +164,22 @@ func (u *uploader) wrote(n int) {
 // multiplied elementwise by gain; gain nil leaves them as they are.
 func decodeF32(dst []float32, t safetensors.Tensor, lo int, gain []float32) {
 	convert(t, lo, len(dst), gain, func(i int, v []float32) { copy(dst[i:], v) })
+}
+
+// foldedBeyondF16 reports an error when a folded weight (gain non-nil: a
+// norm's weight multiplied in), f16 bits v of tensor name from its element
+// off, rounded to an infinity: the model's layers cannot be stored in f16
+// folded, and a silent infinity would turn every output into NaN.
+func foldedBeyondF16(v []uint16, name string, off int, gain []float32) error {
+	if gain == nil {
+		return nil
+	}
+	for i, h := range v {
+		if h&0x7fff == 0x7c00 {
+			return fmt.Errorf("%s: element %d times its layer norm's weight is beyond f16's range (|x| > 65504): load this model in f32", name, off+i)
+		}
+	}
+	return nil
 }
 
 // decodeF16 writes t's elements lo to lo+len(dst) into dst as f16 bits

@@ -2,6 +2,7 @@ package model_test
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -503,4 +504,48 @@ func slicesDelete(ts []safetensors.Tensor, name string) []safetensors.Tensor {
 		}
 	}
 	return out
+}
+
+// TestFoldedBeyondF16: a layer norm whose weight, folded into the
+// projections after it, takes them beyond f16's range fails an f16 load
+// with an error naming the tensor, where it would otherwise store
+// infinities; in f32 the same checkpoint loads.
+func TestFoldedBeyondF16(t *testing.T) {
+	cfg := config{
+		"vocab_size": 40, "d_model": 8, "d_kv": 4, "d_ff": 16, "num_layers": 1, "num_heads": 2,
+		"relative_attention_num_buckets": 8, "relative_attention_max_distance": 16, "feed_forward_proj": "gated-gelu",
+	}
+	dir := t.TempDir()
+	writeCheckpoint(t, dir, cfg, safetensors.F32, 1, rand.New(rand.NewPCG(17, 18)))
+	rewrite(t, dir, func(ts []safetensors.Tensor) []safetensors.Tensor {
+		for i := range ts {
+			if ts[i].Name == "encoder.block.0.layer.1.layer_norm.weight" {
+				for j := 0; j < len(ts[i].Data); j += 4 {
+					binary.LittleEndian.PutUint32(ts[i].Data[j:], math.Float32bits(1e9))
+				}
+			}
+		}
+		return ts
+	})
+	ck, err := model.OpenCheckpoint(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ck.Close()
+	m, err := model.Load(dev, ck, model.Options{F16: true})
+	if err == nil {
+		m.Close()
+		t.Fatal("an f16 load of weights beyond f16's range once folded was accepted")
+	}
+	t.Log(err)
+	for _, want := range []string{"encoder.block.0.layer.1.DenseReluDense.wi_0.weight", "f16"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+	m, err = model.Load(dev, ck, model.Options{})
+	if err != nil {
+		t.Fatalf("f32 load: %v", err)
+	}
+	m.Close()
 }
