@@ -323,7 +323,7 @@ func (d *Decoder) record(b *gpu.Batch, s *scratch, ids *gpu.Tensor, t int) (*gpu
 		return nil, fmt.Errorf("model: decoder: %d positions exceed the capacity of %d", d.pos+t, d.capacity)
 	}
 	keys := d.pos + t
-	inner, ff := c.Inner(), c.DFF
+	inner := c.Inner()
 	h := s.get(gpu.F32, rows, t, c.DModel)
 	if h != nil {
 		b.Embedding(h, m.w.Shared, ids)
@@ -334,9 +334,7 @@ func (d *Decoder) record(b *gpu.Batch, s *scratch, ids *gpu.Tensor, t int) (*gpu
 			break
 		}
 		f := m.dec[i]
-		q := fused(b, s, h, f.QKV, inner, gpu.FusedArgs{Norm: true, Eps: eps})
-		k := fused(b, s, h, f.QKV, inner, gpu.FusedArgs{WOff: inner, Norm: true, Eps: eps})
-		v := fused(b, s, h, f.QKV, inner, gpu.FusedArgs{WOff: 2 * inner, Norm: true, Eps: eps})
+		q, k, v := m.qkv(b, s, h, f.QKV)
 		o := s.get(gpu.F32, rows, t, inner)
 		if s.err != nil {
 			break
@@ -358,8 +356,7 @@ func (d *Decoder) record(b *gpu.Batch, s *scratch, ids *gpu.Tensor, t int) (*gpu
 			Heads: c.NumHeads, HeadDim: c.DKV, Mask: gpu.Mask{KeyLens: d.enc.keyLens}, KVRows: d.rowMap,
 		})
 		h3 := fused(b, s, co, l.Cross.O, c.DModel, gpu.FusedArgs{Res: h2})
-		hidden := fused(b, s, h3, f.FFNIn, ff, gpu.FusedArgs{Norm: true, Eps: eps, Gate: c.Gated, Act: c.Activation})
-		h = fused(b, s, hidden, l.FFN.Wo, c.DModel, gpu.FusedArgs{Res: h3})
+		h = m.feedForward(b, s, h3, f.FFNIn, l.FFN.Wo)
 	}
 	logits := fused(b, s, h, m.lmHead, c.VocabSize, gpu.FusedArgs{Norm: true, Eps: eps})
 	if s.err != nil {

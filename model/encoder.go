@@ -82,7 +82,6 @@ func (m *Model) Encode(inputs [][]int) (*Encoded, error) {
 	if h != nil {
 		b.Embedding(h, m.w.Shared, idT)
 	}
-	eps := float32(c.LayerNormEps)
 	inner := c.Inner()
 	self := gpu.AttentionArgs{Heads: c.NumHeads, HeadDim: c.DKV, Bias: m.w.EncRelBias, Buckets: table, Mask: gpu.Mask{KeyLens: e.keyLens}}
 	for i, l := range m.w.Enc {
@@ -101,17 +100,14 @@ func (m *Model) Encode(inputs [][]int) (*Encoded, error) {
 		// into the weights, the residuals into the output projections):
 		// seven dispatches a layer instead of thirteen.
 		f := m.enc[i]
-		q := fused(b, s, h, f.QKV, inner, gpu.FusedArgs{Norm: true, Eps: eps})
-		k := fused(b, s, h, f.QKV, inner, gpu.FusedArgs{WOff: inner, Norm: true, Eps: eps})
-		v := fused(b, s, h, f.QKV, inner, gpu.FusedArgs{WOff: 2 * inner, Norm: true, Eps: eps})
+		q, k, v := m.qkv(b, s, h, f.QKV)
 		o := s.get(gpu.F32, batch, length, inner)
 		if s.err != nil {
 			break
 		}
 		b.Attention(o, q, k, v, self)
 		h2 := fused(b, s, o, l.Self.O, c.DModel, gpu.FusedArgs{Res: h})
-		hidden := fused(b, s, h2, f.FFNIn, c.DFF, gpu.FusedArgs{Norm: true, Eps: eps, Gate: c.Gated, Act: c.Activation})
-		h = fused(b, s, hidden, l.FFN.Wo, c.DModel, gpu.FusedArgs{Res: h2})
+		h = m.feedForward(b, s, h2, f.FFNIn, l.FFN.Wo)
 	}
 	if s.err == nil {
 		e.hidden, s.err = m.dev.NewTensor(gpu.F32, batch, length, c.DModel)

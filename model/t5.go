@@ -367,3 +367,23 @@ func fused(b *gpu.Batch, s *scratch, x, w *gpu.Tensor, n int, a gpu.FusedArgs) *
 	}
 	return out
 }
+
+// qkv records a layer's q, k and v projections of h with its norm (folded
+// into w, stacked [3*inner, d_model]): three dispatches, as the attention
+// kernels read q, k and v as tensors of their own.
+func (m *Model) qkv(b *gpu.Batch, s *scratch, h, w *gpu.Tensor) (q, k, v *gpu.Tensor) {
+	inner, eps := m.cfg.Inner(), float32(m.cfg.LayerNormEps)
+	q = fused(b, s, h, w, inner, gpu.FusedArgs{Norm: true, Eps: eps})
+	k = fused(b, s, h, w, inner, gpu.FusedArgs{WOff: inner, Norm: true, Eps: eps})
+	v = fused(b, s, h, w, inner, gpu.FusedArgs{WOff: 2 * inner, Norm: true, Eps: eps})
+	return q, k, v
+}
+
+// feedForward records a layer's feed-forward sub-layer over h: its norm
+// (folded into in) and input projection with the activation, then the
+// output projection out with the residual; it returns the new h.
+func (m *Model) feedForward(b *gpu.Batch, s *scratch, h, in, out *gpu.Tensor) *gpu.Tensor {
+	c := m.cfg
+	hidden := fused(b, s, h, in, c.DFF, gpu.FusedArgs{Norm: true, Eps: float32(c.LayerNormEps), Gate: c.Gated, Act: c.Activation})
+	return fused(b, s, hidden, out, c.DModel, gpu.FusedArgs{Res: h})
+}
