@@ -183,36 +183,35 @@ func assemble(dev *gpu.Device, cfg *Config, opts Options, src weightSource) (*Mo
 		}})
 		return nil
 	}
-	// ffnIn stacks a layer's feed-forward input, gated or not.
-	ffnIn := func(dst **gpu.Tensor, p, sub string) error {
+	// fold stacks layer prefix p's projections that follow a norm: q/k/v
+	// (sub-layer 0), the cross-attention's query in a decoder layer
+	// (sub-layer 1), and the feed-forward input (the last sub-layer).
+	fold := func(l *foldedLayer, p string, decoder bool) error {
+		if err := stacked(&l.QKV, linear, p, 3*inner, "0.layer_norm.weight", "0.SelfAttention.q.weight", "0.SelfAttention.k.weight", "0.SelfAttention.v.weight"); err != nil {
+			return err
+		}
+		sub := "1"
+		if decoder {
+			if err := stacked(&l.CrossQ, crossQ, p, inner, "1.layer_norm.weight", "1.EncDecAttention.q.weight"); err != nil {
+				return err
+			}
+			sub = "2"
+		}
 		norm := sub + ".layer_norm.weight"
 		if cfg.Gated {
-			return stacked(dst, linear, p, 2*ff, norm, sub+".DenseReluDense.wi_0.weight", sub+".DenseReluDense.wi_1.weight")
+			return stacked(&l.FFNIn, linear, p, 2*ff, norm, sub+".DenseReluDense.wi_0.weight", sub+".DenseReluDense.wi_1.weight")
 		}
-		return stacked(dst, linear, p, ff, norm, sub+".DenseReluDense.wi.weight")
+		return stacked(&l.FFNIn, linear, p, ff, norm, sub+".DenseReluDense.wi.weight")
 	}
 	m.enc = make([]foldedLayer, cfg.NumLayers)
 	for i := range m.enc {
-		p := fmt.Sprintf("encoder.block.%d.layer.", i)
-		l := &m.enc[i]
-		if err := stacked(&l.QKV, linear, p, 3*inner, "0.layer_norm.weight", "0.SelfAttention.q.weight", "0.SelfAttention.k.weight", "0.SelfAttention.v.weight"); err != nil {
-			return fail(err)
-		}
-		if err := ffnIn(&l.FFNIn, p, "1"); err != nil {
+		if err := fold(&m.enc[i], fmt.Sprintf("encoder.block.%d.layer.", i), false); err != nil {
 			return fail(err)
 		}
 	}
 	m.dec = make([]foldedLayer, cfg.NumDecoderLayers)
 	for i := range m.dec {
-		p := fmt.Sprintf("decoder.block.%d.layer.", i)
-		l := &m.dec[i]
-		if err := stacked(&l.QKV, linear, p, 3*inner, "0.layer_norm.weight", "0.SelfAttention.q.weight", "0.SelfAttention.k.weight", "0.SelfAttention.v.weight"); err != nil {
-			return fail(err)
-		}
-		if err := stacked(&l.CrossQ, crossQ, p, inner, "1.layer_norm.weight", "1.EncDecAttention.q.weight"); err != nil {
-			return fail(err)
-		}
-		if err := ffnIn(&l.FFNIn, p, "2"); err != nil {
+		if err := fold(&m.dec[i], fmt.Sprintf("decoder.block.%d.layer.", i), true); err != nil {
 			return fail(err)
 		}
 	}
