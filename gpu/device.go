@@ -172,6 +172,9 @@ func (d *Device) open() error {
 	// Larger workgroup storage lets FMatVec keep its widest groups for
 	// batched rows (op_fmatvec.go); it works within the default too.
 	want.MaxComputeWorkgroupStorageSize = min(have.MaxComputeWorkgroupStorageSize, workgroupStorageWanted)
+	// DecoderLayer can be measured in wider workgroups (NIB_DECLAYER_WG).
+	want.MaxComputeInvocationsPerWorkgroup = min(have.MaxComputeInvocationsPerWorkgroup, 1024)
+	want.MaxComputeWorkgroupSizeX = min(have.MaxComputeWorkgroupSizeX, 1024)
 	// DecoderLayer binds 17 storage buffers where the adapter allows it.
 	want.MaxStorageBuffersPerShaderStage = min(have.MaxStorageBuffersPerShaderStage, declayerBuffers)
 	var features []wgpu.FeatureName

@@ -85,16 +85,42 @@ func declayerSkip() int {
 	return 0
 }
 
+// declayerWG is DecoderLayer's workgroup size: 256, or what
+// NIB_DECLAYER_WG names (a power of two from 64 up to the device's
+// limit), for measurements.
+func (d *Device) declayerWG() int {
+	n, err := strconv.Atoi(os.Getenv("NIB_DECLAYER_WG"))
+	if err != nil || n < 64 || n&(n-1) != 0 || n > int(d.limits.MaxComputeInvocationsPerWorkgroup) {
+		return 256
+	}
+	return n
+}
+
+// declayerFanin is how many workgroups arrive at each of the barrier's
+// group counters (kernels.DecLayer's FANIN), or 0 for one counter:
+// NIB_DECLAYER_FANIN, where it leaves at most declayerGroupWords groups.
+func declayerFanin(groups int) int {
+	n, err := strconv.Atoi(os.Getenv("NIB_DECLAYER_FANIN"))
+	if err != nil || n < 1 || (groups+n-1)/n > declayerGroupWords {
+		return 0
+	}
+	return n
+}
+
+// declayerGroupWords is how many group counters fit in the barrier's 64
+// words after the first four.
+const declayerGroupWords = 60
+
 // declayerTPROverride, when positive, replaces declayerTPR's choice in
 // tests (export_test.go).
 var declayerTPROverride int
 
-// declayerTPR is how many invocations of a 256-wide workgroup share each
+// declayerTPR is how many invocations of a wg-wide workgroup share each
 // output row of a product of rows rows over groups workgroups: the most
 // (fewest loads each) that leaves every workgroup at most one span of
 // rows, since a second span is a second wait for memory; 8 where none
 // does.
-func declayerTPR(rows, groups int) int {
+func declayerTPR(rows, groups, wg int) int {
 	if declayerTPROverride > 0 {
 		return declayerTPROverride
 	}
@@ -102,7 +128,7 @@ func declayerTPR(rows, groups int) int {
 		return n
 	}
 	for _, tpr := range []int{32, 16} {
-		if (rows+256/tpr-1)/(256/tpr) <= groups {
+		if (rows+wg/tpr-1)/(wg/tpr) <= groups {
 			return tpr
 		}
 	}
@@ -115,6 +141,8 @@ func declayerTPR(rows, groups int) int {
 // FMatVec (norm and feed-forward in) and FMatVec (output and residual)
 // record, H read and written in place. For measurements, environment
 // variables change its layout: NIB_DECLAYER_GROUPS (workgroups),
+// NIB_DECLAYER_WG (their size), NIB_DECLAYER_FANIN (workgroups to each
+// of the barrier's group counters),
 // NIB_DECLAYER_TPR (invocations to a product's row), NIB_DECLAYER_PRE=0
 // and NIB_DECLAYER_KVPRE=0 (load weights, and keys and values, after the
 // barriers rather than before), NIB_DECLAYER_ACQUIRE=1 (a second fence a
@@ -198,6 +226,7 @@ func (b *Batch) DecoderLayer(a DecoderLayerArgs) {
 			op, a.Buckets, a.State, a.KeyLens, a.KVRows)
 		return
 	}
+	wg := b.d.declayerWG()
 	o := declayerOffsets(dm, inner, ff)
 	if a.Scratch.dtype != U32 || a.Scratch.n < o[6] {
 		b.failf("%s: scratch %s is not u32 of at least %d words", op, a.Scratch, o[6])
@@ -209,8 +238,9 @@ func (b *Batch) DecoderLayer(a DecoderLayerArgs) {
 		"A_QKV": o[0], "A_O": o[1], "A_H2": o[2], "A_CO": o[3], "A_H3": o[4], "A_FF": o[5],
 		"XS4": max(dm, inner, ff) / 4, "PRE": os.Getenv("NIB_DECLAYER_PRE") != "0", "KVPRE": os.Getenv("NIB_DECLAYER_KVPRE") != "0",
 		"ACQUIRE": os.Getenv("NIB_DECLAYER_ACQUIRE") == "1", "SKIP": declayerSkip(),
+		"WG": wg, "FANIN": declayerFanin(groups),
 	}
-	tpr := func(rows int) int { return declayerTPR(rows, groups) }
+	tpr := func(rows int) int { return declayerTPR(rows, groups, wg) }
 	defs["TPR_QKV"], defs["TPR_O"], defs["TPR_IN"], defs["TPR_OUT"] = tpr(3*inner), tpr(dm), tpr(ff), tpr(dm)
 	params := []uint32{uint32(capacity), uint32((a.Buckets.n - 1) / 2), uint32(a.CrossK.shape[1]), spinLimit, math.Float32bits(a.Eps)}
 	b.dispatch(kernels.DecLayer, defs, params, [3]uint32{uint32(groups), 1, 1}, ts...)

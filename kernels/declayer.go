@@ -15,7 +15,9 @@ package kernels
 // (the attention phases' first keys and values likewise), and the
 // products' invocations to a row (TPR_QKV, TPR_O for both output
 // projections, TPR_IN, TPR_OUT: 8, 16 or 32). ACQUIRE puts a storage barrier after
-// the grid barrier's wait as well as before its arrival. SKIP (1 to 7)
+// the grid barrier's wait as well as before its arrival. FANIN, where
+// not 0, has the workgroups arrive in groups of that many (at most 60
+// groups). WG is the workgroup size, a power of two from 64. SKIP (1 to 7)
 // leaves that phase's work out, barriers kept, to time the phases apart
 // (wrong results; benchmarks only).
 var DecLayer = register(&Kernel{
@@ -24,7 +26,7 @@ var DecLayer = register(&Kernel{
 	Buffers: []Access{ReadWrite, ReadWrite, Read, Read, Read, Read, Read, Read,
 		ReadWrite, ReadWrite, Read, Read, Read, Read, Read, Read, Read},
 	Defaults: Defines{
-		"WG": 256, "V": 4, "PRE": true, "KVPRE": true, "ACQUIRE": false, "SKIP": 0,
+		"WG": 256, "V": 4, "PRE": true, "KVPRE": true, "ACQUIRE": false, "SKIP": 0, "FANIN": 0,
 		"D": 32, "INNER": 32, "FF": 64, "HEADS": 4, "DV": 2, "GATE": true, "ACT": "gelu_new",
 		"WQKV": "f16", "WO": "f16", "WCQ": "f16", "WCO": "f16", "WIN": "f16", "WOUT": "f16",
 		"TPR_QKV": 32, "TPR_O": 32, "TPR_IN": 32, "TPR_OUT": 32,

@@ -18,9 +18,11 @@
 // from the SM's own cache, which other SMs' writes do not reach (measured
 // on an H200: 99.7% of plain loads after a barrier were stale). act also
 // holds the barrier's words: act[0] counts arrivals (phase k is passed
-// at k * G), act[1] workgroups leaving (the last zeroes both for the next
-// dispatch), act[2] spins that gave up after p.limit polls (the results
-// are then wrong, and the host must not use them). h, the residual stream,
+// at k * G, or k * ceil(G / FANIN) with FANIN), act[1] workgroups leaving
+// (the last zeroes the barrier's words for the next dispatch), act[2]
+// spins that gave up after p.limit polls (the results are then wrong, and
+// the host must not use them), and from act[4] on, with FANIN, each
+// group's arrivals. h, the residual stream,
 // is read in the first phase and written in the last, so plain accesses
 // suffice: a dispatch boundary lies between its writes and its reads.
 struct Params {
@@ -55,6 +57,9 @@ struct Params {
 @group(0) @binding(17) var<storage, read> kv_rows: array<u32>;
 
 const WG = {{.WG}}u;
+{{- if .FANIN}}
+const FANIN = {{.FANIN}}u;
+{{- end}}
 const D = {{.D}}u;
 const INNER = {{.INNER}}u;
 const FF = {{.FF}}u;
@@ -113,12 +118,42 @@ fn ld4(i: u32) -> vec4<f32> {
     return vec4<f32>(ld(i), ld(i + 1u), ld(i + 2u), ld(i + 3u));
 }
 
-// grid_sync returns once every workgroup has called it goal / G times.
-fn grid_sync(t: u32, goal: u32) {
-    // Every invocation's writes are made visible before the arrival.
+// arrive counts workgroup wid in at the barrier that ends phase k, once
+// every invocation's writes are made visible. Work that does not depend
+// on the barrier (the next phase's first weights) goes between arrive
+// and wait: issued before the storage barrier, its loads would delay the
+// arrival. With FANIN, the workgroups arrive in groups of FANIN, each at
+// its own counter, and the last of a group carries it to act[0]: fewer
+// atomics on one word.
+fn arrive(t: u32, wid: u32, g: u32, k: u32) {
     storageBarrier();
     if (t == 0u) {
+{{- if .FANIN}}
+        let c = wid / FANIN;
+        let size = min(FANIN, g - c * FANIN);
+        if (atomicAdd(&act[4u + c], 1u) + 1u == k * size) {
+            atomicAdd(&act[0], 1u);
+        }
+{{- else}}
         atomicAdd(&act[0], 1u);
+{{- end}}
+    }
+}
+
+// arrivals is act[0]'s count once every workgroup has arrived k times.
+fn arrivals(g: u32, k: u32) -> u32 {
+{{- if .FANIN}}
+    return k * ((g + FANIN - 1u) / FANIN);
+{{- else}}
+    return k * g;
+{{- end}}
+}
+
+// wait returns once every workgroup has arrived at the barrier ending
+// phase k.
+fn wait(t: u32, g: u32, k: u32) {
+    if (t == 0u) {
+        let goal = arrivals(g, k);
         var spins = 0u;
         loop {
             if (atomicLoad(&act[0]) >= goal) {
@@ -211,15 +246,14 @@ fn use_{{.Fn}}(loaded: {{.Fn}}_W, lane: u32) -> f32 {
     var acc = 0.0;
     for (var it = 0u; it < {{.Fn}}_L; it++) {
         let i = lane + it * {{.T}};
-        if (i < {{.Fn}}_N) {
+        {{template "dl_guard" .}}
 {{- if eq .W "f32"}}
-            acc += dot(w[it], xs[i]);
+        acc += dot(w[it], xs[i]);
 {{- else}}
-            let lo = vec4<f32>(unpack2x16float(w[it].x), unpack2x16float(w[it].y));
-            let hi = vec4<f32>(unpack2x16float(w[it].z), unpack2x16float(w[it].w));
-            acc += dot(lo, xs[2u * i]) + dot(hi, xs[2u * i + 1u]);
+        let lo = vec4<f32>(unpack2x16float(w[it].x), unpack2x16float(w[it].y));
+        let hi = vec4<f32>(unpack2x16float(w[it].z), unpack2x16float(w[it].w));
+        acc += dot(lo, xs[2u * i]) + dot(hi, xs[2u * i + 1u]);
 {{- end}}
-        }
     }
     return acc;
 }
@@ -228,20 +262,29 @@ fn {{.Fn}}(row: u32, lane: u32) -> f32 {
     var acc = 0.0;
     for (var it = 0u; it < {{.Fn}}_L; it++) {
         let i = lane + it * {{.T}};
-        if (i < {{.Fn}}_N) {
-            let w = {{.Bind}}[row * {{.Fn}}_N + i];
+        {{template "dl_guard" .}}
+        let w = {{.Bind}}[row * {{.Fn}}_N + i];
 {{- if eq .W "f32"}}
-            acc += dot(w, xs[i]);
+        acc += dot(w, xs[i]);
 {{- else}}
-            let lo = vec4<f32>(unpack2x16float(w.x), unpack2x16float(w.y));
-            let hi = vec4<f32>(unpack2x16float(w.z), unpack2x16float(w.w));
-            acc += dot(lo, xs[2u * i]) + dot(hi, xs[2u * i + 1u]);
+        let lo = vec4<f32>(unpack2x16float(w.x), unpack2x16float(w.y));
+        let hi = vec4<f32>(unpack2x16float(w.z), unpack2x16float(w.w));
+        acc += dot(lo, xs[2u * i]) + dot(hi, xs[2u * i + 1u]);
 {{- end}}
-        }
     }
     return acc;
 }
 {{end}}
+
+{{/* dl_guard ends a dl_dot loop at the row's end. Written so that it folds
+away where the invocations to a row divide the row's loads (lane is
+below .T), it leaves a loop without branches that unrolls into loads all
+in flight together, where a guard around each load may keep each load
+waiting for the one before. */}}
+{{define "dl_guard"}}if ({{.Fn}}_N % {{.T}} != 0u && i >= {{.Fn}}_N) {
+            break;
+        }
+{{- end}}
 {{template "dl_dot" (dict "Fn" "dot_qkv" "Bind" "w_qkv" "W" .WQKV "K" "D" "T" "TPR_QKV")}}
 {{template "dl_dot" (dict "Fn" "dot_o" "Bind" "w_o" "W" .WO "K" "INNER" "T" "TPR_O")}}
 {{template "dl_dot" (dict "Fn" "dot_cq" "Bind" "w_cq" "W" .WCQ "K" "D" "T" "TP")}}
@@ -363,15 +406,14 @@ fn self_attn(t: u32, hd: u32, pre: bool, k0: array<VT, DV>, v0: array<VT, PER_SL
         if (s < SLICES) {
             acc *= scale;
             l *= scale;
-            // A constant trip count, so that the value loads overlap.
+            // A constant trip count and no branch, so that the value
+            // loads are all in flight together: keys past the chunk's
+            // end read its last row, with weight 0.
             for (var i = 0u; i < PER_SLICE; i++) {
                 let jj = s + i * SLICES;
-                if (jj >= cnt) {
-                    break;
-                }
-                let pj = probs[jj];
+                let pj = select(0.0, probs[min(jj, WG - 1u)], jj < cnt);
                 l += pj;
-                let j = j0 + jj;
+                let j = j0 + min(jj, cnt - 1u);
                 var vj = vp[i];
                 if (!first) {
                     vj = vc[cbase + j * WIDTH + e];
@@ -433,16 +475,14 @@ fn cross_attn(t: u32, hd: u32, pre: bool, k0: array<VT, DV>, v0: array<VT, PER_S
         if (s < SLICES) {
             acc *= scale;
             l *= scale;
+            // As self_attn's.
             for (var i = 0u; i < PER_SLICE; i++) {
                 let jj = s + i * SLICES;
-                if (jj >= cnt) {
-                    break;
-                }
-                let pj = probs[jj];
+                let pj = select(0.0, probs[min(jj, WG - 1u)], jj < cnt);
                 l += pj;
                 var vj = vp[i];
                 if (!first) {
-                    vj = cv[cbase + (j0 + jj) * WIDTH + e];
+                    vj = cv[cbase + (j0 + min(jj, cnt - 1u)) * WIDTH + e];
                 }
                 acc += pj * vj;
             }
@@ -534,12 +574,13 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid3: ve
         workgroupBarrier();
     }
 {{- end}}
+    arrive(t, wid, g, 1u);
 {{- if .KVPRE}}
     if (wid < HEADS) {
         preload_kv(t, &k0, &v0, true, wid * DV, state[0] + 1u);
     }
 {{- end}}
-    grid_sync(t, g);
+    wait(t, g, 1u);
 
     // 2: self-attention, a head per workgroup.
 {{- if ne .SKIP 2}}
@@ -547,20 +588,22 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid3: ve
         self_attn(t, hd, {{if .KVPRE}}hd == wid{{else}}false{{end}}, k0, v0);
     }
 {{- end}}
+    arrive(t, wid, g, 2u);
 {{- if .PRE}}
 {{- template "dl_pre" (dict "Var" "pre3" "Fn" "dot_o" "N" "D" "Span" "SPAN_O" "R" "ro" "Lane" "lo")}}
 {{- end}}
-    grid_sync(t, 2u * g);
+    wait(t, g, 2u);
 
     // 3: the output projection and the residual.
 {{- template "dl_out_proj" (dict "K" 3 "Skip" .SKIP "Pre" .PRE "In" "A_O" "N4" "INNER / 4u" "Fn" "dot_o" "PreVar" "pre3" "Span" "SPAN_O" "R" "ro" "Lane" "lo" "TPR" "TPR_O" "Res" "h[n]" "Dst" "A_H2")}}
+    arrive(t, wid, g, 3u);
 {{- if .KVPRE}}
     if (wid < HEADS) {
         let kb = kv_rows[0];
         preload_kv(t, &k0, &v0, false, kb * p.ecap * WIDTH + wid * DV, min(p.ecap, lens[kb]));
     }
 {{- end}}
-    grid_sync(t, 3u * g);
+    wait(t, g, 3u);
 
     // 4: cross-attention with its norm and query projection.
 {{- if ne .SKIP 4}}
@@ -568,20 +611,22 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid3: ve
         cross_attn(t, hd, {{if .KVPRE}}hd == wid{{else}}false{{end}}, k0, v0);
     }
 {{- end}}
+    arrive(t, wid, g, 4u);
 {{- if .PRE}}
 {{- template "dl_pre" (dict "Var" "pre5" "Fn" "dot_co" "N" "D" "Span" "SPAN_O" "R" "ro" "Lane" "lo")}}
 {{- end}}
-    grid_sync(t, 4u * g);
+    wait(t, g, 4u);
 
     // 5: its output projection and the residual.
 {{- template "dl_out_proj" (dict "K" 5 "Skip" .SKIP "Pre" .PRE "In" "A_CO" "N4" "INNER / 4u" "Fn" "dot_co" "PreVar" "pre5" "Span" "SPAN_O" "R" "ro" "Lane" "lo" "TPR" "TPR_O" "Res" "ld(A_H2 + n)" "Dst" "A_H3")}}
+    arrive(t, wid, g, 5u);
 {{- if .PRE}}
 {{- template "dl_pre" (dict "Var" "pre6" "Fn" "dot_in" "N" "FF" "Span" "SPAN_IN" "R" "r6" "Lane" "l6")}}
 {{- if .GATE}}
     let pre6u = load_dot_in(FF + min(wid * SPAN_IN + r6, FF - 1u), l6);
 {{- end}}
 {{- end}}
-    grid_sync(t, 5u * g);
+    wait(t, g, 5u);
 
     // 6: the norm and the feed-forward input (gate and up rows with GATE).
     let inv6 = inverseSqrt(wg_sum(t, stage_act(t, A_H3, D / 4u)) / f32(D) + p.eps);
@@ -621,10 +666,11 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid3: ve
         workgroupBarrier();
     }
 {{- end}}
+    arrive(t, wid, g, 6u);
 {{- if .PRE}}
 {{- template "dl_pre" (dict "Var" "pre7" "Fn" "dot_out" "N" "D" "Span" "SPAN_OUT" "R" "r7" "Lane" "l7")}}
 {{- end}}
-    grid_sync(t, 6u * g);
+    wait(t, g, 6u);
 
     // 7: the feed-forward output and the residual, into h.
 {{- template "dl_out_proj" (dict "K" 7 "Skip" .SKIP "Pre" .PRE "In" "A_FF" "N4" "FF / 4u" "Fn" "dot_out" "PreVar" "pre7" "Span" "SPAN_OUT" "R" "r7" "Lane" "l7" "TPR" "TPR_OUT" "Res" "ld(A_H3 + n)" "Dst" "")}}
@@ -635,6 +681,11 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid3: ve
         if (atomicAdd(&act[1], 1u) == g - 1u) {
             atomicStore(&act[0], 0u);
             atomicStore(&act[1], 0u);
+{{- if .FANIN}}
+            for (var c = 0u; c < (g + FANIN - 1u) / FANIN; c++) {
+                atomicStore(&act[4u + c], 0u);
+            }
+{{- end}}
         }
     }
 }

@@ -2,6 +2,7 @@ package model
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -239,6 +240,10 @@ func (m *Model) layerStep() bool {
 	return true
 }
 
+// errLayerBarrier is layerCheck's error: the one-dispatch layers'
+// barrier failed.
+var errLayerBarrier = errors.New("the one-dispatch decoder layers' barrier failed")
+
 // layerCheck reads the one-dispatch layers' count of barrier waits that
 // gave up (nil: none were read). Any means the GPU did not run the
 // layer's workgroups all at once and the step's results are wrong: the
@@ -254,8 +259,8 @@ func (d *Decoder) layerCheck(spins *gpu.Readback) error {
 	}
 	if words[0] != 0 {
 		d.m.layerOff.Store(true)
-		return fmt.Errorf("model: decoder: %d barrier waits of the one-dispatch layers gave up (the GPU did not run %d workgroups at once); later steps take seven dispatches a layer",
-			words[0], d.m.dev.DecoderLayerWorkgroups())
+		return fmt.Errorf("model: decoder: %w: %d waits gave up (the GPU did not run %d workgroups at once); later steps take seven dispatches a layer",
+			errLayerBarrier, words[0], d.m.dev.DecoderLayerWorkgroups())
 	}
 	return nil
 }

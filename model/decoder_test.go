@@ -355,8 +355,8 @@ func TestProbes(t *testing.T) {
 }
 
 // TestLayerStep runs the one-row step with each decoder layer as one
-// dispatch (NIB_DECLAYER=1): the plan has 1 + layers + 3 dispatches, each
-// step's top 5 matches Hugging Face's logits as the planned step's does
+// dispatch (NIB_DECLAYER=1): Warm's probe of them passes and leaves them
+// on, the plan has 1 + layers + 3 dispatches, each step's top 5 matches Hugging Face's logits as the planned step's does
 // (TestStepMatchesReference; in f16 within the f16 bound), and the
 // pipelined greedy loop gives the reference's greedy ids, for both
 // fixtures.
@@ -366,6 +366,9 @@ func TestLayerStep(t *testing.T) {
 		for _, f16 := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/f16=%v", fx, f16), func(t *testing.T) {
 				_, m := load(t, fixture(fx), model.Options{F16: f16})
+				if err := m.ProbeLayers(); err != nil {
+					t.Fatalf("probe: %v", err)
+				}
 				tol := 1e-4
 				if f16 {
 					// The bound for f16 weights against HF's fp32.

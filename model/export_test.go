@@ -199,3 +199,6 @@ func (d *Decoder) PlanLen() int {
 	}
 	return d.plan.Len()
 }
+
+// ProbeLayers runs Warm's check of the one-dispatch decoder layers.
+func (m *Model) ProbeLayers() error { return m.probeLayers() }

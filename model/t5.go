@@ -2,6 +2,7 @@ package model
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync/atomic"
@@ -188,8 +189,35 @@ func (m *Model) Warm() error {
 	}
 	// No real run: running the passes would only make bind groups, which
 	// the first request makes as it goes, and would add a third of a
-	// second to every start.
+	// second to every start. The one-dispatch layers are the exception.
+	if err := m.probeLayers(); err != nil {
+		return fmt.Errorf("model: warm up: %w", err)
+	}
 	m.TrimScratch(IdleScratchBytes)
+	return nil
+}
+
+// probeLayers runs one real one-row step where the decoder layers take one
+// dispatch each (gpu.DecoderLayer), so that a GPU that cannot hold their
+// workgroups all at once is found at load, and the layers turned off
+// (Decoder.layerCheck), rather than by the first request failing.
+func (m *Model) probeLayers() error {
+	if !m.layerStep() {
+		return nil
+	}
+	enc, err := m.Encode([][]int{{m.cfg.EOSID}})
+	if err != nil {
+		return err
+	}
+	defer enc.Close()
+	d, err := m.NewDecoder(enc, 2)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if _, err := d.Step(context.Background(), []int{m.cfg.DecoderStartID}, 1); err != nil && !errors.Is(err, errLayerBarrier) {
+		return err
+	}
 	return nil
 }
 
