@@ -12,7 +12,7 @@ import (
 // DecoderLayerArgs are one T5 decoder layer's tensors for DecoderLayer, in
 // the planned step's shapes: the residual stream H is F32 [1, d], Scratch
 // U32 of DecoderLayerWords words, the weights as FMatVec and
-// AttnCross take them (the norms folded in; f16 or f32), SelfK and SelfV
+// AttnCross take them (the norms folded in; see DecoderLayerWeight), SelfK and SelfV
 // F32 [1, capacity, inner] caches, CrossK and CrossV the encoder's F32
 // [E, L, inner] keys and values, and the tables as AttnStep and AttnCross
 // take them.
@@ -56,6 +56,19 @@ func declayerOffsets(d, inner, ff int) [7]int {
 		o[i+1] = o[i] + up(n)
 	}
 	return o
+}
+
+// DecoderLayerWeight says whether DecoderLayer takes a weight matrix of
+// dtype with cols columns: f16 or f32 with columns a multiple of 8, or q8
+// with whole superblocks.
+func DecoderLayerWeight(dtype DType, cols int) bool {
+	switch dtype {
+	case F16, F32:
+		return cols%8 == 0
+	case Q8:
+		return cols%Q8Super == 0
+	}
+	return false
 }
 
 // DecoderLayerWorkgroups is how many workgroups DecoderLayer runs at once,
@@ -198,9 +211,9 @@ func (b *Batch) DecoderLayer(a DecoderLayerArgs) {
 	}
 	dtypes := make([]string, len(mats))
 	for i, m := range mats {
-		if len(m.t.shape) != 2 || m.t.shape[0] != m.rows || m.t.shape[1] != m.cols || (m.t.dtype != F16 && m.t.dtype != F32) ||
-			m.cols%8 != 0 {
-			b.failf("%s: %s weight %s is not f16 or f32 [%d, %d] (columns a multiple of 8)", op, m.name, m.t, m.rows, m.cols)
+		if len(m.t.shape) != 2 || m.t.shape[0] != m.rows || m.t.shape[1] != m.cols || !DecoderLayerWeight(m.t.dtype, m.cols) {
+			b.failf("%s: %s weight %s is not f16 or f32 [%d, %d] with columns a multiple of 8, or q8 with a multiple of %d",
+				op, m.name, m.t, m.rows, m.cols, Q8Super)
 			return
 		}
 		dtypes[i] = m.t.dtype.String()

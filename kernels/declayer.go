@@ -9,7 +9,7 @@ package kernels
 // out), self k and v caches, cross k and v, bias, buckets, state, key
 // lengths, rows. Defines: the model's sizes (D, INNER, FF, HEADS, DV the
 // head dim in vectors of four), GATE and ACT, each matrix's dtype (WQKV,
-// WO, WCQ, WCO, WIN, WOUT: "f16" or "f32"), act's regions in words (A_QKV,
+// WO, WCQ, WCO, WIN, WOUT: "f16", "q8" or "f32"), act's regions in words (A_QKV,
 // A_O, A_H2, A_CO, A_H3, A_FF), XS4, the widest input in vectors, PRE
 // (load a phase's first weights before the barrier it waits at), KVPRE
 // (the attention phases' first keys and values likewise), and the

@@ -10,8 +10,9 @@
 // The products spread their output rows over every workgroup (SPAN_X rows
 // at a time, TPR_X invocations to a row, as fmatvec.wgsl at one row); the
 // attention phases take a head per workgroup. Weights are f16 (packed two
-// to a word) or f32, each matrix its own dtype; caches are f32 vectors of
-// four.
+// to a word), q8 (blocks of 32 bytes and their scale, rows whole
+// superblocks) or f32, each matrix its own dtype; caches are f32 vectors
+// of four.
 //
 // What one phase writes and another reads within the dispatch goes
 // through act with atomic loads and stores: a plain load may be served
@@ -105,6 +106,14 @@ var<workgroup> vs: array<vec4<f32>, DV>;
 var<workgroup> proj: array<f32, DKV>;
 {{template "softmax_chunks" .}}
 {{template "activations" .}}
+{{template "i8x4" .}}
+
+// Q8Unit is a q8 block: 32 weights as bytes and their scale.
+struct Q8Unit {
+    lo: vec4<u32>,
+    hi: vec4<u32>,
+    s: f32,
+}
 
 fn ld(i: u32) -> f32 {
     return bitcast<f32>(atomicLoad(&act[i]));
@@ -222,20 +231,50 @@ fn lane_sum(first: u32, tpr: u32) -> f32 {
 }
 
 {{/* dl_dot defines, for the rows of .Bind (.K wide, of dtype .W) and .T
-invocations to a row: load_.Fn(row, lane), this invocation's share of the
-row's weights, all loads in flight together; use_.Fn(w, lane), their dot
-product with xs; and .Fn(row, lane), the two in turn. Apart, a phase can
-load its first rows' weights before the barrier that it waits at for its
+invocations to a row: unit_.Fn(row, i), the row's unit i of weights (four
+f32, eight f16 or a q8 block of 32 with its scale), and dot_unit_.Fn(w,
+i), its dot product with xs; load_.Fn(row, lane), this invocation's share
+of the row's units, all loads in flight together; use_.Fn(w, lane), their
+dot product with xs; and .Fn(row, lane), the two in turn. Apart, a phase
+can load its first rows' weights while it waits at the barrier for its
 input. */}}
 {{define "dl_dot"}}
-const {{.Fn}}_N = {{.K}} / {{if eq .W "f32"}}4u{{else}}8u{{end}};
+const {{.Fn}}_N = {{.K}} / {{if eq .W "f32"}}4u{{else if eq .W "f16"}}8u{{else}}32u{{end}};
 const {{.Fn}}_L = ({{.Fn}}_N + {{.T}} - 1u) / {{.T}};
-alias {{.Fn}}_W = array<{{template "dl_wt" .W}}, {{.Fn}}_L>;
+alias {{.Fn}}_U = {{if eq .W "f32"}}vec4<f32>{{else if eq .W "f16"}}vec4<u32>{{else}}Q8Unit{{end}};
+alias {{.Fn}}_W = array<{{.Fn}}_U, {{.Fn}}_L>;
+
+fn unit_{{.Fn}}(row: u32, i: u32) -> {{.Fn}}_U {
+{{- if eq .W "q8"}}
+    // Rows start at a superblock of four blocks and their scales.
+    let sb = (row * ({{.K}} / 128u) + (i >> 2u)) * 9u;
+    let sub = i & 3u;
+    return Q8Unit({{.Bind}}[sb + 2u * sub], {{.Bind}}[sb + 2u * sub + 1u], bitcast<f32>({{.Bind}}[sb + 8u][sub]));
+{{- else}}
+    return {{.Bind}}[row * {{.Fn}}_N + i];
+{{- end}}
+}
+
+fn dot_unit_{{.Fn}}(w: {{.Fn}}_U, i: u32) -> f32 {
+{{- if eq .W "f32"}}
+    return dot(w, xs[i]);
+{{- else if eq .W "f16"}}
+    let lo = vec4<f32>(unpack2x16float(w.x), unpack2x16float(w.y));
+    let hi = vec4<f32>(unpack2x16float(w.z), unpack2x16float(w.w));
+    return dot(lo, xs[2u * i]) + dot(hi, xs[2u * i + 1u]);
+{{- else}}
+    let x = 8u * i;
+    let d = dot(i8x4(w.lo.x), xs[x]) + dot(i8x4(w.lo.y), xs[x + 1u]) + dot(i8x4(w.lo.z), xs[x + 2u]) +
+        dot(i8x4(w.lo.w), xs[x + 3u]) + dot(i8x4(w.hi.x), xs[x + 4u]) + dot(i8x4(w.hi.y), xs[x + 5u]) +
+        dot(i8x4(w.hi.z), xs[x + 6u]) + dot(i8x4(w.hi.w), xs[x + 7u]);
+    return w.s * d;
+{{- end}}
+}
 
 fn load_{{.Fn}}(row: u32, lane: u32) -> {{.Fn}}_W {
     var w: {{.Fn}}_W;
     for (var it = 0u; it < {{.Fn}}_L; it++) {
-        w[it] = {{.Bind}}[row * {{.Fn}}_N + min(lane + it * {{.T}}, {{.Fn}}_N - 1u)];
+        w[it] = unit_{{.Fn}}(row, min(lane + it * {{.T}}, {{.Fn}}_N - 1u));
     }
     return w;
 }
@@ -247,13 +286,7 @@ fn use_{{.Fn}}(loaded: {{.Fn}}_W, lane: u32) -> f32 {
     for (var it = 0u; it < {{.Fn}}_L; it++) {
         let i = lane + it * {{.T}};
         {{template "dl_guard" .}}
-{{- if eq .W "f32"}}
-        acc += dot(w[it], xs[i]);
-{{- else}}
-        let lo = vec4<f32>(unpack2x16float(w[it].x), unpack2x16float(w[it].y));
-        let hi = vec4<f32>(unpack2x16float(w[it].z), unpack2x16float(w[it].w));
-        acc += dot(lo, xs[2u * i]) + dot(hi, xs[2u * i + 1u]);
-{{- end}}
+        acc += dot_unit_{{.Fn}}(w[it], i);
     }
     return acc;
 }
@@ -263,14 +296,7 @@ fn {{.Fn}}(row: u32, lane: u32) -> f32 {
     for (var it = 0u; it < {{.Fn}}_L; it++) {
         let i = lane + it * {{.T}};
         {{template "dl_guard" .}}
-        let w = {{.Bind}}[row * {{.Fn}}_N + i];
-{{- if eq .W "f32"}}
-        acc += dot(w, xs[i]);
-{{- else}}
-        let lo = vec4<f32>(unpack2x16float(w.x), unpack2x16float(w.y));
-        let hi = vec4<f32>(unpack2x16float(w.z), unpack2x16float(w.w));
-        acc += dot(lo, xs[2u * i]) + dot(hi, xs[2u * i + 1u]);
-{{- end}}
+        acc += dot_unit_{{.Fn}}(unit_{{.Fn}}(row, i), i);
     }
     return acc;
 }

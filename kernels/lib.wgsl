@@ -38,12 +38,15 @@ fn load_w(i: u32) -> f32 {
 }
 {{- end}}
 {{end}}
-{{define "q8"}}
+{{define "i8x4"}}
 // i8x4 returns the four signed bytes of word, low byte first.
 fn i8x4(word: u32) -> vec4<f32> {
     return vec4<f32>(f32(i32(word << 24u) >> 24u), f32(i32(word << 16u) >> 24u),
                      f32(i32(word << 8u) >> 24u), f32(i32(word) >> 24u));
 }
+{{end}}
+{{define "q8"}}
+{{- template "i8x4" .}}
 
 // q8_block returns block i (32 weights) of a row of q8 weights that starts
 // at superblock row_sb, its bytes as eight vectors and its scale: two

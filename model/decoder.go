@@ -222,8 +222,8 @@ func (d *Decoder) recordPlan() (*gpu.Plan, error) {
 }
 
 // layerStep says whether a one-row step runs each decoder layer as one
-// dispatch (gpu.DecoderLayer): the device must allow it, and every layer
-// matrix be f16 or f32 with columns a multiple of 8. NIB_DECLAYER=1 turns
+// dispatch (gpu.DecoderLayer): the device must allow it, and take every
+// layer matrix (gpu.DecoderLayerWeight). NIB_DECLAYER=1 turns
 // it on.
 func (m *Model) layerStep() bool {
 	if os.Getenv("NIB_DECLAYER") != "1" || m.layerOff.Load() || m.dev.DecoderLayerWorkgroups() == 0 || m.cfg.DKV%4 != 0 {
@@ -232,7 +232,7 @@ func (m *Model) layerStep() bool {
 	for i, l := range m.w.Dec {
 		f := m.dec[i]
 		for _, t := range []*gpu.Tensor{f.QKV, l.Self.O, f.CrossQ, l.Cross.O, f.FFNIn, l.FFN.Wo} {
-			if dt := t.DType(); (dt != gpu.F16 && dt != gpu.F32) || t.Shape()[1]%8 != 0 {
+			if !gpu.DecoderLayerWeight(t.DType(), t.Shape()[1]) {
 				return false
 			}
 		}
