@@ -157,9 +157,12 @@ func declayerTPR(rows, groups, wg int) int {
 // NIB_DECLAYER_WG (their size), NIB_DECLAYER_FANIN (workgroups to each
 // of the barrier's group counters),
 // NIB_DECLAYER_TPR (invocations to a product's row), NIB_DECLAYER_PRE=0
-// and NIB_DECLAYER_KVPRE=0 (load weights, and keys and values, after the
-// barriers rather than before), NIB_DECLAYER_ACQUIRE=1 (a second fence a
-// barrier; BENCHMARKS.md has what each measured), NIB_DECLAYER_SKIP=k
+// (load a phase's weights after its barrier rather than while it waits),
+// NIB_DECLAYER_KVPRE=1 (the attention's first keys and values while it
+// waits: slower on the H100), NIB_DECLAYER_ACQUIRE=0 (no fence
+// after a barrier's wait: faster on NVIDIA, but on lavapipe two
+// workgroups then read stale values; BENCHMARKS.md has what each
+// measured), NIB_DECLAYER_SKIP=k
 // leaves phase k's work out (benchmarks only). Scratch[2] counts barriers
 // that gave up waiting (workgroups not all resident): the results are
 // then wrong.
@@ -249,8 +252,8 @@ func (b *Batch) DecoderLayer(a DecoderLayerArgs) {
 		"D": dm, "INNER": inner, "FF": ff, "HEADS": a.Heads, "DV": a.HeadDim / 4, "GATE": a.Gated, "ACT": a.Act,
 		"WQKV": dtypes[0], "WO": dtypes[1], "WCQ": dtypes[2], "WCO": dtypes[3], "WIN": dtypes[4], "WOUT": dtypes[5],
 		"A_QKV": o[0], "A_O": o[1], "A_H2": o[2], "A_CO": o[3], "A_H3": o[4], "A_FF": o[5],
-		"XS4": max(dm, inner, ff) / 4, "PRE": os.Getenv("NIB_DECLAYER_PRE") != "0", "KVPRE": os.Getenv("NIB_DECLAYER_KVPRE") != "0",
-		"ACQUIRE": os.Getenv("NIB_DECLAYER_ACQUIRE") == "1", "SKIP": declayerSkip(),
+		"XS4": max(dm, inner, ff) / 4, "PRE": os.Getenv("NIB_DECLAYER_PRE") != "0", "KVPRE": os.Getenv("NIB_DECLAYER_KVPRE") == "1",
+		"ACQUIRE": os.Getenv("NIB_DECLAYER_ACQUIRE") != "0", "SKIP": declayerSkip(),
 		"WG": wg, "FANIN": declayerFanin(groups),
 	}
 	tpr := func(rows int) int { return declayerTPR(rows, groups, wg) }

@@ -26,7 +26,7 @@ var DecLayer = register(&Kernel{
 	Buffers: []Access{ReadWrite, ReadWrite, Read, Read, Read, Read, Read, Read,
 		ReadWrite, ReadWrite, Read, Read, Read, Read, Read, Read, Read},
 	Defaults: Defines{
-		"WG": 256, "V": 4, "PRE": true, "KVPRE": true, "ACQUIRE": false, "SKIP": 0, "FANIN": 0,
+		"WG": 256, "V": 4, "PRE": true, "KVPRE": false, "ACQUIRE": true, "SKIP": 0, "FANIN": 0,
 		"D": 32, "INNER": 32, "FF": 64, "HEADS": 4, "DV": 2, "GATE": true, "ACT": "gelu_new",
 		"WQKV": "f16", "WO": "f16", "WCQ": "f16", "WCO": "f16", "WIN": "f16", "WOUT": "f16",
 		"TPR_QKV": 32, "TPR_O": 32, "TPR_IN": 32, "TPR_OUT": 32,
