@@ -192,7 +192,8 @@ func (b *Batch) FMatVec(out, x, w *Tensor, a FusedArgs) {
 		}
 	}
 	defs := kernels.Defines{"W": w.dtype.String(), "M": mPad, "VEC": l.vec, "WG": l.wg, "TPR": l.tpr, "RPI": l.rpi,
-		"NORM": a.Norm, "GATE": a.Gate, "ACT": a.Act, "RES": a.Res != nil, "K": k, "UNROLL": l.unroll}
+		"NORM": a.Norm, "GATE": a.Gate, "ACT": a.Act, "RES": a.Res != nil, "K": k, "UNROLL": l.unroll,
+		"BLOCKS": m > kernels.MatVecMaxRows}
 	params := []uint32{uint32(m), uint32(n), uint32(k), uint32(a.WOff), math.Float32bits(a.Eps)}
 	if a.Argmax != nil {
 		need := argmaxPartials(m, n, l.rows())

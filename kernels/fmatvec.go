@@ -7,14 +7,16 @@ import "math"
 // into w), an optional activation (ACT "relu" or "gelu_new"), the gated
 // product of two stacked weight halves (GATE), and an optional residual
 // added to the output (RES). Buffers: x, w, res (bound to x when RES is
-// off), out. Defines: W, M, VEC, WG, TPR as for MatVec, RPI (output rows
-// per invocation), and NORM, GATE
-// (bools), ACT ("" for none), RES (bool).
+// off), out. Defines: W (the weights' dtype), M (rows of x in a block),
+// VEC (16-byte loads), WG, TPR (invocations to a weight row), RPI (weight
+// rows per invocation), K, UNROLL (loops over K of constant count), NORM,
+// GATE (bools), ACT ("" for none), RES (bool), and BLOCKS (several blocks
+// of rows of x, along the grid's third dimension).
 var FMatVec = register(&Kernel{
 	Name:     "fmatvec",
 	File:     "fmatvec.wgsl",
 	Buffers:  []Access{Read, Read, Read, ReadWrite},
-	Defaults: Defines{"W": "f32", "VEC": false, "M": 1, "WG": 256, "TPR": 32, "RPI": 1, "NORM": false, "GATE": false, "ACT": "", "RES": false, "ARGMAX": false, "K": 64, "UNROLL": false},
+	Defaults: Defines{"W": "f32", "VEC": false, "M": 1, "WG": 256, "TPR": 32, "RPI": 1, "NORM": false, "GATE": false, "ACT": "", "RES": false, "ARGMAX": false, "K": 64, "UNROLL": false, "BLOCKS": false},
 })
 
 // MatVecMaxRows is the most rows of x in one of FMatVec's blocks (its M);
@@ -29,7 +31,7 @@ var FMatVecArgmax = register(&Kernel{
 	Name:     "fmatvec_argmax",
 	File:     "fmatvec.wgsl",
 	Buffers:  []Access{Read, Read, Read, ReadWrite, ReadWrite},
-	Defaults: Defines{"W": "f32", "VEC": false, "M": 1, "WG": 256, "TPR": 32, "RPI": 1, "NORM": false, "GATE": false, "ACT": "", "RES": false, "ARGMAX": true, "K": 64, "UNROLL": false},
+	Defaults: Defines{"W": "f32", "VEC": false, "M": 1, "WG": 256, "TPR": 32, "RPI": 1, "NORM": false, "GATE": false, "ACT": "", "RES": false, "ARGMAX": true, "K": 64, "UNROLL": false, "BLOCKS": false},
 })
 
 // ArgmaxCombine finishes FMatVecArgmax: per row, the index of the largest

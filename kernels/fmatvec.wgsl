@@ -262,8 +262,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let r = t / TPR;
     let lane = t % TPR;
     let g = wid.x + wid.y * nwg.x;
-    // This workgroup's block of rows of x.
-    let m0 = wid.z * M;
+    // This workgroup's block of rows of x; without BLOCKS there is one,
+    // and the row indices fold to constants as a step's did before blocks.
+    let m0 = {{if .BLOCKS}}wid.z * M{{else}}0u{{end}};
 
 {{- if not .UNROLL}}
 {{template "fmatvec_norm" .}}
