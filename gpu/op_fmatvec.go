@@ -74,7 +74,7 @@ func argmaxPartials(m, n, rows int) int { return m * (n + rows - 1) / rows * 3 }
 // q8 768x768 projection in workgroups of 128 with 8 per row).
 func (d *Device) fmatvecShape(loads, n, m int, gate bool) (wg, tpr, rpi int) {
 	if m > kernels.MatVecMaxRows {
-		return d.promptShape(loads)
+		return d.promptShape(loads, gate)
 	}
 	if matvecShapeOverride != nil || d.cpuLayout() {
 		return d.matvecShape(loads)

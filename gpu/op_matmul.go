@@ -73,16 +73,21 @@ func matvecRows(m int) int {
 var matvecShapeOverride func(loads int) (wg, tpr, rpi int)
 
 // promptShape is the matrix-vector layout of a prompt's rows, in blocks
-// of 8 (MatMul's and FMatVec's). On a GPU, two weight rows per invocation
-// share each load of x's rows: on the H100, 64-token prompts' 768x768
-// products take 11 µs instead of 15-19, and 768x2048 ones 19 instead of 42
-// (BENCHMARKS.md). On a CPU, 16 weight rows per invocation (layout.go).
-func (d *Device) promptShape(loads int) (wg, tpr, rpi int) {
+// of 8 (MatMul's and FMatVec's; gated or not). On a GPU, two weight rows
+// per invocation share each load of x's rows: on the H100, 64-token
+// prompts' 768x768 products take 11 µs instead of 15-19, and 768x2048
+// ones 19 instead of 42. The gated feed-forward input (two halves, so
+// twice the rows an invocation) does better with four at 8 invocations a
+// row: 42 against 58-61 µs for base's (BENCHMARKS.md). On a CPU, 16
+// weight rows per invocation (layout.go).
+func (d *Device) promptShape(loads int, gate bool) (wg, tpr, rpi int) {
 	switch {
 	case matvecShapeOverride != nil:
 		return matvecShapeOverride(loads)
 	case d.cpuLayout():
 		return cpuPromptWG, 1, cpuPromptRPI
+	case gate:
+		return 128, 8, 4
 	}
 	return 128, 16, 2
 }
