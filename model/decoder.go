@@ -222,11 +222,25 @@ func (d *Decoder) recordPlan() (*gpu.Plan, error) {
 }
 
 // layerStep says whether a one-row step runs each decoder layer as one
-// dispatch (gpu.DecoderLayer): the device must allow it, and take every
-// layer matrix (gpu.DecoderLayerWeight). NIB_DECLAYER=1 turns
-// it on.
+// dispatch (gpu.DecoderLayer): where the device prefers it
+// (gpu.Device.DecoderLayerPreferred) and takes every layer matrix
+// (gpu.DecoderLayerWeight), unless a step found its barrier failing.
+// NIB_DECLAYER=0 turns it off; NIB_DECLAYER=1 turns it on wherever the
+// device can run it, a CPU adapter too (tests, measurements).
 func (m *Model) layerStep() bool {
-	if os.Getenv("NIB_DECLAYER") != "1" || m.layerOff.Load() || m.dev.DecoderLayerWorkgroups() == 0 || m.cfg.DKV%4 != 0 {
+	switch os.Getenv("NIB_DECLAYER") {
+	case "0":
+		return false
+	case "1":
+		if m.dev.DecoderLayerWorkgroups() == 0 {
+			return false
+		}
+	default:
+		if !m.dev.DecoderLayerPreferred() {
+			return false
+		}
+	}
+	if m.layerOff.Load() || m.cfg.DKV%4 != 0 {
 		return false
 	}
 	for i, l := range m.w.Dec {

@@ -387,6 +387,28 @@ func TestLayerStep(t *testing.T) {
 	}
 }
 
+// TestLayerStepDefault checks where the one-dispatch layers are on without
+// NIB_DECLAYER: on a GPU, and not on a CPU adapter (lavapipe in CI), where
+// they are slower; NIB_DECLAYER=0 turns them off everywhere.
+func TestLayerStepDefault(t *testing.T) {
+	const fx = "t5-tiny-gated"
+	for _, env := range []string{"", "0"} {
+		t.Run("NIB_DECLAYER="+env, func(t *testing.T) {
+			t.Setenv("NIB_DECLAYER", env)
+			_, m := load(t, fixture(fx), model.Options{})
+			_, d := stepsMatchReference(t, m, fx, 1e-4)
+			layered := d.PlanLen() == 1+m.Config().NumDecoderLayers+3
+			want := env == "" && dev.DecoderLayerPreferred()
+			if layered != want {
+				t.Errorf("adapter %s (%s): one dispatch a layer %v, want %v", dev.Info().Name, dev.Info().Type, layered, want)
+			}
+		})
+	}
+	if dev.Info().Type == "cpu" && dev.DecoderLayerPreferred() {
+		t.Errorf("the CPU adapter %s prefers the one-dispatch layers", dev.Info().Name)
+	}
+}
+
 // greedy decodes enc with RunGreedy from the start token 0 to n ids in
 // all, the start token first, as the references' greedy_ids hold them.
 func greedy(t *testing.T, m *model.Model, enc *model.Encoded, n int) []int {

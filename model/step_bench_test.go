@@ -103,6 +103,9 @@ func BenchmarkStepPhases(b *testing.B) {
 // NIB_BENCH_SIZES (default flan-t5-base). Prints what leaving each part
 // out of every layer saves, per step and per dispatch.
 func BenchmarkStepAblation(b *testing.B) {
+	// The planned step's seven dispatches a layer, not the one-dispatch
+	// layers a GPU takes by default.
+	b.Setenv("NIB_DECLAYER", "0")
 	for _, name := range ablationSizes() {
 		b.Run(name, func(b *testing.B) {
 			m, enc := ablationPrompt(b, name)
