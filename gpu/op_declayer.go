@@ -72,12 +72,15 @@ func DecoderLayerWeight(dtype DType, cols int) bool {
 }
 
 // DecoderLayerPreferred says whether a one-row step should run its
-// decoder layers through DecoderLayer on this device: wherever it can, but
-// on a CPU adapter. On an H100 it decodes flan-t5-small, base and large
-// 14-23% faster than seven dispatches a layer; on lavapipe, whose one
-// workgroup runs the layer on one core, 3 times slower (BENCHMARKS.md).
+// decoder layers through DecoderLayer on this device: on a discrete GPU
+// that can. On an H100 it decodes flan-t5-small, base and large 14-23%
+// faster than seven dispatches a layer; on lavapipe, whose one workgroup
+// runs the layer on one core, 3 times slower (BENCHMARKS.md). An
+// integrated GPU is unmeasured, and may not hold 128 workgroups at once:
+// its barrier would then spin to its limit at every wait of the load-time
+// probe, long enough to risk the driver's timeout.
 func (d *Device) DecoderLayerPreferred() bool {
-	return d.DecoderLayerWorkgroups() > 0 && d.info.Type != "cpu"
+	return d.DecoderLayerWorkgroups() > 0 && d.info.Type == "discrete-gpu"
 }
 
 // DecoderLayerWorkgroups is how many workgroups DecoderLayer runs at once,

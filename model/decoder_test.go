@@ -388,8 +388,8 @@ func TestLayerStep(t *testing.T) {
 }
 
 // TestLayerStepDefault checks where the one-dispatch layers are on without
-// NIB_DECLAYER: on a GPU, and not on a CPU adapter (lavapipe in CI), where
-// they are slower; NIB_DECLAYER=0 turns them off everywhere.
+// NIB_DECLAYER: on a discrete GPU, and not on a CPU adapter (lavapipe in
+// CI), where they are slower; NIB_DECLAYER=0 turns them off everywhere.
 func TestLayerStepDefault(t *testing.T) {
 	const fx = "t5-tiny-gated"
 	for _, env := range []string{"", "0"} {
