@@ -143,11 +143,10 @@ func BenchmarkStepAblation(b *testing.B) {
 // (NIB_DECLAYER=1, gpu.DecoderLayer) down by phase: the step timed as
 // BenchmarkStepAblation times it, then with each phase's work left out
 // (NIB_DECLAYER_SKIP, its barriers kept), what that saves per step and
-// per layer. Run it with NIB_DECLAYER=1; sizes as BenchmarkStepAblation.
+// per layer. It turns the layers on, a CPU adapter too; sizes as
+// BenchmarkStepAblation.
 func BenchmarkLayerAblation(b *testing.B) {
-	if os.Getenv("NIB_DECLAYER") != "1" {
-		b.Skip("times the one-dispatch layers: set NIB_DECLAYER=1")
-	}
+	b.Setenv("NIB_DECLAYER", "1")
 	phases := []string{"norm+qkv", "self-attention", "self out+residual", "cross-attention",
 		"cross out+residual", "norm+ffn in", "ffn out+residual"}
 	for _, name := range ablationSizes() {
