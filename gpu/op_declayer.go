@@ -41,18 +41,19 @@ const spinLimit = 1 << 16
 // for a model of width d, inner width inner and feed-forward width ff.
 func DecoderLayerWords(d, inner, ff int) int {
 	o := declayerOffsets(d, inner, ff)
-	return o[6]
+	return o[7]
 }
 
 // declayerOffsets are act's regions: q/k/v, self-attention output, h2,
-// cross-attention output, h3, the feed-forward hidden, and the end. The
-// first 64 words hold the barrier's; regions start at multiples of 64
-// words, so that no two share a cache line.
-func declayerOffsets(d, inner, ff int) [7]int {
+// cross-attention output, h3, the feed-forward hidden, the cross query
+// (NIB_DECLAYER_CQP), and the end. The first 64 words hold the barrier's;
+// regions start at multiples of 64 words, so that no two share a cache
+// line.
+func declayerOffsets(d, inner, ff int) [8]int {
 	up := func(n int) int { return (n + 63) / 64 * 64 }
-	var o [7]int
+	var o [8]int
 	o[0] = 64
-	for i, n := range []int{3 * inner, inner, d, inner, d, ff} {
+	for i, n := range []int{3 * inner, inner, d, inner, d, ff, inner} {
 		o[i+1] = o[i] + up(n)
 	}
 	return o
@@ -167,7 +168,9 @@ func declayerTPR(rows, groups, wg int) int {
 // record, H read and written in place. For measurements, environment
 // variables change its layout: NIB_DECLAYER_GROUPS (workgroups),
 // NIB_DECLAYER_WG (their size), NIB_DECLAYER_FANIN (workgroups to each
-// of the barrier's group counters),
+// of the barrier's group counters), NIB_DECLAYER_CQP=1 (the cross query's
+// projection over every workgroup, a barrier more, instead of in each
+// head's),
 // NIB_DECLAYER_TPR (invocations to a product's row), NIB_DECLAYER_PRE=0
 // (load a phase's weights after its barrier rather than while it waits),
 // NIB_DECLAYER_KVPRE=1 (the attention's first keys and values while it
@@ -256,20 +259,21 @@ func (b *Batch) DecoderLayer(a DecoderLayerArgs) {
 	}
 	wg := b.d.declayerWG()
 	o := declayerOffsets(dm, inner, ff)
-	if a.Scratch.dtype != U32 || a.Scratch.n < o[6] {
-		b.failf("%s: scratch %s is not u32 of at least %d words", op, a.Scratch, o[6])
+	if a.Scratch.dtype != U32 || a.Scratch.n < o[7] {
+		b.failf("%s: scratch %s is not u32 of at least %d words", op, a.Scratch, o[7])
 		return
 	}
 	defs := kernels.Defines{
 		"D": dm, "INNER": inner, "FF": ff, "HEADS": a.Heads, "DV": a.HeadDim / 4, "GATE": a.Gated, "ACT": a.Act,
 		"WQKV": dtypes[0], "WO": dtypes[1], "WCQ": dtypes[2], "WCO": dtypes[3], "WIN": dtypes[4], "WOUT": dtypes[5],
-		"A_QKV": o[0], "A_O": o[1], "A_H2": o[2], "A_CO": o[3], "A_H3": o[4], "A_FF": o[5],
+		"A_QKV": o[0], "A_O": o[1], "A_H2": o[2], "A_CO": o[3], "A_H3": o[4], "A_FF": o[5], "A_CQ": o[6],
 		"XS4": max(dm, inner, ff) / 4, "PRE": os.Getenv("NIB_DECLAYER_PRE") != "0", "KVPRE": os.Getenv("NIB_DECLAYER_KVPRE") == "1",
 		"ACQUIRE": os.Getenv("NIB_DECLAYER_ACQUIRE") != "0", "SKIP": declayerSkip(),
-		"WG": wg, "FANIN": declayerFanin(groups),
+		"WG": wg, "FANIN": declayerFanin(groups), "CQP": os.Getenv("NIB_DECLAYER_CQP") == "1",
 	}
 	tpr := func(rows int) int { return declayerTPR(rows, groups, wg) }
 	defs["TPR_QKV"], defs["TPR_O"], defs["TPR_IN"], defs["TPR_OUT"] = tpr(3*inner), tpr(dm), tpr(ff), tpr(dm)
+	defs["TPR_CQ"] = tpr(inner)
 	params := []uint32{uint32(capacity), uint32((a.Buckets.n - 1) / 2), uint32(a.CrossK.shape[1]), spinLimit, math.Float32bits(a.Eps)}
 	b.dispatch(kernels.DecLayer, defs, params, [3]uint32{uint32(groups), 1, 1}, ts...)
 }

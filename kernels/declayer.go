@@ -17,7 +17,10 @@ package kernels
 // projections, TPR_IN, TPR_OUT: 8, 16 or 32). ACQUIRE puts a storage barrier after
 // the grid barrier's wait as well as before its arrival. FANIN, where
 // not 0, has the workgroups arrive in groups of that many (at most 60
-// groups). WG is the workgroup size, a power of two from 64. SKIP (1 to 7)
+// groups). WG is the workgroup size, a power of two from 64. CQP runs the
+// cross-attention's norm and query projection as a phase of its own over
+// every workgroup (TPR_CQ invocations to a row, into act from A_CQ), with
+// a barrier after it, instead of in each head's workgroup. SKIP (1 to 7)
 // leaves that phase's work out, barriers kept, to time the phases apart
 // (wrong results; benchmarks only).
 var DecLayer = register(&Kernel{
@@ -30,6 +33,7 @@ var DecLayer = register(&Kernel{
 		"D": 32, "INNER": 32, "FF": 64, "HEADS": 4, "DV": 2, "GATE": true, "ACT": "gelu_new",
 		"WQKV": "f16", "WO": "f16", "WCQ": "f16", "WCO": "f16", "WIN": "f16", "WOUT": "f16",
 		"TPR_QKV": 32, "TPR_O": 32, "TPR_IN": 32, "TPR_OUT": 32,
-		"A_QKV": 64, "A_O": 192, "A_H2": 256, "A_CO": 320, "A_H3": 384, "A_FF": 448, "XS4": 16,
+		"A_QKV": 64, "A_O": 192, "A_H2": 256, "A_CO": 320, "A_H3": 384, "A_FF": 448, "A_CQ": 512, "XS4": 16,
+		"CQP": false, "TPR_CQ": 32,
 	},
 })

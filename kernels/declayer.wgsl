@@ -82,8 +82,14 @@ const SPAN_QKV = WG / TPR_QKV;
 const SPAN_O = WG / TPR_O;
 const SPAN_IN = WG / TPR_IN;
 const SPAN_OUT = WG / TPR_OUT;
-// The cross-attention's query projection: TP invocations to an output.
+// The cross-attention's query projection: TP invocations to an output
+// in the head's workgroup, or with CQP a phase of its own over every
+// workgroup, TPR_CQ invocations to a row (SPAN_CQ rows at a time), and a
+// barrier more.
 const TP = 8u;
+const TPR_CQ = {{.TPR_CQ}}u;
+const SPAN_CQ = WG / TPR_CQ;
+const CQ = {{if .CQP}}1u{{else}}0u{{end}};
 // Value sums: SLICES slices of DV invocations, each over at most
 // PER_SLICE of a chunk's keys.
 const SLICES = WG / DV;
@@ -95,6 +101,7 @@ const A_H2 = {{.A_H2}}u;
 const A_CO = {{.A_CO}}u;
 const A_H3 = {{.A_H3}}u;
 const A_FF = {{.A_FF}}u;
+const A_CQ = {{.A_CQ}}u;
 
 // xs holds the phase's input vector, read once from memory.
 var<workgroup> xs: array<vec4<f32>, {{.XS4}}>;
@@ -317,6 +324,7 @@ waiting for the one before. */}}
 {{template "dl_dot" (dict "Fn" "dot_qkv" "Bind" "w_qkv" "W" .WQKV "K" "D" "T" "TPR_QKV")}}
 {{template "dl_dot" (dict "Fn" "dot_o" "Bind" "w_o" "W" .WO "K" "INNER" "T" "TPR_O")}}
 {{template "dl_dot" (dict "Fn" "dot_cq" "Bind" "w_cq" "W" .WCQ "K" "D" "T" "TP")}}
+{{template "dl_dot" (dict "Fn" "dot_cqp" "Bind" "w_cq" "W" .WCQ "K" "D" "T" "TPR_CQ")}}
 {{template "dl_dot" (dict "Fn" "dot_co" "Bind" "w_co" "W" .WCO "K" "INNER" "T" "TPR_O")}}
 {{template "dl_dot" (dict "Fn" "dot_in" "Bind" "w_in" "W" .WIN "K" "D" "T" "TPR_IN")}}
 {{template "dl_dot" (dict "Fn" "dot_out" "Bind" "w_out" "W" .WOUT "K" "FF" "T" "TPR_OUT")}}
@@ -455,14 +463,20 @@ fn self_attn(t: u32, hd: u32, pre: bool, k0: array<VT, DV>, v0: array<VT, PER_SL
 }
 
 // cross_attn is attnproj.wgsl for head hd of the one row: the norm of h2
-// and the head's query projection, then attention over the encoder's
-// keys and values of the row's input (k0 and v0 as self_attn's).
+// and the head's query projection (with CQP, done by the phase before),
+// then attention over the encoder's keys and values of the row's input
+// (k0 and v0 as self_attn's).
 fn cross_attn(t: u32, hd: u32, pre: bool, k0: array<VT, DV>, v0: array<VT, PER_SLICE>) {
     var kp = k0;
     var vp = v0;
     let kb = kv_rows[0];
     let n = min(p.ecap, lens[kb]);
     let cbase = kb * p.ecap * WIDTH + hd * DV;
+{{- if .CQP}}
+    if (t < DV) {
+        qs[t] = ld4(A_CQ + hd * DKV + 4u * t);
+    }
+{{- else}}
     let ss = stage_act(t, A_H2, D / 4u);
     let inv = inverseSqrt(wg_sum(t, ss) / f32(D) + p.eps);
     let lane = t % TP;
@@ -478,6 +492,7 @@ fn cross_attn(t: u32, hd: u32, pre: bool, k0: array<VT, DV>, v0: array<VT, PER_S
     if (t < DV) {
         qs[t] = vec4<f32>(proj[4u * t], proj[4u * t + 1u], proj[4u * t + 2u], proj[4u * t + 3u]);
     }
+{{- end}}
     workgroupBarrier();
     let s = t / DV;
     let e = t % DV;
@@ -633,6 +648,23 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid3: ve
     }
 {{- end}}
     wait(t, g, 3u);
+{{- if .CQP}}
+
+    // The norm of h2 and the cross-attention's query projection, its rows
+    // over every workgroup.
+    let inv3 = inverseSqrt(wg_sum(t, stage_act(t, A_H2, D / 4u)) / f32(D) + p.eps);
+    for (var grp = wid; grp < (INNER + SPAN_CQ - 1u) / SPAN_CQ; grp += g) {
+        let n = grp * SPAN_CQ + t / TPR_CQ;
+        partial[t] = dot_cqp(min(n, INNER - 1u), t % TPR_CQ);
+        workgroupBarrier();
+        if (t % TPR_CQ == 0u && n < INNER) {
+            st(A_CQ + n, lane_sum(t, TPR_CQ) * inv3);
+        }
+        workgroupBarrier();
+    }
+    arrive(t, wid, g, 4u);
+    wait(t, g, 4u);
+{{- end}}
 
     // 4: cross-attention with its norm and query projection.
 {{- if ne .SKIP 4}}
@@ -640,22 +672,22 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid3: ve
         cross_attn(t, hd, {{if .KVPRE}}hd == wid{{else}}false{{end}}, k0, v0);
     }
 {{- end}}
-    arrive(t, wid, g, 4u);
+    arrive(t, wid, g, 4u + CQ);
 {{- if .PRE}}
 {{- template "dl_pre" (dict "Var" "pre5" "Fn" "dot_co" "N" "D" "Span" "SPAN_O" "R" "ro" "Lane" "lo")}}
 {{- end}}
-    wait(t, g, 4u);
+    wait(t, g, 4u + CQ);
 
     // 5: its output projection and the residual.
 {{- template "dl_out_proj" (dict "K" 5 "Skip" .SKIP "Pre" .PRE "In" "A_CO" "N4" "INNER / 4u" "Fn" "dot_co" "PreVar" "pre5" "Span" "SPAN_O" "R" "ro" "Lane" "lo" "TPR" "TPR_O" "Res" "ld(A_H2 + n)" "Dst" "A_H3")}}
-    arrive(t, wid, g, 5u);
+    arrive(t, wid, g, 5u + CQ);
 {{- if .PRE}}
 {{- template "dl_pre" (dict "Var" "pre6" "Fn" "dot_in" "N" "FF" "Span" "SPAN_IN" "R" "r6" "Lane" "l6")}}
 {{- if .GATE}}
     let pre6u = load_dot_in(FF + min(wid * SPAN_IN + r6, FF - 1u), l6);
 {{- end}}
 {{- end}}
-    wait(t, g, 5u);
+    wait(t, g, 5u + CQ);
 
     // 6: the norm and the feed-forward input (gate and up rows with GATE).
     let inv6 = inverseSqrt(wg_sum(t, stage_act(t, A_H3, D / 4u)) / f32(D) + p.eps);
@@ -695,11 +727,11 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid3: ve
         workgroupBarrier();
     }
 {{- end}}
-    arrive(t, wid, g, 6u);
+    arrive(t, wid, g, 6u + CQ);
 {{- if .PRE}}
 {{- template "dl_pre" (dict "Var" "pre7" "Fn" "dot_out" "N" "D" "Span" "SPAN_OUT" "R" "r7" "Lane" "l7")}}
 {{- end}}
-    wait(t, g, 6u);
+    wait(t, g, 6u + CQ);
 
     // 7: the feed-forward output and the residual, into h.
 {{- template "dl_out_proj" (dict "K" 7 "Skip" .SKIP "Pre" .PRE "In" "A_FF" "N4" "FF / 4u" "Fn" "dot_out" "PreVar" "pre7" "Span" "SPAN_OUT" "R" "r7" "Lane" "l7" "TPR" "TPR_OUT" "Res" "ld(A_H3 + n)" "Dst" "")}}
