@@ -163,7 +163,9 @@ var warmLengths = []int{3, 40, 70, 140}
 // first request needs one: a dry run (gpu.Device.Precompile) of forward
 // passes of every shape class (encodes of several lengths, teacher-forced
 // prefill, decode steps over 1, 2, 4 and 8 rows with top-k) collects the
-// kernel specialisations, which then compile in parallel.
+// kernel specialisations, which then compile in parallel. Where a step's
+// decoder layers take one dispatch each, one real step then checks that
+// the GPU runs them (probeLayers).
 func (m *Model) Warm() error {
 	// A dry run collects the specialisations, which compile in parallel.
 	dry := func() error {
