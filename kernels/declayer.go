@@ -11,7 +11,7 @@ package kernels
 // head dim in vectors of four), GATE and ACT, each matrix's dtype (WQKV,
 // WO, WCQ, WCO, WIN, WOUT: "f16", "q8" or "f32"), act's regions in words (A_QKV,
 // A_O, A_H2, A_CO, A_H3, A_FF), XS4, the widest input in vectors, PRE
-// (load a phase's first weights before the barrier it waits at), KVPRE
+// (load a phase's first weights while the barrier before it waits), KVPRE
 // (the attention phases' first keys and values likewise), and the
 // products' invocations to a row (TPR_QKV, TPR_O for both output
 // projections, TPR_IN, TPR_OUT: 8, 16 or 32). ACQUIRE puts a storage barrier after

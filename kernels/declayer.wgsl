@@ -571,8 +571,9 @@ no .Dst, into h. With .Pre the first rows' weights are .PreVar. */}}
 
 {{/* dl_pre loads the weights of this workgroup's first rows of product
 .Fn (.N rows, .Span at a time; invocation row .R, lane .Lane) into
-registers, as .Var: with PRE before the barrier the phase waits at, so
-that their wait overlaps it, else after it. */}}
+registers, as .Var: with PRE between the arrival at the barrier the
+phase waits at and the wait, so that their wait for memory overlaps it;
+without PRE the phase loads them after it. */}}
 {{define "dl_pre"}}
     let {{.Var}} = load_{{.Fn}}(min(wid * {{.Span}} + {{.R}}, {{.N}} - 1u), {{.Lane}});
 {{- end}}
