@@ -535,29 +535,25 @@ fn cross_attn(t: u32, hd: u32, pre: bool, k0: array<VT, DV>, v0: array<VT, PER_S
     finish_act(t, acc, l, A_CO + hd * DKV);
 }
 
-{{/* dl_out_proj is an output projection phase (number .K, left out
-when .Skip is .K): the input vector, .N4 vectors of act from .In, times
-.Fn's rows (d_model of them, .Span at a time, .TPR invocations to a row:
-row .R, lane .Lane), plus the residual .Res, into act from .Dst or, with
-no .Dst, into h. With .Pre the first rows' weights are .PreVar. */}}
-{{define "dl_out_proj"}}
-{{- if ne .Skip .K}}
-    stage_act(t, {{.In}}, {{.N4}});
-    workgroupBarrier();
-    for (var grp = wid; grp < (D + {{.Span}} - 1u) / {{.Span}}; grp += g) {
+{{/* dl_proj is a product phase's loop: .Fn's .Rows rows (.Span at a
+time, .TPR invocations to a row: row .R, lane .Lane) times xs, each row's
+sum followed by .Then (such as a scale or a residual), into act from .Dst
+or, with no .Dst, into h. With .Pre the first rows' weights are .PreVar. */}}
+{{define "dl_proj"}}
+    for (var grp = wid; grp < ({{.Rows}} + {{.Span}} - 1u) / {{.Span}}; grp += g) {
         let n = grp * {{.Span}} + {{.R}};
 {{- if .Pre}}
         var w = {{.PreVar}};
         if (grp != wid) {
-            w = load_{{.Fn}}(min(n, D - 1u), {{.Lane}});
+            w = load_{{.Fn}}(min(n, {{.Rows}} - 1u), {{.Lane}});
         }
         partial[t] = use_{{.Fn}}(w, {{.Lane}});
 {{- else}}
-        partial[t] = {{.Fn}}(min(n, D - 1u), {{.Lane}});
+        partial[t] = {{.Fn}}(min(n, {{.Rows}} - 1u), {{.Lane}});
 {{- end}}
         workgroupBarrier();
-        if ({{.Lane}} == 0u && n < D) {
-            let v = lane_sum(t, {{.TPR}}) + {{.Res}};
+        if ({{.Lane}} == 0u && n < {{.Rows}}) {
+            let v = lane_sum(t, {{.TPR}}){{.Then}};
 {{- if .Dst}}
             st({{.Dst}} + n, v);
 {{- else}}
@@ -566,6 +562,18 @@ no .Dst, into h. With .Pre the first rows' weights are .PreVar. */}}
         }
         workgroupBarrier();
     }
+{{- end}}
+
+{{/* dl_out_proj is an output projection phase (number .K, left out
+when .Skip is .K): the input vector, .N4 vectors of act from .In, times
+.Fn's d_model rows (as dl_proj's), plus the residual .Res, into .Dst (as
+dl_proj's). */}}
+{{define "dl_out_proj"}}
+{{- if ne .Skip .K}}
+    stage_act(t, {{.In}}, {{.N4}});
+    workgroupBarrier();
+{{- template "dl_proj" (dict "Fn" .Fn "Rows" "D" "Span" .Span "R" .R "Lane" .Lane "TPR" .TPR "Pre" .Pre "PreVar" .PreVar
+    "Then" (printf " + %s" .Res) "Dst" .Dst)}}
 {{- end}}
 {{- end}}
 
@@ -601,23 +609,8 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid3: ve
 {{- end}}
     let inv1 = inverseSqrt(wg_sum(t, stage_h(t)) / f32(D) + p.eps);
 {{- if ne .SKIP 1}}
-    for (var grp = wid; grp < (QKV_ROWS + SPAN_QKV - 1u) / SPAN_QKV; grp += g) {
-        let n = grp * SPAN_QKV + r1;
-{{- if .PRE}}
-        var w = pre1;
-        if (grp != wid) {
-            w = load_dot_qkv(min(n, QKV_ROWS - 1u), l1);
-        }
-        partial[t] = use_dot_qkv(w, l1);
-{{- else}}
-        partial[t] = dot_qkv(min(n, QKV_ROWS - 1u), l1);
-{{- end}}
-        workgroupBarrier();
-        if (l1 == 0u && n < QKV_ROWS) {
-            st(A_QKV + n, lane_sum(t, TPR_QKV) * inv1);
-        }
-        workgroupBarrier();
-    }
+{{- template "dl_proj" (dict "Fn" "dot_qkv" "Rows" "QKV_ROWS" "Span" "SPAN_QKV" "R" "r1" "Lane" "l1" "TPR" "TPR_QKV" "Pre" .PRE "PreVar" "pre1"
+    "Then" " * inv1" "Dst" "A_QKV")}}
 {{- end}}
     arrive(t, wid, g, 1u);
 {{- if .KVPRE}}
@@ -654,15 +647,10 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid3: ve
     // The norm of h2 and the cross-attention's query projection, its rows
     // over every workgroup.
     let inv3 = inverseSqrt(wg_sum(t, stage_act(t, A_H2, D / 4u)) / f32(D) + p.eps);
-    for (var grp = wid; grp < (INNER + SPAN_CQ - 1u) / SPAN_CQ; grp += g) {
-        let n = grp * SPAN_CQ + t / TPR_CQ;
-        partial[t] = dot_cqp(min(n, INNER - 1u), t % TPR_CQ);
-        workgroupBarrier();
-        if (t % TPR_CQ == 0u && n < INNER) {
-            st(A_CQ + n, lane_sum(t, TPR_CQ) * inv3);
-        }
-        workgroupBarrier();
-    }
+    let rq = t / TPR_CQ;
+    let lq = t % TPR_CQ;
+{{- template "dl_proj" (dict "Fn" "dot_cqp" "Rows" "INNER" "Span" "SPAN_CQ" "R" "rq" "Lane" "lq" "TPR" "TPR_CQ" "Pre" false "PreVar" ""
+    "Then" " * inv3" "Dst" "A_CQ")}}
     arrive(t, wid, g, 4u);
     wait(t, g, 4u);
 {{- end}}
