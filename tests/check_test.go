@@ -67,18 +67,24 @@ func (c *client) checkStats() checkCounts {
 func (c *client) settle(uri string, version int) []diag {
 	c.t.Helper()
 	deadline := time.Now().Add(120 * time.Second)
+	last := func() *published {
+		var last *published
+		for _, n := range c.notifications("textDocument/publishDiagnostics") {
+			var p published
+			if json.Unmarshal(n, &p) == nil && p.URI == uri && p.Version == version {
+				last = &p
+			}
+		}
+		return last
+	}
 	for {
-		if st := c.checkStats(); st.Pending == 0 {
-			var last *published
-			for _, n := range c.notifications("textDocument/publishDiagnostics") {
-				var p published
-				if json.Unmarshal(n, &p) == nil && p.URI == uri && p.Version == version {
-					last = &p
-				}
-			}
-			if last != nil {
-				return last.Diagnostics
-			}
+		// A publish for the version first, then the stats: a run marks its
+		// sentences pending before it publishes the cached ones, so stats
+		// read after that publish count them (read before it, they could
+		// predate the run). The run's last publish comes before nothing is
+		// pending, so it is read again then.
+		if last() != nil && c.checkStats().Pending == 0 {
+			return last().Diagnostics
 		}
 		if time.Now().After(deadline) {
 			c.t.Fatalf("checking %s version %d did not settle: %+v", uri, version, c.checkStats())
