@@ -217,20 +217,29 @@ func (b *Batch) FMatVec(out, x, w *Tensor, a FusedArgs) {
 // inputs per row and weights of dtype w.
 func (b *Batch) ArgmaxCombine(ids, lp, partials *Tensor, m, n, k int, w DType) {
 	if groups, ok := b.argmaxCombineCheck(ids, lp, partials, m, n, k, w); ok {
-		b.dispatch(kernels.ArgmaxCombine, kernels.Defines{"WG": 256}, []uint32{uint32(m), uint32(groups)},
+		b.dispatch(kernels.ArgmaxCombine, combineDefines(groups), []uint32{uint32(m), uint32(groups)},
 			[3]uint32{uint32(m), 1, 1}, partials, ids, lp)
 	}
 }
 
+// combineDefines lays out an argmax combine over groups partials a row.
+func combineDefines(groups int) kernels.Defines {
+	const wg = 256
+	return kernels.Defines{"WG": wg, "PER": (groups + wg - 1) / wg}
+}
+
 // History keeps the choices of greedy steps: ArgmaxCombineHist writes row
 // r's id and log-probability of the step at position State[0] into
-// IDs[pos*rows + r] and LogProbs[pos*rows + r].
+// IDs[pos*rows + r] and LogProbs[pos*rows + r], then advances State[0] by
+// one for the next step (State[1], its ticket, must be zero), so that
+// recorded steps can follow each other on the GPU with no host in
+// between.
 type History struct {
 	State, IDs, LogProbs *Tensor
 }
 
 // ArgmaxCombineHist is ArgmaxCombine that also records the step's choices
-// in h.
+// in h and advances its position.
 func (b *Batch) ArgmaxCombineHist(ids, lp, partials *Tensor, m, n, k int, w DType, h History) {
 	if h.State == nil || h.IDs == nil || h.LogProbs == nil {
 		b.failf("argmax combine: nil tensor")
@@ -240,11 +249,11 @@ func (b *Batch) ArgmaxCombineHist(ids, lp, partials *Tensor, m, n, k int, w DTyp
 	if !ok {
 		return
 	}
-	if h.State.dtype != U32 || h.IDs.dtype != U32 || h.LogProbs.dtype != F32 || h.IDs.n != h.LogProbs.n || h.IDs.n%m != 0 {
+	if h.State.dtype != U32 || h.State.n < 2 || h.IDs.dtype != U32 || h.LogProbs.dtype != F32 || h.IDs.n != h.LogProbs.n || h.IDs.n%m != 0 {
 		b.failf("argmax combine: history %s, %s, state %s", h.IDs, h.LogProbs, h.State)
 		return
 	}
-	b.dispatch(kernels.ArgmaxCombineHist, kernels.Defines{"WG": 256}, []uint32{uint32(m), uint32(groups)},
+	b.dispatch(kernels.ArgmaxCombineHist, combineDefines(groups), []uint32{uint32(m), uint32(groups)},
 		[3]uint32{uint32(m), 1, 1}, partials, ids, lp, h.State, h.IDs, h.LogProbs)
 }
 
@@ -262,13 +271,4 @@ func (b *Batch) argmaxCombineCheck(ids, lp, partials *Tensor, m, n, k int, w DTy
 		return 0, false
 	}
 	return need / 3 / m, true
-}
-
-// Advance records state[0] += 1.
-func (b *Batch) Advance(state *Tensor) {
-	if state == nil || state.dtype != U32 {
-		b.failf("advance: state %s is not u32", state)
-		return
-	}
-	b.dispatch(kernels.Advance, kernels.Defines{}, []uint32{0}, [3]uint32{1, 1, 1}, state)
 }

@@ -150,6 +150,41 @@ func testFMatVecArgmax(t *testing.T) {
 				}
 				// Tolerance: f32 sums of exp in another grouping.
 				closeTo(t, download(t, lp), wantLP, 1e-5, 1e-5)
+
+				// The history's combine, twice in one submission: each
+				// writes its step's row of the history at the position it
+				// reads, and advances the position by one.
+				const pos, steps = 2, 4
+				state, err := dev.UploadU32([]uint32{pos, 0, 0, 0}, 4)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer state.Close()
+				hist, histLP := scratch(t, gpu.U32, steps*s.m), scratch(t, gpu.F32, steps*s.m)
+				b = dev.NewBatch()
+				for range 2 {
+					b.ArgmaxCombineHist(ids, lp, part, s.m, s.n, s.k, dtype, gpu.History{State: state, IDs: hist, LogProbs: histLP})
+				}
+				submit(t, b)
+				gotState, err := state.ReadU32()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := []uint32{pos + 2, 0, 0, 0}; fmt.Sprint(gotState) != fmt.Sprint(want) {
+					t.Fatalf("state %v after two combines, want %v", gotState, want)
+				}
+				gotHist, err := hist.ReadU32()
+				if err != nil {
+					t.Fatal(err)
+				}
+				gotHistLP := download(t, histLP)
+				for step := pos; step < pos+2; step++ {
+					row := gotHist[step*s.m : (step+1)*s.m]
+					if fmt.Sprint(row) != fmt.Sprint(wantIDs) {
+						t.Fatalf("history at %d: %v, want %v", step, row, wantIDs)
+					}
+					closeTo(t, gotHistLP[step*s.m:(step+1)*s.m], wantLP, 1e-5, 1e-5)
+				}
 			})
 		}
 	}

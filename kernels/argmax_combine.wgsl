@@ -11,7 +11,13 @@
 //
 // HIST also keeps every step's choice: hist[pos*rows + row] and
 // hist_lp[...] with pos = state[0], so that several greedy steps can run in
-// one submission and be read back together.
+// one submission and be read back together; and it advances state[0] to
+// the next step's position once every row's workgroup has read it (the
+// last to take a ticket at state[1] does, and zeroes the ticket), where a
+// dispatch of its own would cost a launch and a drain per step.
+//
+// PER = ceil(groups / WG): each invocation's share of a row's partials,
+// loaded all at once (a constant count, no branch) before they merge.
 struct Params {
     rows: u32,
     groups: u32,
@@ -22,12 +28,13 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> ids: array<u32>;
 @group(0) @binding(3) var<storage, read_write> lp: array<f32>;
 {{- if .HIST}}
-@group(0) @binding(4) var<storage, read> state: array<u32>;
+@group(0) @binding(4) var<storage, read_write> state: array<atomic<u32>>;
 @group(0) @binding(5) var<storage, read_write> hist: array<u32>;
 @group(0) @binding(6) var<storage, read_write> hist_lp: array<f32>;
 {{- end}}
 
 const WG = {{.WG}}u;
+const PER = {{.PER}}u;
 
 var<workgroup> keys: array<u32, WG>;
 var<workgroup> idxs: array<u32, WG>;
@@ -56,22 +63,36 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
     if (row >= p.rows) {
         return;
     }
+{{- if .HIST}}
+    // Read before the ticket below is taken (the barrier before it orders
+    // them), so before the last workgroup advances it.
+    let pos = atomicLoad(&state[0]);
+{{- end}}
+    var pk: array<u32, PER>;
+    var pi: array<u32, PER>;
+    var ps: array<f32, PER>;
+    for (var j = 0u; j < PER; j++) {
+        // Past the last partial, the last is read again and dropped.
+        let g = t + j * WG;
+        let o = (row * p.groups + min(g, p.groups - 1u)) * 3u;
+        pk[j] = select(0u, part[o], g < p.groups);
+        pi[j] = part[o + 1u];
+        ps[j] = bitcast<f32>(part[o + 2u]);
+    }
     var bk = 0u;
     var bi = 0xffffffffu;
     var mx = 0.0;
     var sm = 0.0;
-    for (var g = t; g < p.groups; g += WG) {
-        let o = (row * p.groups + g) * 3u;
-        let k = part[o];
-        let i = part[o + 1u];
+    for (var j = 0u; j < PER; j++) {
+        let k = pk[j];
         if (k == 0u) {
             continue;
         }
-        if (beats(bk, bi, k, i)) {
+        if (beats(bk, bi, k, pi[j])) {
             bk = k;
-            bi = i;
+            bi = pi[j];
         }
-        let ms = merge(mx, sm, unkey(k), bitcast<f32>(part[o + 2u]));
+        let ms = merge(mx, sm, unkey(k), ps[j]);
         mx = ms.x;
         sm = ms.y;
     }
@@ -92,13 +113,20 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
         }
         workgroupBarrier();
     }
+{{- if .HIST}}
+    storageBarrier();
+{{- end}}
     if (t == 0u) {
         ids[row] = idxs[0];
         lp[row] = -log(sums[0]);
 {{- if .HIST}}
-        let h = state[0] * p.rows + row;
+        let h = pos * p.rows + row;
         hist[h] = idxs[0];
         hist_lp[h] = -log(sums[0]);
+        if (atomicAdd(&state[1], 1u) == p.rows - 1u) {
+            atomicStore(&state[1], 0u);
+            atomicAdd(&state[0], 1u);
+        }
 {{- end}}
     }
 }

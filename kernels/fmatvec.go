@@ -36,32 +36,24 @@ var FMatVecArgmax = register(&Kernel{
 
 // ArgmaxCombine finishes FMatVecArgmax: per row, the index of the largest
 // value (lowest index on ties, NaN first as in argmax) and its
-// log-softmax, from the per-workgroup partials. Defines: WG.
+// log-softmax, from the per-workgroup partials. Defines: WG, PER (the
+// partials per row over WG, rounded up).
 var ArgmaxCombine = register(&Kernel{
 	Name:     "argmax_combine",
 	File:     "argmax_combine.wgsl",
 	Buffers:  []Access{Read, ReadWrite, ReadWrite},
-	Defaults: Defines{"WG": 256, "HIST": false},
+	Defaults: Defines{"WG": 256, "PER": 1, "HIST": false},
 })
 
 // ArgmaxCombineHist is ArgmaxCombine that also writes each row's choice
-// into a history at the step's position (read from a state buffer).
+// into a history at the step's position (state[0]), then advances the
+// position by one (state[1] is its ticket, zero between dispatches).
 // Buffers: partials, ids, lp, state, hist, hist_lp.
 var ArgmaxCombineHist = register(&Kernel{
 	Name:     "argmax_combine_hist",
 	File:     "argmax_combine.wgsl",
-	Buffers:  []Access{Read, ReadWrite, ReadWrite, Read, ReadWrite, ReadWrite},
-	Defaults: Defines{"WG": 256, "HIST": true},
-})
-
-// Advance adds one to a state buffer's first element: the position a
-// recorded decoder step reads, so that steps can follow each other on the
-// GPU with no host in between.
-var Advance = register(&Kernel{
-	Name:     "advance",
-	File:     "advance.wgsl",
-	Buffers:  []Access{ReadWrite},
-	Defaults: Defines{},
+	Buffers:  []Access{Read, ReadWrite, ReadWrite, ReadWrite, ReadWrite, ReadWrite},
+	Defaults: Defines{"WG": 256, "PER": 1, "HIST": true},
 })
 
 // FMatVecArgs describe one fused product for FMatVecRef.

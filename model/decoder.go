@@ -23,7 +23,8 @@ import (
 // self-attention with the KV append; output projection and residual; norm,
 // query projection and cross-attention; its output and residual; norm and
 // the (gated) feed-forward input; its output and residual), the final norm
-// with the lm_head and the argmax. Only the token ids and the position change from
+// with the lm_head and the argmax's first half, and its combine, which
+// also advances the position. Only the token ids and the position change from
 // one step to the next, and they live in GPU buffers the plan reads, so a
 // step records the plan with no lookups and submits one command buffer.
 type Decoder struct {
@@ -216,8 +217,6 @@ func (d *Decoder) recordPlan() (*gpu.Plan, error) {
 	b.FMatVec(d.logits, d.h, m.lmHead, gpu.FusedArgs{Norm: true, Eps: eps, Argmax: d.part})
 	b.ArgmaxCombineHist(d.ids, d.best, d.part, d.Rows(), c.VocabSize, c.DModel, m.lmHead.DType(),
 		gpu.History{State: d.state, IDs: d.hist, LogProbs: d.histLP})
-	// The next step's position, so that steps can follow on the GPU.
-	b.Advance(d.state)
 	return b.Plan()
 }
 

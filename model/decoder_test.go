@@ -375,7 +375,7 @@ func TestLayerStep(t *testing.T) {
 					tol = 7.7e-4
 				}
 				enc, d := stepsMatchReference(t, m, fx, tol)
-				if want := 1 + m.Config().NumDecoderLayers + 3; d.PlanLen() != want {
+				if want := model.LayeredPlanLen(m.Config().NumDecoderLayers); d.PlanLen() != want {
 					t.Errorf("plan of %d dispatches, want %d", d.PlanLen(), want)
 				}
 				want := openRef(t, fx).rows(t, "case1.greedy_ids")[0]
@@ -397,7 +397,7 @@ func TestLayerStepDefault(t *testing.T) {
 			t.Setenv("NIB_DECLAYER", env)
 			_, m := load(t, fixture(fx), model.Options{})
 			_, d := stepsMatchReference(t, m, fx, 1e-4)
-			layered := d.PlanLen() == 1+m.Config().NumDecoderLayers+3
+			layered := d.PlanLen() == model.LayeredPlanLen(m.Config().NumDecoderLayers)
 			want := env == "" && dev.DecoderLayerPreferred()
 			if layered != want {
 				t.Errorf("adapter %s (%s): one dispatch a layer %v, want %v", dev.Info().Name, dev.Info().Type, layered, want)

@@ -88,25 +88,31 @@ func (d *Decoder) ProbeBatched(per, reps int) (float64, error) {
 
 // StepRoles names the parts of a planned decode step, in the order
 // recordPlan records them: the embedding, seven dispatches per layer, and
-// the lm_head with its argmax, the argmax's combine and the position's
-// advance.
+// the lm_head with its argmax, and the argmax's combine with the
+// position's advance.
 var StepRoles = []string{"embedding", "norm+q/k/v", "self-attention", "self output+res", "cross-attention (norm+q fused)",
-	"cross output+res", "norm+feed-forward in", "feed-forward out+res", "norm+lm_head+argmax", "argmax combine", "advance"}
+	"cross output+res", "norm+feed-forward in", "feed-forward out+res", "norm+lm_head+argmax", "argmax combine+advance"}
+
+// LayeredPlanLen is the number of dispatches of a planned step that takes
+// one a decoder layer: the embedding, the layers, the lm_head with its
+// argmax, and the combine.
+func LayeredPlanLen(layers int) int { return 1 + layers + 2 }
 
 // stepRole returns the index in StepRoles of dispatch i of a plan of n.
 func stepRole(i, n int) int {
 	switch {
 	case i == 0:
 		return 0
-	case i >= n-3:
+	case i >= n-2:
 		return len(StepRoles) - (n - i)
 	}
 	return 1 + (i-1)%7
 }
 
 // ProbeAblation times planned steps on the GPU, in place: for the whole
-// plan and for the plan without each part of StepRoles but the advance
-// (without it the position, and so attention's cost, would stand still).
+// plan and for the plan without each part of StepRoles but the combine,
+// which advances the position (without it the position, and so
+// attention's cost, would stand still).
 // Each measure runs steps plans from position 0 in chunks of 8 submitted
 // back to back, as RunGreedy does, so that the host records a chunk while
 // the GPU runs the last, and times from the first submission to the GPU's
@@ -120,8 +126,8 @@ func (d *Decoder) ProbeAblation(steps, reps int) (float64, map[string]float64, e
 		return 0, nil, errNoPlan
 	}
 	n := d.plan.Len()
-	if (n-4)%7 != 0 {
-		return 0, nil, fmt.Errorf("probe ablation: a plan of %d dispatches is not 1 + 7 per layer + 3", n)
+	if (n-3)%7 != 0 {
+		return 0, nil, fmt.Errorf("probe ablation: a plan of %d dispatches is not 1 + 7 per layer + 2", n)
 	}
 	if steps > d.capacity {
 		return 0, nil, fmt.Errorf("probe ablation: %d steps exceed the capacity %d", steps, d.capacity)

@@ -159,7 +159,7 @@ func BenchmarkLayerAblation(b *testing.B) {
 					b.Fatal(err)
 				}
 				defer d.Close()
-				if want := 1 + m.Config().NumDecoderLayers + 3; d.PlanLen() != want {
+				if want := model.LayeredPlanLen(m.Config().NumDecoderLayers); d.PlanLen() != want {
 					b.Fatalf("plan of %d dispatches, want %d (one a layer)", d.PlanLen(), want)
 				}
 				us, err := d.ProbeStep(128, 9)
