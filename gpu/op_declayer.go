@@ -103,9 +103,14 @@ func (d *Device) DecoderLayerWorkgroups() int {
 }
 
 // declayerSkip is the phase NIB_DECLAYER_SKIP names (1 to 7), whose work
-// DecoderLayer then leaves out to time it (its results are wrong), or 0.
+// DecoderLayer then leaves out to time it (its results are wrong), 8 for
+// "all" (every phase's work, to time the barriers alone), or 0.
 func declayerSkip() int {
-	if n, err := strconv.Atoi(os.Getenv("NIB_DECLAYER_SKIP")); err == nil && n >= 1 && n <= 7 {
+	v := os.Getenv("NIB_DECLAYER_SKIP")
+	if v == "all" {
+		return 8
+	}
+	if n, err := strconv.Atoi(v); err == nil && n >= 1 && n <= 7 {
 		return n
 	}
 	return 0
@@ -180,7 +185,7 @@ func declayerTPR(rows, groups, wg int) int {
 // after a barrier's wait: faster on NVIDIA, but on lavapipe two
 // workgroups then read stale values; BENCHMARKS.md has what each
 // measured), NIB_DECLAYER_SKIP=k
-// leaves phase k's work out (benchmarks only). Scratch[2] counts barriers
+// leaves phase k's work out, and =all every phase's (benchmarks only). Scratch[2] counts barriers
 // that gave up waiting (workgroups not all resident): the results are
 // then wrong.
 func (b *Batch) DecoderLayer(a DecoderLayerArgs) {

@@ -21,8 +21,9 @@ package kernels
 // cross-attention's norm and query projection as a phase of its own over
 // every workgroup (TPR_CQ invocations to a row, into act from A_CQ), with
 // a barrier after it, instead of in each head's workgroup. SKIP (1 to 7)
-// leaves that phase's work out, barriers kept, to time the phases apart
-// (wrong results; benchmarks only).
+// leaves that phase's work out, barriers kept, to time the phases apart,
+// and 8 every phase's, to time the barriers (wrong results; benchmarks
+// only).
 var DecLayer = register(&Kernel{
 	Name: "declayer",
 	File: "declayer.wgsl",

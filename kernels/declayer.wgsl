@@ -571,11 +571,11 @@ or, with no .Dst, into h. With .Pre the first rows' weights are .PreVar. */}}
 {{- end}}
 
 {{/* dl_out_proj is an output projection phase (number .K, left out
-when .Skip is .K): the input vector, .N4 vectors of act from .In, times
+when .Skip is .K or 8): the input vector, .N4 vectors of act from .In, times
 .Fn's d_model rows (as dl_proj's), plus the residual .Res, into .Dst (as
 dl_proj's). */}}
 {{define "dl_out_proj"}}
-{{- if ne .Skip .K}}
+{{- if and (ne .Skip .K) (ne .Skip 8)}}
     stage_act(t, {{.In}}, {{.N4}});
     workgroupBarrier();
 {{- template "dl_proj" (dict "Fn" .Fn "Rows" "D" "Span" .Span "R" .R "Lane" .Lane "TPR" .TPR "Pre" .Pre "PreVar" .PreVar
@@ -614,7 +614,7 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid3: ve
 {{- template "dl_pre" (dict "Var" "pre1" "Fn" "dot_qkv" "N" "QKV_ROWS" "Span" "SPAN_QKV" "R" "r1" "Lane" "l1")}}
 {{- end}}
     let inv1 = inverseSqrt(wg_sum(t, stage_h(t)) / f32(D) + p.eps);
-{{- if ne .SKIP 1}}
+{{- if and (ne .SKIP 1) (ne .SKIP 8)}}
 {{- template "dl_proj" (dict "Fn" "dot_qkv" "Rows" "QKV_ROWS" "Span" "SPAN_QKV" "R" "r1" "Lane" "l1" "TPR" "TPR_QKV" "Pre" .PRE "PreVar" "pre1"
     "Then" " * inv1" "Dst" "A_QKV")}}
 {{- end}}
@@ -627,7 +627,7 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid3: ve
     wait(t, g, 1u);
 
     // 2: self-attention, a head per workgroup.
-{{- if ne .SKIP 2}}
+{{- if and (ne .SKIP 2) (ne .SKIP 8)}}
     for (var hd = wid; hd < HEADS; hd += g) {
         self_attn(t, hd, {{if .KVPRE}}hd == wid{{else}}false{{end}}, k0, v0);
     }
@@ -670,7 +670,7 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid3: ve
 {{- end}}
 
     // 4: cross-attention with its norm and query projection.
-{{- if ne .SKIP 4}}
+{{- if and (ne .SKIP 4) (ne .SKIP 8)}}
     for (var hd = wid; hd < HEADS; hd += g) {
         cross_attn(t, hd, {{if .KVPRE}}hd == wid{{else}}false{{end}}, k0, v0, {{if .QPRE}}hd == wid{{else}}false{{end}}, pre4);
     }
@@ -694,7 +694,7 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid3: ve
 
     // 6: the norm and the feed-forward input (gate and up rows with GATE).
     let inv6 = inverseSqrt(wg_sum(t, stage_act(t, A_H3, D / 4u)) / f32(D) + p.eps);
-{{- if ne .SKIP 6}}
+{{- if and (ne .SKIP 6) (ne .SKIP 8)}}
     for (var grp = wid; grp < (FF + SPAN_IN - 1u) / SPAN_IN; grp += g) {
         let n = grp * SPAN_IN + r6;
         let nr = min(n, FF - 1u);

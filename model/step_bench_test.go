@@ -153,7 +153,11 @@ func BenchmarkLayerAblation(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			m, enc := ablationPrompt(b, name)
 			step := func(skip int) float64 {
-				b.Setenv("NIB_DECLAYER_SKIP", fmt.Sprint(skip))
+				env := fmt.Sprint(skip)
+				if skip == 8 {
+					env = "all"
+				}
+				b.Setenv("NIB_DECLAYER_SKIP", env)
 				d, err := m.NewDecoder(enc, 1024)
 				if err != nil {
 					b.Fatal(err)
@@ -175,6 +179,10 @@ func BenchmarkLayerAblation(b *testing.B) {
 				saved := full - step(k+1)
 				fmt.Printf("  %-20s %7.1f %6.2f\n", phase, saved, saved/layers)
 			}
+			// Every phase's work out: what is left is the barriers, the
+			// phases' staging and the step's other dispatches.
+			floor := step(8)
+			fmt.Printf("  %-20s %7.1f %6.2f (the step with no phase's work: %.1f µs)\n", "every phase", full-floor, (full-floor)/layers, floor)
 			b.ReportMetric(full, "step-gpu-µs")
 		})
 	}
