@@ -178,8 +178,6 @@ func declayerTPR(rows, groups, wg int) int {
 // head's),
 // NIB_DECLAYER_TPR (invocations to a product's row), NIB_DECLAYER_PRE=0
 // (load a phase's weights after its barrier rather than while it waits),
-// NIB_DECLAYER_QPRE=0 (the cross query's first weights after the
-// barrier too, where PRE loads them while the head's workgroup waits),
 // NIB_DECLAYER_KVPRE=1 (the attention's first keys and values while it
 // waits: slower on the H100), NIB_DECLAYER_ACQUIRE=0 (no fence
 // after a barrier's wait: faster on NVIDIA, but on lavapipe two
@@ -278,7 +276,6 @@ func (b *Batch) DecoderLayer(a DecoderLayerArgs) {
 		"ACQUIRE": os.Getenv("NIB_DECLAYER_ACQUIRE") != "0", "SKIP": declayerSkip(),
 		"WG": wg, "FANIN": declayerFanin(groups), "CQP": os.Getenv("NIB_DECLAYER_CQP") == "1",
 	}
-	defs["QPRE"] = defs["PRE"] == true && defs["CQP"] == false && os.Getenv("NIB_DECLAYER_QPRE") != "0"
 	tpr := func(rows int) int { return declayerTPR(rows, groups, wg) }
 	defs["TPR_QKV"], defs["TPR_O"], defs["TPR_IN"], defs["TPR_OUT"] = tpr(3*inner), tpr(dm), tpr(ff), tpr(dm)
 	defs["TPR_CQ"] = tpr(inner)

@@ -465,10 +465,8 @@ fn self_attn(t: u32, hd: u32, pre: bool, k0: array<VT, DV>, v0: array<VT, PER_SL
 // cross_attn is attnproj.wgsl for head hd of the one row: the norm of h2
 // and the head's query projection (with CQP, done by the phase before),
 // then attention over the encoder's keys and values of the row's input
-// (k0 and v0 as self_attn's). Where qpre, q0 holds this invocation's
-// weights of the projection's first round (dl_pre).
-fn cross_attn(t: u32, hd: u32, pre: bool, k0: array<VT, DV>, v0: array<VT, PER_SLICE>,
-              qpre: bool, q0: dot_cq_W) {
+// (k0 and v0 as self_attn's).
+fn cross_attn(t: u32, hd: u32, pre: bool, k0: array<VT, DV>, v0: array<VT, PER_SLICE>) {
     var kp = k0;
     var vp = v0;
     let kb = kv_rows[0];
@@ -484,11 +482,7 @@ fn cross_attn(t: u32, hd: u32, pre: bool, k0: array<VT, DV>, v0: array<VT, PER_S
     let lane = t % TP;
     for (var base = 0u; base < DKV; base += WG / TP) {
         let o = base + t / TP;
-        if (qpre && base == 0u) {
-            partial[t] = use_dot_cq(q0, lane);
-        } else {
-            partial[t] = dot_cq(hd * DKV + min(o, DKV - 1u), lane);
-        }
+        partial[t] = dot_cq(hd * DKV + min(o, DKV - 1u), lane);
         workgroupBarrier();
         if (lane == 0u && o < DKV) {
             proj[o] = lane_sum(t, TP) * inv;
@@ -647,14 +641,6 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid3: ve
         preload_kv(t, &k0, &v0, false, kb * p.ecap * WIDTH + wid * DV, min(p.ecap, lens[kb]));
     }
 {{- end}}
-    // The head's query projection weights of its first round, loaded
-    // while this workgroup waits (with QPRE).
-    var pre4: dot_cq_W;
-{{- if .QPRE}}
-    if (wid < HEADS) {
-        pre4 = load_dot_cq(wid * DKV + min(t / TP, DKV - 1u), t % TP);
-    }
-{{- end}}
     wait(t, g, 3u);
 {{- if .CQP}}
 
@@ -672,7 +658,7 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid3: ve
     // 4: cross-attention with its norm and query projection.
 {{- if and (ne .SKIP 4) (ne .SKIP 8)}}
     for (var hd = wid; hd < HEADS; hd += g) {
-        cross_attn(t, hd, {{if .KVPRE}}hd == wid{{else}}false{{end}}, k0, v0, {{if .QPRE}}hd == wid{{else}}false{{end}}, pre4);
+        cross_attn(t, hd, {{if .KVPRE}}hd == wid{{else}}false{{end}}, k0, v0);
     }
 {{- end}}
     arrive(t, wid, g, 4u + CQ);
