@@ -39,17 +39,10 @@ fn load_w(i: u32) -> f32 {
 {{- end}}
 {{end}}
 {{define "i8x4"}}
-// i8x4 returns the four signed bytes of word, low byte first. Each byte,
-// offset by 128 (its top bit flipped), goes into the mantissa of 2^23 and
-// the float less 2^23 + 128 is the byte's value, exactly. This replaces
-// a conversion per weight: NVIDIA's SMs convert 16 integers to floats a
-// clock, against 64 bit operations and 128 float adds (CUDA's throughput
-// table for compute capability 9.0), so the conversions alone could cost
-// a q8 product more than its loads.
+// i8x4 returns the four signed bytes of word, low byte first.
 fn i8x4(word: u32) -> vec4<f32> {
-    let u = word ^ 0x80808080u;
-    let m = (vec4<u32>(u, u >> 8u, u >> 16u, u >> 24u) & vec4<u32>(0xffu)) | vec4<u32>(0x4b000000u);
-    return bitcast<vec4<f32>>(m) - vec4<f32>(8388736.0);
+    return vec4<f32>(f32(i32(word << 24u) >> 24u), f32(i32(word << 16u) >> 24u),
+                     f32(i32(word << 8u) >> 24u), f32(i32(word) >> 24u));
 }
 {{end}}
 {{define "q8"}}
