@@ -402,6 +402,15 @@ fn self_attn(t: u32, hd: u32, pre: bool, k0: array<VT, DV>, v0: array<VT, PER_SL
     let pos = state[0];
     let n = pos + 1u;
     let cbase = hd * DV;
+{{- if .KVEARLY}}
+    // The first chunk's keys, values and biases do not depend on the
+    // phase before: their loads go out with the query's, one wait for all.
+    preload_kv(t, &kp, &vp, true, cbase, n);
+    let b0 = bias[buckets[p.center + min(t, pos) - pos] * HEADS + hd];
+    let early = true;
+{{- else}}
+    let early = pre;
+{{- end}}
     if (t < DV) {
         let b = A_QKV + hd * DKV + 4u * t;
         let kv = ld4(b + INNER);
@@ -420,11 +429,18 @@ fn self_attn(t: u32, hd: u32, pre: bool, k0: array<VT, DV>, v0: array<VT, PER_SL
     var l = 0.0;
     for (var j0 = 0u; j0 < n; j0 += WG) {
         let cnt = min(WG, n - j0);
-        let first = pre && j0 == 0u;
+        let first = early && j0 == 0u;
         var score = NEG;
         if (t < cnt) {
             let j = j0 + t;
+{{- if .KVEARLY}}
+            var bj = b0;
+            if (j0 != 0u) {
+                bj = bias[buckets[p.center + j - pos] * HEADS + hd];
+            }
+{{- else}}
             let bj = bias[buckets[p.center + j - pos] * HEADS + hd];
+{{- end}}
             // The new key is ks; its row in kc is read too, and not used,
             // so that the loop has no branch.
             let now = j == pos;
@@ -472,6 +488,14 @@ fn cross_attn(t: u32, hd: u32, pre: bool, k0: array<VT, DV>, v0: array<VT, PER_S
     let kb = kv_rows[0];
     let n = min(p.ecap, lens[kb]);
     let cbase = kb * p.ecap * WIDTH + hd * DV;
+{{- if .KVEARLY}}
+    // As self_attn's: the encoder's keys and values go out with the
+    // norm's loads.
+    preload_kv(t, &kp, &vp, false, cbase, n);
+    let early = true;
+{{- else}}
+    let early = pre;
+{{- end}}
 {{- if .CQP}}
     if (t < DV) {
         qs[t] = ld4(A_CQ + hd * DKV + 4u * t);
@@ -501,7 +525,7 @@ fn cross_attn(t: u32, hd: u32, pre: bool, k0: array<VT, DV>, v0: array<VT, PER_S
     var l = 0.0;
     for (var j0 = 0u; j0 < n; j0 += WG) {
         let cnt = min(WG, n - j0);
-        let first = pre && j0 == 0u;
+        let first = early && j0 == 0u;
         var score = NEG;
         if (t < cnt) {
             let kr = cbase + (j0 + t) * WIDTH;
