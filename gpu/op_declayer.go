@@ -180,7 +180,9 @@ func declayerTPR(rows, groups, wg int) int {
 // (load a phase's weights after its barrier rather than while it waits),
 // NIB_DECLAYER_KVPRE=1 (the attention's first keys and values while it
 // waits: slower on the H100), NIB_DECLAYER_KVEARLY=0 (load them after
-// the attention's query, rather than with it), NIB_DECLAYER_ACQUIRE=0 (no fence
+// the attention's query, rather than with it), NIB_DECLAYER_RED2=0
+// (workgroup sums and maxima in a tree of log2(WG) barriers rather than
+// two levels), NIB_DECLAYER_ACQUIRE=0 (no fence
 // after a barrier's wait: faster on NVIDIA, but on lavapipe two
 // workgroups then read stale values; BENCHMARKS.md has what each
 // measured), NIB_DECLAYER_SKIP=k
@@ -275,6 +277,7 @@ func (b *Batch) DecoderLayer(a DecoderLayerArgs) {
 		"A_QKV": o[0], "A_O": o[1], "A_H2": o[2], "A_CO": o[3], "A_H3": o[4], "A_FF": o[5], "A_CQ": o[6],
 		"XS4": max(dm, inner, ff) / 4, "PRE": os.Getenv("NIB_DECLAYER_PRE") != "0", "KVPRE": os.Getenv("NIB_DECLAYER_KVPRE") == "1",
 		"KVEARLY": os.Getenv("NIB_DECLAYER_KVEARLY") != "0" && os.Getenv("NIB_DECLAYER_KVPRE") != "1",
+		"RED2":    os.Getenv("NIB_DECLAYER_RED2") != "0",
 		"ACQUIRE": os.Getenv("NIB_DECLAYER_ACQUIRE") != "0", "SKIP": declayerSkip(),
 		"WG": wg, "FANIN": declayerFanin(groups), "CQP": os.Getenv("NIB_DECLAYER_CQP") == "1",
 	}
