@@ -166,6 +166,18 @@ func declayerTPR(rows, groups, wg int) int {
 	return 8
 }
 
+// declayerTPQ is how many invocations of a wg-wide workgroup share each
+// of a head's dkv query rows when the head's workgroup projects its own
+// query: by default as many as take all the rows in one round of loads
+// (at least 1, at most 32); NIB_DECLAYER_TPQ overrides it, for
+// measurements.
+func declayerTPQ(wg, dkv int) int {
+	if n, err := strconv.Atoi(os.Getenv("NIB_DECLAYER_TPQ")); err == nil && n > 0 && n <= wg {
+		return n
+	}
+	return min(max(wg/dkv, 1), 32)
+}
+
 // DecoderLayer records one decoder layer of a one-row step as a single
 // dispatch (kernels.DecLayer): what FMatVec (norm and q/k/v), AttnStep,
 // FMatVec (output and residual), AttnCross, FMatVec (output and residual),
@@ -284,6 +296,7 @@ func (b *Batch) DecoderLayer(a DecoderLayerArgs) {
 	tpr := func(rows int) int { return declayerTPR(rows, groups, wg) }
 	defs["TPR_QKV"], defs["TPR_O"], defs["TPR_IN"], defs["TPR_OUT"] = tpr(3*inner), tpr(dm), tpr(ff), tpr(dm)
 	defs["TPR_CQ"] = tpr(inner)
+	defs["TPQ"] = declayerTPQ(wg, a.HeadDim)
 	params := []uint32{uint32(capacity), uint32((a.Buckets.n - 1) / 2), uint32(a.CrossK.shape[1]), spinLimit, math.Float32bits(a.Eps)}
 	b.dispatch(kernels.DecLayer, defs, params, [3]uint32{uint32(groups), 1, 1}, ts...)
 }

@@ -15,7 +15,8 @@ package kernels
 // (the attention phases' first keys and values likewise), KVEARLY (those
 // loaded at the attention's start, with its query's loads, where KVPRE is
 // off), RED2 (workgroup sums and maxima in two levels rather than a
-// tree), and the
+// tree), TPQ (invocations to a row of the cross query's projection in the
+// head's workgroup), and the
 // products' invocations to a row (TPR_QKV, TPR_O for both output
 // projections, TPR_IN, TPR_OUT: 8, 16 or 32). ACQUIRE puts a storage barrier after
 // the grid barrier's wait as well as before its arrival. FANIN, where
@@ -38,6 +39,6 @@ var DecLayer = register(&Kernel{
 		"WQKV": "f16", "WO": "f16", "WCQ": "f16", "WCO": "f16", "WIN": "f16", "WOUT": "f16",
 		"TPR_QKV": 32, "TPR_O": 32, "TPR_IN": 32, "TPR_OUT": 32,
 		"A_QKV": 64, "A_O": 192, "A_H2": 256, "A_CO": 320, "A_H3": 384, "A_FF": 448, "A_CQ": 512, "XS4": 16,
-		"CQP": false, "TPR_CQ": 32,
+		"CQP": false, "TPR_CQ": 32, "TPQ": 8,
 	},
 })

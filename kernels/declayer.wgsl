@@ -83,10 +83,11 @@ const SPAN_O = WG / TPR_O;
 const SPAN_IN = WG / TPR_IN;
 const SPAN_OUT = WG / TPR_OUT;
 // The cross-attention's query projection: TP invocations to an output
-// in the head's workgroup, or with CQP a phase of its own over every
+// in the head's workgroup (by default WG / DKV, so that the head's rows
+// take one round of loads), or with CQP a phase of its own over every
 // workgroup, TPR_CQ invocations to a row (SPAN_CQ rows at a time), and a
 // barrier more.
-const TP = 8u;
+const TP = {{.TPQ}}u;
 const TPR_CQ = {{.TPR_CQ}}u;
 const SPAN_CQ = WG / TPR_CQ;
 const CQ = {{if .CQP}}1u{{else}}0u{{end}};
@@ -557,12 +558,19 @@ fn cross_attn(t: u32, hd: u32, pre: bool, k0: array<VT, DV>, v0: array<VT, PER_S
         qs[t] = ld4(A_CQ + hd * DKV + 4u * t);
     }
 {{- else}}
+    let lane = t % TP;
+    // The first round's weights do not depend on h2: their loads go out
+    // with the norm's.
+    let w0 = load_dot_cq(hd * DKV + min(t / TP, DKV - 1u), lane);
     let ss = stage_act(t, A_H2, D / 4u);
     let inv = inverseSqrt(wg_sum(t, ss) / f32(D) + p.eps);
-    let lane = t % TP;
     for (var base = 0u; base < DKV; base += WG / TP) {
         let o = base + t / TP;
-        partial[t] = dot_cq(hd * DKV + min(o, DKV - 1u), lane);
+        if (base == 0u) {
+            partial[t] = use_dot_cq(w0, lane);
+        } else {
+            partial[t] = dot_cq(hd * DKV + min(o, DKV - 1u), lane);
+        }
         workgroupBarrier();
         if (lane == 0u && o < DKV) {
             proj[o] = lane_sum(t, TP) * inv;
