@@ -14,13 +14,16 @@ import (
 // U32 of DecoderLayerWords words, the weights as FMatVec and
 // AttnCross take them (the norms folded in; see DecoderLayerWeight), SelfK and SelfV
 // F32 [1, capacity, inner] caches, CrossK and CrossV the encoder's F32
-// [E, L, inner] keys and values, and the tables as AttnStep and AttnCross
-// take them.
+// [E, L, inner] keys and values, PosBias F32 [2*capacity-1, heads] the
+// relative position bias of each relative position from -(capacity-1)
+// (row r holds position r - (capacity-1)'s: AttnStep's bias gathered by
+// its buckets, as Embedding gathers rows), and the rest as AttnStep and
+// AttnCross take them.
 type DecoderLayerArgs struct {
-	H, Scratch                            *Tensor
-	QKV, SelfO, CrossQ, CrossO, In, Out   *Tensor
-	SelfK, SelfV, CrossK, CrossV          *Tensor
-	Bias, Buckets, State, KeyLens, KVRows *Tensor
+	H, Scratch                          *Tensor
+	QKV, SelfO, CrossQ, CrossO, In, Out *Tensor
+	SelfK, SelfV, CrossK, CrossV        *Tensor
+	PosBias, State, KeyLens, KVRows     *Tensor
 	// Heads and HeadDim are H and D; inner = H*D.
 	Heads, HeadDim int
 	// Gated says In stacks gate and up rows; Act is "relu" or "gelu_new".
@@ -30,7 +33,7 @@ type DecoderLayerArgs struct {
 }
 
 // declayerBuffers is DecoderLayer's storage bindings.
-const declayerBuffers = 17
+const declayerBuffers = 16
 
 // spinLimit bounds a barrier's polls before DecoderLayer gives up and
 // marks its results wrong: a few milliseconds, where a barrier takes
@@ -204,7 +207,7 @@ func declayerTPQ(wg, dkv int) int {
 func (b *Batch) DecoderLayer(a DecoderLayerArgs) {
 	const op = "decoder layer"
 	ts := []*Tensor{a.H, a.Scratch, a.QKV, a.SelfO, a.CrossQ, a.CrossO, a.In, a.Out,
-		a.SelfK, a.SelfV, a.CrossK, a.CrossV, a.Bias, a.Buckets, a.State, a.KeyLens, a.KVRows}
+		a.SelfK, a.SelfV, a.CrossK, a.CrossV, a.PosBias, a.State, a.KeyLens, a.KVRows}
 	for _, t := range ts {
 		if t == nil {
 			b.failf("%s: nil tensor", op)
@@ -267,14 +270,14 @@ func (b *Batch) DecoderLayer(a DecoderLayerArgs) {
 		b.failf("%s: cross keys %s and values %s are not f32 [E, L, %d]", op, a.CrossK, a.CrossV, inner)
 		return
 	}
-	if a.Bias.dtype != F32 || len(a.Bias.shape) != 2 || a.Bias.shape[1] != a.Heads {
-		b.failf("%s: bias %s is not f32 [buckets, %d]", op, a.Bias, a.Heads)
+	if a.PosBias.dtype != F32 || len(a.PosBias.shape) != 2 || a.PosBias.shape[0] < 2*capacity-1 ||
+		a.PosBias.shape[0]%2 != 1 || a.PosBias.shape[1] != a.Heads {
+		b.failf("%s: position bias %s is not f32 [2*%d-1 or more (odd), %d]", op, a.PosBias, capacity, a.Heads)
 		return
 	}
-	if a.Buckets.dtype != U32 || a.Buckets.n < 2*capacity-1 || a.State.dtype != U32 ||
-		a.KeyLens.dtype != U32 || a.KeyLens.n < a.CrossK.shape[0] || a.KVRows.dtype != U32 || a.KVRows.n < 1 {
-		b.failf("%s: buckets %s, state %s, key lengths %s or rows %s are not u32 of their sizes",
-			op, a.Buckets, a.State, a.KeyLens, a.KVRows)
+	if a.State.dtype != U32 || a.KeyLens.dtype != U32 || a.KeyLens.n < a.CrossK.shape[0] || a.KVRows.dtype != U32 || a.KVRows.n < 1 {
+		b.failf("%s: state %s, key lengths %s or rows %s are not u32 of their sizes",
+			op, a.State, a.KeyLens, a.KVRows)
 		return
 	}
 	wg := b.d.declayerWG()
@@ -297,6 +300,6 @@ func (b *Batch) DecoderLayer(a DecoderLayerArgs) {
 	defs["TPR_QKV"], defs["TPR_O"], defs["TPR_IN"], defs["TPR_OUT"] = tpr(3*inner), tpr(dm), tpr(ff), tpr(dm)
 	defs["TPR_CQ"] = tpr(inner)
 	defs["TPQ"] = declayerTPQ(wg, a.HeadDim)
-	params := []uint32{uint32(capacity), uint32((a.Buckets.n - 1) / 2), uint32(a.CrossK.shape[1]), spinLimit, math.Float32bits(a.Eps)}
+	params := []uint32{uint32(capacity), uint32((a.PosBias.shape[0] - 1) / 2), uint32(a.CrossK.shape[1]), spinLimit, math.Float32bits(a.Eps)}
 	b.dispatch(kernels.DecLayer, defs, params, [3]uint32{uint32(groups), 1, 1}, ts...)
 }

@@ -87,12 +87,19 @@ func testDecoderLayer(t *testing.T, rng *rand.Rand, c declayerCase) {
 	vInit := randF32(rng, c.capacity*inner, 1)
 	ck := upload(t, randF32(rng, inputs*encLen*inner, 1), gpu.F32, inputs, encLen, inner)
 	cv := upload(t, randF32(rng, inputs*encLen*inner, 1), gpu.F32, inputs, encLen, inner)
-	bias := upload(t, randF32(rng, numBuckets*c.heads, 1), gpu.F32, numBuckets, c.heads)
+	biasHost := randF32(rng, numBuckets*c.heads, 1)
+	bias := upload(t, biasHost, gpu.F32, numBuckets, c.heads)
 	bk := make([]uint32, 2*c.capacity-1)
 	for i := range bk {
 		bk[i] = uint32(rng.IntN(numBuckets))
 	}
 	buckets := uploadU32(t, bk)
+	// The layer takes each relative position's bias row, gathered here.
+	posBiasHost := make([]float32, 0, len(bk)*c.heads)
+	for _, k := range bk {
+		posBiasHost = append(posBiasHost, biasHost[int(k)*c.heads:(int(k)+1)*c.heads]...)
+	}
+	posBias := upload(t, posBiasHost, gpu.F32, len(bk), c.heads)
 	state := uploadU32(t, []uint32{uint32(c.pos), 0, 0, 0})
 	lens := uploadU32(t, []uint32{encLen, 6})
 	rows := uploadU32(t, []uint32{1})
@@ -127,7 +134,7 @@ func testDecoderLayer(t *testing.T, rng *rand.Rand, c declayerCase) {
 		b.DecoderLayer(gpu.DecoderLayerArgs{
 			H: hOne, Scratch: scr, QKV: qkvW, SelfO: oW, CrossQ: cqW, CrossO: coW, In: inW, Out: outW,
 			SelfK: kOne, SelfV: vOne, CrossK: ck, CrossV: cv,
-			Bias: bias, Buckets: buckets, State: state, KeyLens: lens, KVRows: rows,
+			PosBias: posBias, State: state, KeyLens: lens, KVRows: rows,
 			Heads: c.heads, HeadDim: c.dkv, Gated: c.gated, Act: c.act, Eps: eps,
 		})
 		submit(t, b)

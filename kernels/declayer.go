@@ -6,8 +6,8 @@ package kernels
 // of the planned step's kernels, and checked against them (gpu tests).
 // Buffers: h, act (scratch and barrier words), the six weight matrices
 // (q/k/v, self output, cross query, cross output, feed-forward in and
-// out), self k and v caches, cross k and v, bias, buckets, state, key
-// lengths, rows. Defines: the model's sizes (D, INNER, FF, HEADS, DV the
+// out), self k and v caches, cross k and v, the relative position bias
+// of each relative position, state, key lengths, rows. Defines: the model's sizes (D, INNER, FF, HEADS, DV the
 // head dim in vectors of four), GATE and ACT, each matrix's dtype (WQKV,
 // WO, WCQ, WCO, WIN, WOUT: "f16", "q8" or "f32"), act's regions in words (A_QKV,
 // A_O, A_H2, A_CO, A_H3, A_FF), XS4, the widest input in vectors, PRE
@@ -32,7 +32,7 @@ var DecLayer = register(&Kernel{
 	Name: "declayer",
 	File: "declayer.wgsl",
 	Buffers: []Access{ReadWrite, ReadWrite, Read, Read, Read, Read, Read, Read,
-		ReadWrite, ReadWrite, Read, Read, Read, Read, Read, Read, Read},
+		ReadWrite, ReadWrite, Read, Read, Read, Read, Read, Read},
 	Defaults: Defines{
 		"WG": 256, "V": 4, "PRE": true, "KVPRE": false, "KVEARLY": true, "RED2": true, "ACQUIRE": true, "SKIP": 0, "FANIN": 0,
 		"D": 32, "INNER": 32, "FF": 64, "HEADS": 4, "DV": 2, "GATE": true, "ACT": "gelu_new",

@@ -28,7 +28,7 @@
 // suffice: a dispatch boundary lies between its writes and its reads.
 struct Params {
     // cap is the self-attention caches' positions; center the index of
-    // relative position 0 in buckets; ecap the encoder output's positions
+    // relative position 0 in pos_bias; ecap the encoder output's positions
     // per input.
     cap: u32,
     center: u32,
@@ -51,11 +51,12 @@ struct Params {
 @group(0) @binding(10) var<storage, read_write> vc: array<vec4<f32>>;
 @group(0) @binding(11) var<storage, read> ck: array<vec4<f32>>;
 @group(0) @binding(12) var<storage, read> cv: array<vec4<f32>>;
-@group(0) @binding(13) var<storage, read> bias: array<f32>;
-@group(0) @binding(14) var<storage, read> buckets: array<u32>;
-@group(0) @binding(15) var<storage, read> state: array<u32>;
-@group(0) @binding(16) var<storage, read> lens: array<u32>;
-@group(0) @binding(17) var<storage, read> kv_rows: array<u32>;
+// pos_bias is T5's relative position bias of each relative position (its
+// bucket's row gathered), so that a key's bias is one load, not two.
+@group(0) @binding(13) var<storage, read> pos_bias: array<f32>;
+@group(0) @binding(14) var<storage, read> state: array<u32>;
+@group(0) @binding(15) var<storage, read> lens: array<u32>;
+@group(0) @binding(16) var<storage, read> kv_rows: array<u32>;
 
 const WG = {{.WG}}u;
 {{- if .FANIN}}
@@ -463,7 +464,7 @@ fn self_attn(t: u32, hd: u32, pre: bool, k0: array<VT, DV>, v0: array<VT, PER_SL
     // The first chunk's keys, values and biases do not depend on the
     // phase before: their loads go out with the query's, one wait for all.
     preload_kv(t, &kp, &vp, true, cbase, n);
-    let b0 = bias[buckets[p.center + min(t, pos) - pos] * HEADS + hd];
+    let b0 = pos_bias[(p.center + min(t, pos) - pos) * HEADS + hd];
     let early = true;
 {{- else}}
     let early = pre;
@@ -493,10 +494,10 @@ fn self_attn(t: u32, hd: u32, pre: bool, k0: array<VT, DV>, v0: array<VT, PER_SL
 {{- if .KVEARLY}}
             var bj = b0;
             if (j0 != 0u) {
-                bj = bias[buckets[p.center + j - pos] * HEADS + hd];
+                bj = pos_bias[(p.center + j - pos) * HEADS + hd];
             }
 {{- else}}
-            let bj = bias[buckets[p.center + j - pos] * HEADS + hd];
+            let bj = pos_bias[(p.center + j - pos) * HEADS + hd];
 {{- end}}
             // The new key is ks; its row in kc is read too, and not used,
             // so that the loop has no branch.

@@ -36,7 +36,10 @@ type Decoder struct {
 	selfK    []*gpu.Tensor // per layer [rows, capacity, inner]
 	selfV    []*gpu.Tensor
 	buckets  *gpu.Tensor // relative-position buckets for capacity positions
-	state    *gpu.Tensor // U32 [4]: the position of the step
+	// posBias is each relative position's bias row (the buckets' rows of
+	// the bias gathered) for the one-dispatch layers, nil without them.
+	posBias *gpu.Tensor
+	state   *gpu.Tensor // U32 [4]: the position of the step
 	// Per-row tensors, remade when the rows change.
 	rowMap                            *gpu.Tensor // encRows on the GPU
 	ids                               *gpu.Tensor // U32 [rows, 1]: the tokens fed at a step
@@ -149,13 +152,15 @@ func (d *Decoder) setRows(rows []uint32) error {
 	d.part = alloc(gpu.U32, m.dev.ArgmaxPartials(n, c.VocabSize, c.DModel, m.lmHead.DType()))
 	d.best = alloc(gpu.F32, n, 1)
 	d.hist, d.histLP = alloc(gpu.U32, d.capacity, n), alloc(gpu.F32, d.capacity, n)
-	d.layerScratch = nil
+	d.layerScratch, d.posBias = nil, nil
 	if n == 1 && m.layerStep() {
 		d.layerScratch = alloc(gpu.U32, gpu.DecoderLayerWords(c.DModel, c.Inner(), ff))
+		d.posBias = alloc(gpu.F32, d.buckets.Len(), c.NumHeads)
 		if err == nil {
 			// The barrier's words start at zero; each dispatch leaves them so.
 			b := m.dev.NewBatch()
 			b.Clear(d.layerScratch)
+			b.Embedding(d.posBias, m.w.DecRelBias, d.buckets)
 			err = b.Submit()
 		}
 	}
@@ -191,7 +196,7 @@ func (d *Decoder) recordPlan() (*gpu.Plan, error) {
 				H: d.h, Scratch: d.layerScratch,
 				QKV: f.QKV, SelfO: l.Self.O, CrossQ: f.CrossQ, CrossO: l.Cross.O, In: f.FFNIn, Out: l.FFN.Wo,
 				SelfK: d.selfK[i], SelfV: d.selfV[i], CrossK: d.enc.crossK[i], CrossV: d.enc.crossV[i],
-				Bias: m.w.DecRelBias, Buckets: d.buckets, State: d.state, KeyLens: d.enc.keyLens, KVRows: d.rowMap,
+				PosBias: d.posBias, State: d.state, KeyLens: d.enc.keyLens, KVRows: d.rowMap,
 				Heads: c.NumHeads, HeadDim: c.DKV, Gated: c.Gated, Act: c.Activation, Eps: eps,
 			})
 			continue
