@@ -35,6 +35,9 @@ type AdapterInfo struct {
 	// integrated-gpu, cpu or unknown.
 	Backend string `json:"backend"`
 	Type    string `json:"type"`
+	// VendorID is the PCI vendor id (0x10de NVIDIA, 0x1002 AMD, 0x8086
+	// Intel), 0 where the platform gives none (the browser).
+	VendorID uint32 `json:"vendor_id"`
 	// ShaderF16 and TimestampQuery report the optional features nib uses.
 	ShaderF16      bool `json:"shader_f16"`
 	TimestampQuery bool `json:"timestamp_query"`
@@ -72,6 +75,7 @@ func describe(i int, a *wgpu.Adapter) AdapterInfo {
 		Driver:                      strings.TrimSpace(driver),
 		Backend:                     strings.ToLower(info.BackendType.String()),
 		Type:                        strings.ToLower(info.AdapterType.String()),
+		VendorID:                    info.VendorId,
 		ShaderF16:                   native.AdapterHasFeature(a, wgpu.FeatureNameShaderF16),
 		TimestampQuery:              native.AdapterHasFeature(a, wgpu.FeatureNameTimestampQuery),
 		MaxStorageBufferBindingSize: l.MaxStorageBufferBindingSize,

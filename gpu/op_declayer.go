@@ -169,6 +169,30 @@ func declayerTPR(rows, groups, wg int) int {
 	return 8
 }
 
+// nvidiaVendorID is NVIDIA's PCI vendor id.
+const nvidiaVendorID = 0x10de
+
+// declayerAcquire says whether DecoderLayer puts a fence after each
+// barrier's wait (kernels.DecLayer's ACQUIRE): everywhere but on NVIDIA's
+// GPUs. WGSL's atomics are relaxed, so only the fence orders a
+// workgroup's loads after the wait formally, and lavapipe over two
+// workgroups read stale values without it. NVIDIA's GPUs compute the
+// layer right without it (TestDecoderLayer on an H100) and run 5-7%
+// faster (BENCHMARKS.md): there the waiting invocation's loads go to the
+// L2 cache, where every SM's stores are, and they are issued only once
+// the wait has seen the count, while the fence also waits for the next
+// phase's weights already in flight. NIB_DECLAYER_ACQUIRE=1 or 0 forces
+// it either way.
+func (d *Device) declayerAcquire() bool {
+	switch os.Getenv("NIB_DECLAYER_ACQUIRE") {
+	case "0":
+		return false
+	case "1":
+		return true
+	}
+	return d.info.VendorID != nvidiaVendorID
+}
+
 // declayerTPQ is how many invocations of a wg-wide workgroup share each
 // of a head's dkv query rows when the head's workgroup projects its own
 // query: by default as many as take all the rows in one round of loads
@@ -197,10 +221,10 @@ func declayerTPQ(wg, dkv int) int {
 // waits: slower on the H100), NIB_DECLAYER_KVEARLY=0 (load them after
 // the attention's query, rather than with it), NIB_DECLAYER_RED2=0
 // (workgroup sums and maxima in a tree of log2(WG) barriers rather than
-// two levels), NIB_DECLAYER_ACQUIRE=0 (no fence
-// after a barrier's wait: faster on NVIDIA, but on lavapipe two
-// workgroups then read stale values; BENCHMARKS.md has what each
-// measured), NIB_DECLAYER_SKIP=k
+// two levels), NIB_DECLAYER_ACQUIRE=1 or 0 (a fence after each
+// barrier's wait or none, where by default only NVIDIA's GPUs go without:
+// see declayerAcquire; BENCHMARKS.md has what each measured),
+// NIB_DECLAYER_SKIP=k
 // leaves phase k's work out, and =all every phase's (benchmarks only). Scratch[2] counts barriers
 // that gave up waiting (workgroups not all resident): the results are
 // then wrong.
@@ -293,7 +317,7 @@ func (b *Batch) DecoderLayer(a DecoderLayerArgs) {
 		"XS4": max(dm, inner, ff) / 4, "PRE": os.Getenv("NIB_DECLAYER_PRE") != "0", "KVPRE": os.Getenv("NIB_DECLAYER_KVPRE") == "1",
 		"KVEARLY": os.Getenv("NIB_DECLAYER_KVEARLY") != "0" && os.Getenv("NIB_DECLAYER_KVPRE") != "1",
 		"RED2":    os.Getenv("NIB_DECLAYER_RED2") != "0",
-		"ACQUIRE": os.Getenv("NIB_DECLAYER_ACQUIRE") != "0", "SKIP": declayerSkip(),
+		"ACQUIRE": b.d.declayerAcquire(), "SKIP": declayerSkip(),
 		"WG": wg, "FANIN": declayerFanin(groups), "CQP": os.Getenv("NIB_DECLAYER_CQP") == "1",
 	}
 	tpr := func(rows int) int { return declayerTPR(rows, groups, wg) }
