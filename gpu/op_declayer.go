@@ -193,6 +193,41 @@ func (d *Device) declayerAcquire() bool {
 	return d.info.VendorID != nvidiaVendorID
 }
 
+// declayerEarlyWords bounds the words an invocation of the cross-attention
+// holds in registers at once with KVEARLY: its first round of query
+// weights and the first keys and values. On an H100, flan-t5-small and
+// base (96 words of weights, 128 of keys and values) decode 5-7% and
+// 3% faster with KVEARLY, and large (128 and 128) 10% slower, most likely
+// from registers spilled (BENCHMARKS.md).
+const declayerEarlyWords = 224
+
+// declayerKVEarly says whether the attention phases load their first keys
+// and values with the query's loads (kernels.DecLayer's KVEARLY): where
+// the cross-attention's loads in flight then fit declayerEarlyWords, with
+// the cross query's weights of dtype w over d_model dm in rounds of tpq
+// invocations to a row. NIB_DECLAYER_KVEARLY=1 or 0 forces it.
+func declayerKVEarly(w DType, dm, tpq, wg, dkv int) bool {
+	switch os.Getenv("NIB_DECLAYER_KVEARLY") {
+	case "0":
+		return false
+	case "1":
+		return true
+	}
+	// A unit is what dl_dot loads at once: 4 f32, 8 f16 (4 words each)
+	// or a q8 block of 32 with its scale (9 words).
+	units, words := dm/4, 4
+	switch w {
+	case F16:
+		units = dm / 8
+	case Q8:
+		units, words = dm/32, 9
+	}
+	dv := dkv / 4
+	slices := max(wg/dv, 1)
+	kv := 4 * (dv + (wg+slices-1)/slices)
+	return (units+tpq-1)/tpq*words+kv <= declayerEarlyWords
+}
+
 // declayerTPQ is how many invocations of a wg-wide workgroup share each
 // of a head's dkv query rows when the head's workgroup projects its own
 // query: by default as many as take all the rows in one round of loads
@@ -218,8 +253,9 @@ func declayerTPQ(wg, dkv int) int {
 // NIB_DECLAYER_TPR (invocations to a product's row), NIB_DECLAYER_PRE=0
 // (load a phase's weights after its barrier rather than while it waits),
 // NIB_DECLAYER_KVPRE=1 (the attention's first keys and values while it
-// waits: slower on the H100), NIB_DECLAYER_KVEARLY=0 (load them after
-// the attention's query, rather than with it), NIB_DECLAYER_RED2=0
+// waits: slower on the H100), NIB_DECLAYER_KVEARLY=1 or 0 (load them with
+// the attention's query or after it, where by default declayerKVEarly
+// chooses), NIB_DECLAYER_RED2=0
 // (workgroup sums and maxima in a tree of log2(WG) barriers rather than
 // two levels), NIB_DECLAYER_ACQUIRE=1 or 0 (a fence after each
 // barrier's wait or none, where by default only NVIDIA's GPUs go without:
@@ -315,7 +351,6 @@ func (b *Batch) DecoderLayer(a DecoderLayerArgs) {
 		"WQKV": dtypes[0], "WO": dtypes[1], "WCQ": dtypes[2], "WCO": dtypes[3], "WIN": dtypes[4], "WOUT": dtypes[5],
 		"A_QKV": o[0], "A_O": o[1], "A_H2": o[2], "A_CO": o[3], "A_H3": o[4], "A_FF": o[5], "A_CQ": o[6],
 		"XS4": max(dm, inner, ff) / 4, "PRE": os.Getenv("NIB_DECLAYER_PRE") != "0", "KVPRE": os.Getenv("NIB_DECLAYER_KVPRE") == "1",
-		"KVEARLY": os.Getenv("NIB_DECLAYER_KVEARLY") != "0" && os.Getenv("NIB_DECLAYER_KVPRE") != "1",
 		"RED2":    os.Getenv("NIB_DECLAYER_RED2") != "0",
 		"ACQUIRE": b.d.declayerAcquire(), "SKIP": declayerSkip(),
 		"WG": wg, "FANIN": declayerFanin(groups), "CQP": os.Getenv("NIB_DECLAYER_CQP") == "1",
@@ -324,6 +359,8 @@ func (b *Batch) DecoderLayer(a DecoderLayerArgs) {
 	defs["TPR_QKV"], defs["TPR_O"], defs["TPR_IN"], defs["TPR_OUT"] = tpr(3*inner), tpr(dm), tpr(ff), tpr(dm)
 	defs["TPR_CQ"] = tpr(inner)
 	defs["TPQ"] = declayerTPQ(wg, a.HeadDim)
+	defs["KVEARLY"] = os.Getenv("NIB_DECLAYER_KVPRE") != "1" &&
+		declayerKVEarly(a.CrossQ.dtype, dm, defs["TPQ"].(int), wg, a.HeadDim)
 	params := []uint32{uint32(capacity), uint32((a.PosBias.shape[0] - 1) / 2), uint32(a.CrossK.shape[1]), spinLimit, math.Float32bits(a.Eps)}
 	b.dispatch(kernels.DecLayer, defs, params, [3]uint32{uint32(groups), 1, 1}, ts...)
 }
