@@ -255,7 +255,9 @@ func declayerTPQ(wg, dkv int) int {
 // NIB_DECLAYER_KVPRE=1 (the attention's first keys and values while it
 // waits: slower on the H100), NIB_DECLAYER_KVEARLY=1 or 0 (load them with
 // the attention's query or after it, where by default declayerKVEarly
-// chooses), NIB_DECLAYER_ACQUIRE=1 or 0 (a fence after each
+// chooses), NIB_DECLAYER_RED2=0
+// (workgroup sums and maxima in a tree of log2(WG) barriers rather than
+// two levels), NIB_DECLAYER_ACQUIRE=1 or 0 (a fence after each
 // barrier's wait or none, where by default only NVIDIA's GPUs go without:
 // see declayerAcquire; BENCHMARKS.md has what each measured),
 // NIB_DECLAYER_SKIP=k
@@ -349,6 +351,7 @@ func (b *Batch) DecoderLayer(a DecoderLayerArgs) {
 		"WQKV": dtypes[0], "WO": dtypes[1], "WCQ": dtypes[2], "WCO": dtypes[3], "WIN": dtypes[4], "WOUT": dtypes[5],
 		"A_QKV": o[0], "A_O": o[1], "A_H2": o[2], "A_CO": o[3], "A_H3": o[4], "A_FF": o[5], "A_CQ": o[6],
 		"XS4": max(dm, inner, ff) / 4, "PRE": os.Getenv("NIB_DECLAYER_PRE") != "0", "KVPRE": os.Getenv("NIB_DECLAYER_KVPRE") == "1",
+		"RED2":    os.Getenv("NIB_DECLAYER_RED2") != "0",
 		"ACQUIRE": b.d.declayerAcquire(), "SKIP": declayerSkip(),
 		"WG": wg, "FANIN": declayerFanin(groups), "CQP": os.Getenv("NIB_DECLAYER_CQP") == "1",
 	}

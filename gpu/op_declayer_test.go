@@ -26,30 +26,32 @@ func TestDecoderLayer(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(91, 92))
 	type layout struct {
-		tpr                                  int
-		pre, kvpre, kvearly, tpq, fanin, cqp string
+		tpr                                        int
+		pre, kvpre, kvearly, red2, tpq, fanin, cqp string
 	}
 	// Every layout on the small cases (the adapter's own choice, then 8,
 	// 16 and 32 invocations to a row, which over few workgroups also
 	// takes several spans each; weights, and keys and values, loaded
 	// while the barriers wait, with the query's loads and after them; one
-	// barrier counter and groups of them; the cross query in one round of loads and in several; the cross query projected in each head's workgroup and in
+	// barrier counter and groups of them; sums in two levels and in a
+	// tree; the cross query in one round of loads and in several; the cross query projected in each head's workgroup and in
 	// a phase of its own); the large ones in the adapter's own.
-	layouts := []layout{{0, "1", "", "", "", "", ""}, {8, "0", "1", "", "", "4", "1"}, {16, "1", "0", "0", "2", "2", ""},
-		{32, "0", "0", "", "", "", "1"}, {32, "1", "1", "", "1", "8", ""}}
+	layouts := []layout{{0, "1", "", "", "", "", "", ""}, {8, "0", "1", "", "", "", "4", "1"}, {16, "1", "0", "0", "0", "2", "2", ""},
+		{32, "0", "0", "", "0", "", "", "1"}, {32, "1", "1", "", "", "1", "8", ""}}
 	for _, c := range cases {
 		for _, l := range layouts {
 			if c.d == 768 && l.tpr != 0 {
 				continue
 			}
-			name := fmt.Sprintf("d%d_h%d_dkv%d_ff%d_pos%d_%s_%s/tpr%d_pre%s_kvpre%s_kvearly%s_tpq%s_fanin%s_cqp%s", c.d, c.heads, c.dkv, c.ff, c.pos, c.act, c.w,
-				l.tpr, l.pre, l.kvpre, l.kvearly, l.tpq, l.fanin, l.cqp)
+			name := fmt.Sprintf("d%d_h%d_dkv%d_ff%d_pos%d_%s_%s/tpr%d_pre%s_kvpre%s_kvearly%s_red2%s_tpq%s_fanin%s_cqp%s", c.d, c.heads, c.dkv, c.ff, c.pos, c.act, c.w,
+				l.tpr, l.pre, l.kvpre, l.kvearly, l.red2, l.tpq, l.fanin, l.cqp)
 			t.Run(name, func(t *testing.T) {
 				gpu.SetDecoderLayerTPR(l.tpr)
 				defer gpu.SetDecoderLayerTPR(0)
 				t.Setenv("NIB_DECLAYER_PRE", l.pre)
 				t.Setenv("NIB_DECLAYER_KVPRE", l.kvpre)
 				t.Setenv("NIB_DECLAYER_KVEARLY", l.kvearly)
+				t.Setenv("NIB_DECLAYER_RED2", l.red2)
 				t.Setenv("NIB_DECLAYER_TPQ", l.tpq)
 				t.Setenv("NIB_DECLAYER_FANIN", l.fanin)
 				t.Setenv("NIB_DECLAYER_CQP", l.cqp)

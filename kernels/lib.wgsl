@@ -182,38 +182,6 @@ var<workgroup> red: array<f32, WG>;
 var<workgroup> probs: array<f32, WG>;
 var<workgroup> acc_sh: array<VT, WG>;
 
-// RADIX is wg_reduce's first fan-in: RED_PARTS = WG / RADIX partials.
-const RADIX = {{if ge .WG 16}}16u{{else}}WG{{end}};
-const RED_PARTS = WG / RADIX;
-var<workgroup> red2: array<f32, RED_PARTS>;
-
-// wg_reduce returns the sum of every invocation's v, or with is_max the
-// largest, in two levels (RED_PARTS invocations each fold RADIX values,
-// then every invocation folds the RED_PARTS partials): two barriers where
-// a tree takes log2(WG) + 1, each a wait for the whole workgroup (on the
-// H100, the one-dispatch layer's flan-t5-base step was 3.9% faster this
-// way). Every invocation calls it; the caller puts a barrier between it
-// and its next write of red or red2.
-fn wg_reduce(t: u32, v: f32, is_max: bool) -> f32 {
-    red[t] = v;
-    workgroupBarrier();
-    if (t < RED_PARTS) {
-        // Strided, so that the partials' invocations read apart banks.
-        var a = red[t];
-        for (var i = 1u; i < RADIX; i++) {
-            let x = red[t + i * RED_PARTS];
-            a = select(a + x, max(a, x), is_max);
-        }
-        red2[t] = a;
-    }
-    workgroupBarrier();
-    var total = red2[0];
-    for (var i = 1u; i < RED_PARTS; i++) {
-        total = select(total + red2[i], max(total, red2[i]), is_max);
-    }
-    return total;
-}
-
 // chunk_probs takes invocation t's score for key j0 + t of a chunk of cnt
 // keys (NEG for t >= cnt), raises the running maximum *m to the chunk's,
 // leaves probs[t] = exp(score - *m) (0 for t >= cnt) and returns
@@ -222,12 +190,19 @@ fn wg_reduce(t: u32, v: f32, is_max: bool) -> f32 {
 // orders the previous chunk's reads of red and probs before this chunk's
 // writes.
 fn chunk_probs(t: u32, cnt: u32, score: f32, m: ptr<function, f32>) -> f32 {
-    let m_new = max(*m, wg_reduce(t, score, true));
+    red[t] = score;
+    workgroupBarrier();
+    for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
+        if (t < stride) {
+            red[t] = max(red[t], red[t + stride]);
+        }
+        workgroupBarrier();
+    }
+    let m_new = max(*m, red[0]);
     let scale = exp(*m - m_new);
     *m = m_new;
     probs[t] = select(0.0, exp(score - m_new), t < cnt);
-    // Also orders every read of red and red2 before the next chunk's
-    // writes.
+    // Also orders every read of red[0] before the next chunk's writes.
     workgroupBarrier();
     return scale;
 }
