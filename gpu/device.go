@@ -175,7 +175,8 @@ func (d *Device) open() error {
 	// DecoderLayer can be measured in wider workgroups (NIB_DECLAYER_WG).
 	want.MaxComputeInvocationsPerWorkgroup = min(have.MaxComputeInvocationsPerWorkgroup, 1024)
 	want.MaxComputeWorkgroupSizeX = min(have.MaxComputeWorkgroupSizeX, 1024)
-	// DecoderLayer binds 17 storage buffers where the adapter allows it.
+	// DecoderLayer binds declayerBuffers storage buffers where the adapter
+	// allows it.
 	want.MaxStorageBuffersPerShaderStage = min(have.MaxStorageBuffersPerShaderStage, declayerBuffers)
 	var features []wgpu.FeatureName
 	if d.info.ShaderF16 {

@@ -91,7 +91,7 @@ func (d *Device) DecoderLayerPreferred() bool {
 // or 0 where it cannot run. They must all be resident together, since they
 // wait for each other: one on a CPU adapter, whose workgroups run in turn,
 // and 128 on a GPU (NIB_DECLAYER_GROUPS overrides it for measurements).
-// It also needs 17 storage buffers in one kernel.
+// It also needs declayerBuffers storage buffers in one kernel.
 func (d *Device) DecoderLayerWorkgroups() int {
 	if d.limits.MaxStorageBuffersPerShaderStage < declayerBuffers {
 		return 0
