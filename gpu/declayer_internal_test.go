@@ -29,26 +29,29 @@ func TestDeclayerAcquire(t *testing.T) {
 // TestDeclayerKVEarly: the attention phases load their first keys and
 // values early for flan-t5-small's and base's shapes and not for large's,
 // whose cross-attention would then hold more than declayerEarlyWords, and
-// NIB_DECLAYER_KVEARLY forces it either way.
+// NIB_DECLAYER_KVEARLY forces both either way, or the self-attention's
+// alone.
 func TestDeclayerKVEarly(t *testing.T) {
 	for _, c := range []struct {
-		name string
-		w    DType
-		dm   int
-		env  string
-		want bool
+		name             string
+		w                DType
+		dm               int
+		env              string
+		wantSelf, wantXA bool
 	}{
-		{"small f16", F16, 512, "", true},
-		{"base f16", F16, 768, "", true},
-		{"large f16", F16, 1024, "", false},
-		{"large f32", F32, 1024, "", false},
-		{"base q8", Q8, 768, "", true},
-		{"large f16 forced", F16, 1024, "1", true},
-		{"base f16 off", F16, 768, "0", false},
+		{"small f16", F16, 512, "", true, true},
+		{"base f16", F16, 768, "", true, true},
+		{"large f16", F16, 1024, "", false, false},
+		{"large f32", F32, 1024, "", false, false},
+		{"base q8", Q8, 768, "", true, true},
+		{"large f16 forced", F16, 1024, "1", true, true},
+		{"base f16 off", F16, 768, "0", false, false},
+		{"large f16 self", F16, 1024, "self", true, false},
 	} {
 		t.Setenv("NIB_DECLAYER_KVEARLY", c.env)
-		if got := declayerKVEarly(c.w, c.dm, declayerTPQ(256, 64), 256, 64); got != c.want {
-			t.Errorf("%s (NIB_DECLAYER_KVEARLY=%q): early %v, want %v", c.name, c.env, got, c.want)
+		self, cross := declayerKVEarly(c.w, c.dm, declayerTPQ(256, 64), 256, 64)
+		if self != c.wantSelf || cross != c.wantXA {
+			t.Errorf("%s (NIB_DECLAYER_KVEARLY=%q): early self %v, cross %v; want %v, %v", c.name, c.env, self, cross, c.wantSelf, c.wantXA)
 		}
 	}
 }

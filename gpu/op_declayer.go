@@ -201,17 +201,22 @@ func (d *Device) declayerAcquire() bool {
 // from registers spilled (BENCHMARKS.md).
 const declayerEarlyWords = 224
 
-// declayerKVEarly says whether the attention phases load their first keys
-// and values with the query's loads (kernels.DecLayer's KVEARLY): where
-// the cross-attention's loads in flight then fit declayerEarlyWords, with
-// the cross query's weights of dtype w over d_model dm in rounds of tpq
-// invocations to a row. NIB_DECLAYER_KVEARLY=1 or 0 forces it.
-func declayerKVEarly(w DType, dm, tpq, wg, dkv int) bool {
+// declayerKVEarly says whether the self- and the cross-attention phase
+// load their first keys and values with the query's loads
+// (kernels.DecLayer's KVEARLY and KVEARLYX): both where the
+// cross-attention's loads in flight then fit declayerEarlyWords, with the
+// cross query's weights of dtype w over d_model dm in rounds of tpq
+// invocations to a row. NIB_DECLAYER_KVEARLY=1 or 0 forces both, and
+// =self the self-attention's alone (unmeasured: the self-attention holds
+// no query weights, so it may gain where the cross-attention loses).
+func declayerKVEarly(w DType, dm, tpq, wg, dkv int) (self, cross bool) {
 	switch os.Getenv("NIB_DECLAYER_KVEARLY") {
 	case "0":
-		return false
+		return false, false
 	case "1":
-		return true
+		return true, true
+	case "self":
+		return true, false
 	}
 	// A unit is what dl_dot loads at once: 4 f32, 8 f16 (4 words each)
 	// or a q8 block of 32 with its scale (9 words).
@@ -225,7 +230,8 @@ func declayerKVEarly(w DType, dm, tpq, wg, dkv int) bool {
 	dv := dkv / 4
 	slices := max(wg/dv, 1)
 	kv := 4 * (dv + (wg+slices-1)/slices)
-	return (units+tpq-1)/tpq*words+kv <= declayerEarlyWords
+	fits := (units+tpq-1)/tpq*words+kv <= declayerEarlyWords
+	return fits, fits
 }
 
 // declayerTPQ is how many invocations of a wg-wide workgroup share each
@@ -253,9 +259,9 @@ func declayerTPQ(wg, dkv int) int {
 // NIB_DECLAYER_TPR (invocations to a product's row), NIB_DECLAYER_PRE=0
 // (load a phase's weights after its barrier rather than while it waits),
 // NIB_DECLAYER_KVPRE=1 (the attention's first keys and values while it
-// waits: slower on the H100), NIB_DECLAYER_KVEARLY=1 or 0 (load them with
-// the attention's query or after it, where by default declayerKVEarly
-// chooses), NIB_DECLAYER_RED2=0
+// waits: slower on the H100), NIB_DECLAYER_KVEARLY=1, 0 or self (load
+// them with the attention's query or after it, where by default
+// declayerKVEarly chooses), NIB_DECLAYER_RED2=0
 // (workgroup sums and maxima in a tree of log2(WG) barriers rather than
 // two levels), NIB_DECLAYER_ACQUIRE=1 or 0 (a fence after each
 // barrier's wait or none, where by default only NVIDIA's GPUs go without:
@@ -359,8 +365,9 @@ func (b *Batch) DecoderLayer(a DecoderLayerArgs) {
 	defs["TPR_QKV"], defs["TPR_O"], defs["TPR_IN"], defs["TPR_OUT"] = tpr(3*inner), tpr(dm), tpr(ff), tpr(dm)
 	defs["TPR_CQ"] = tpr(inner)
 	defs["TPQ"] = declayerTPQ(wg, a.HeadDim)
-	defs["KVEARLY"] = os.Getenv("NIB_DECLAYER_KVPRE") != "1" &&
-		declayerKVEarly(a.CrossQ.dtype, dm, defs["TPQ"].(int), wg, a.HeadDim)
+	self, cross := declayerKVEarly(a.CrossQ.dtype, dm, defs["TPQ"].(int), wg, a.HeadDim)
+	kvpre := os.Getenv("NIB_DECLAYER_KVPRE") == "1"
+	defs["KVEARLY"], defs["KVEARLYX"] = self && !kvpre, cross && !kvpre
 	params := []uint32{uint32(capacity), uint32((a.PosBias.shape[0] - 1) / 2), uint32(a.CrossK.shape[1]), spinLimit, math.Float32bits(a.Eps)}
 	b.dispatch(kernels.DecLayer, defs, params, [3]uint32{uint32(groups), 1, 1}, ts...)
 }

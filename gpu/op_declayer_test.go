@@ -37,7 +37,7 @@ func TestDecoderLayer(t *testing.T) {
 	// tree; the cross query in one round of loads and in several; the cross query projected in each head's workgroup and in
 	// a phase of its own); the large ones in the adapter's own.
 	layouts := []layout{{0, "1", "", "", "", "", "", ""}, {8, "0", "1", "", "", "", "4", "1"}, {16, "1", "0", "0", "0", "2", "2", ""},
-		{32, "0", "0", "", "0", "", "", "1"}, {32, "1", "1", "", "", "1", "8", ""}}
+		{32, "0", "0", "self", "0", "", "", "1"}, {32, "1", "1", "", "", "1", "8", ""}}
 	for _, c := range cases {
 		for _, l := range layouts {
 			if c.d == 768 && l.tpr != 0 {

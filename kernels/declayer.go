@@ -12,7 +12,7 @@ package kernels
 // WO, WCQ, WCO, WIN, WOUT: "f16", "q8" or "f32"), act's regions in words (A_QKV,
 // A_O, A_H2, A_CO, A_H3, A_FF), XS4, the widest input in vectors, PRE
 // (load a phase's first weights while the barrier before it waits), KVPRE
-// (the attention phases' first keys and values likewise), KVEARLY (those
+// (the attention phases' first keys and values likewise), KVEARLY and KVEARLYX (the self- and cross-attention's
 // loaded at the attention's start, with its query's loads, where KVPRE is
 // off), RED2 (workgroup sums and maxima in two levels rather than a
 // tree), TPQ (invocations to a row of the cross query's projection in the
@@ -34,7 +34,7 @@ var DecLayer = register(&Kernel{
 	Buffers: []Access{ReadWrite, ReadWrite, Read, Read, Read, Read, Read, Read,
 		ReadWrite, ReadWrite, Read, Read, Read, Read, Read, Read},
 	Defaults: Defines{
-		"WG": 256, "V": 4, "PRE": true, "KVPRE": false, "KVEARLY": true, "RED2": true, "ACQUIRE": true, "SKIP": 0, "FANIN": 0,
+		"WG": 256, "V": 4, "PRE": true, "KVPRE": false, "KVEARLY": true, "KVEARLYX": true, "RED2": true, "ACQUIRE": true, "SKIP": 0, "FANIN": 0,
 		"D": 32, "INNER": 32, "FF": 64, "HEADS": 4, "DV": 2, "GATE": true, "ACT": "gelu_new",
 		"WQKV": "f16", "WO": "f16", "WCQ": "f16", "WCO": "f16", "WIN": "f16", "WOUT": "f16",
 		"TPR_QKV": 32, "TPR_O": 32, "TPR_IN": 32, "TPR_OUT": 32,

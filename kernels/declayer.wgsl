@@ -546,7 +546,7 @@ fn cross_attn(t: u32, hd: u32, pre: bool, k0: array<VT, DV>, v0: array<VT, PER_S
     let kb = kv_rows[0];
     let n = min(p.ecap, lens[kb]);
     let cbase = kb * p.ecap * WIDTH + hd * DV;
-{{- if .KVEARLY}}
+{{- if .KVEARLYX}}
     // As self_attn's: the encoder's keys and values go out with the
     // norm's loads.
     preload_kv(t, &kp, &vp, false, cbase, n);
