@@ -12,7 +12,7 @@ var Attention = register(&Kernel{
 	Name:     "attention",
 	File:     "attention.wgsl",
 	Buffers:  []Access{Read, Read, Read, Read, Read, Read, ReadWrite, Read},
-	Defaults: Defines{"WG": 256, "V": 1},
+	Defaults: Defines{"WG": 256, "V": 1, "RED2": false},
 })
 
 // AttentionMaxHeadDim bounds the head dim: one head of q sits in workgroup

@@ -12,5 +12,5 @@ var AttnCross = register(&Kernel{
 	Name:     "attn_cross",
 	File:     "attnproj.wgsl",
 	Buffers:  []Access{Read, Read, Read, Read, Read, Read, ReadWrite},
-	Defaults: Defines{"W": "f32", "VEC": false, "V": 1, "WG": 256, "DV": 16, "K": 64, "STAGE": false, "PRELOAD": false},
+	Defaults: Defines{"W": "f32", "VEC": false, "V": 1, "WG": 256, "DV": 16, "K": 64, "STAGE": false, "PRELOAD": false, "RED2": false},
 })

@@ -12,5 +12,5 @@ var AttnStep = register(&Kernel{
 	Name:     "attnstep",
 	File:     "attnstep.wgsl",
 	Buffers:  []Access{Read, ReadWrite, ReadWrite, Read, Read, Read, ReadWrite},
-	Defaults: Defines{"WG": 64, "V": 1, "DV": 16, "PRELOAD": false},
+	Defaults: Defines{"WG": 64, "V": 1, "DV": 16, "PRELOAD": false, "RED2": false},
 })

@@ -193,77 +193,14 @@ fn wait(t: u32, g: u32, k: u32) {
     workgroupBarrier();
 }
 
-{{- if .RED2}}
-// RADIX is the first level's fan-in in wg_reduce: WG / RADIX partials.
-const RADIX = 16u;
-const PARTS = WG / RADIX;
-var<workgroup> red2: array<f32, PARTS>;
-
-// wg_reduce returns the sum of every invocation's v, or with is_max the
-// largest, in two levels (PARTS invocations each fold RADIX values, then
-// every invocation folds the PARTS partials): two barriers where a tree
-// takes log2(WG) + 1, each a wait for the whole workgroup. The caller
-// puts a barrier between this and its next write of red or red2.
-fn wg_reduce(t: u32, v: f32, is_max: bool) -> f32 {
-    red[t] = v;
-    workgroupBarrier();
-    if (t < PARTS) {
-        // Strided, so that the PARTS invocations read apart banks.
-        var a = red[t];
-        for (var i = 1u; i < RADIX; i++) {
-            let x = red[t + i * PARTS];
-            a = select(a + x, max(a, x), is_max);
-        }
-        red2[t] = a;
-    }
-    workgroupBarrier();
-    var total = red2[0];
-    for (var i = 1u; i < PARTS; i++) {
-        total = select(total + red2[i], max(total, red2[i]), is_max);
-    }
-    return total;
-}
-
-// wg_sum returns the sum of every invocation's v; it also orders the
-// workgroup's earlier writes to workgroup memory before what follows.
+// wg_sum returns the sum of every invocation's v (lib.wgsl's wg_reduce);
+// it also orders the workgroup's earlier writes to workgroup memory before
+// what follows.
 fn wg_sum(t: u32, v: f32) -> f32 {
     let total = wg_reduce(t, v, false);
     workgroupBarrier();
     return total;
 }
-
-// dl_chunk_probs is chunk_probs (lib.wgsl) with wg_reduce's maximum.
-fn dl_chunk_probs(t: u32, cnt: u32, score: f32, m: ptr<function, f32>) -> f32 {
-    let m_new = max(*m, wg_reduce(t, score, true));
-    let scale = exp(*m - m_new);
-    *m = m_new;
-    probs[t] = select(0.0, exp(score - m_new), t < cnt);
-    // Also orders every read of red and red2 before the next chunk's
-    // writes.
-    workgroupBarrier();
-    return scale;
-}
-{{- else}}
-// wg_sum returns the sum of every invocation's v; it also orders the
-// workgroup's earlier writes to workgroup memory before what follows.
-fn wg_sum(t: u32, v: f32) -> f32 {
-    red[t] = v;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s >>= 1u) {
-        if (t < s) {
-            red[t] += red[t + s];
-        }
-        workgroupBarrier();
-    }
-    let total = red[0];
-    workgroupBarrier();
-    return total;
-}
-
-fn dl_chunk_probs(t: u32, cnt: u32, score: f32, m: ptr<function, f32>) -> f32 {
-    return chunk_probs(t, cnt, score, m);
-}
-{{- end}}
 
 // stage_h copies the residual stream into xs and returns this
 // invocation's share of its sum of squares.
@@ -513,7 +450,7 @@ fn self_attn(t: u32, hd: u32, pre: bool, k0: array<VT, DV>, v0: array<VT, PER_SL
             }
             score = d + bj;
         }
-        let scale = dl_chunk_probs(t, cnt, score, &m);
+        let scale = chunk_probs(t, cnt, score, &m);
         if (s < SLICES) {
             acc *= scale;
             l *= scale;
@@ -604,7 +541,7 @@ fn cross_attn(t: u32, hd: u32, pre: bool, k0: array<VT, DV>, v0: array<VT, PER_S
             }
             score = d;
         }
-        let scale = dl_chunk_probs(t, cnt, score, &m);
+        let scale = chunk_probs(t, cnt, score, &m);
         if (s < SLICES) {
             acc *= scale;
             l *= scale;

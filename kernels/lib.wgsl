@@ -181,6 +181,51 @@ fn visible(kb: u32, i: u32) -> u32 {
 var<workgroup> red: array<f32, WG>;
 var<workgroup> probs: array<f32, WG>;
 var<workgroup> acc_sh: array<VT, WG>;
+{{- if .RED2}}
+
+// RADIX is the first level's fan-in in wg_reduce: WG / RADIX partials.
+const RADIX = 16u;
+const PARTS = WG / RADIX;
+var<workgroup> red2: array<f32, PARTS>;
+{{- end}}
+
+// wg_reduce returns the sum of every invocation's v, or with is_max the
+// largest: in a tree of log2(WG) barriers, or with RED2 in two levels
+// (PARTS invocations each fold RADIX values, then every invocation folds
+// the PARTS partials), two barriers, each a wait for the whole workgroup
+// (faster in the one-dispatch decoder layer on the H100; slower in the
+// planned path's kernels on lavapipe, BENCHMARKS.md). Every invocation
+// calls it; the caller puts a barrier between it and its next write of
+// red (or red2).
+fn wg_reduce(t: u32, v: f32, is_max: bool) -> f32 {
+    red[t] = v;
+    workgroupBarrier();
+{{- if .RED2}}
+    if (t < PARTS) {
+        // Strided, so that the PARTS invocations read apart banks.
+        var a = red[t];
+        for (var i = 1u; i < RADIX; i++) {
+            let x = red[t + i * PARTS];
+            a = select(a + x, max(a, x), is_max);
+        }
+        red2[t] = a;
+    }
+    workgroupBarrier();
+    var total = red2[0];
+    for (var i = 1u; i < PARTS; i++) {
+        total = select(total + red2[i], max(total, red2[i]), is_max);
+    }
+    return total;
+{{- else}}
+    for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
+        if (t < stride) {
+            red[t] = select(red[t] + red[t + stride], max(red[t], red[t + stride]), is_max);
+        }
+        workgroupBarrier();
+    }
+    return red[0];
+{{- end}}
+}
 
 // chunk_probs takes invocation t's score for key j0 + t of a chunk of cnt
 // keys (NEG for t >= cnt), raises the running maximum *m to the chunk's,
@@ -190,19 +235,12 @@ var<workgroup> acc_sh: array<VT, WG>;
 // orders the previous chunk's reads of red and probs before this chunk's
 // writes.
 fn chunk_probs(t: u32, cnt: u32, score: f32, m: ptr<function, f32>) -> f32 {
-    red[t] = score;
-    workgroupBarrier();
-    for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
-        if (t < stride) {
-            red[t] = max(red[t], red[t + stride]);
-        }
-        workgroupBarrier();
-    }
-    let m_new = max(*m, red[0]);
+    let m_new = max(*m, wg_reduce(t, score, true));
     let scale = exp(*m - m_new);
     *m = m_new;
     probs[t] = select(0.0, exp(score - m_new), t < cnt);
-    // Also orders every read of red[0] before the next chunk's writes.
+    // Also orders every read of red (and red2) before the next chunk's
+    // writes.
     workgroupBarrier();
     return scale;
 }
