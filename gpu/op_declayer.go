@@ -77,7 +77,7 @@ func DecoderLayerWeight(dtype DType, cols int) bool {
 
 // DecoderLayerPreferred says whether a one-row step should run its
 // decoder layers through DecoderLayer on this device: on a discrete GPU
-// that can. On an H100 it decodes flan-t5-small, base and large 14-23%
+// that can. On an H100 it decodes flan-t5-small, base and large 24-44%
 // faster than seven dispatches a layer; on lavapipe, whose one workgroup
 // runs the layer on one core, 3 times slower (BENCHMARKS.md). An
 // integrated GPU is unmeasured, and may not hold 128 workgroups at once:
@@ -218,19 +218,13 @@ func declayerKVEarly(w DType, dm, tpq, wg, dkv int) (self, cross bool) {
 	case "self":
 		return true, false
 	}
-	// A unit is what dl_dot loads at once: 4 f32, 8 f16 (4 words each)
-	// or a q8 block of 32 with its scale (9 words).
-	units, words := dm/4, 4
-	switch w {
-	case F16:
-		units = dm / 8
-	case Q8:
-		units, words = dm/32, 9
-	}
+	// An invocation's share of a query row, and its first key and its
+	// slice's first values (vectors of four).
+	row := int(w.bytes(dm)) / 4
 	dv := dkv / 4
 	slices := max(wg/dv, 1)
 	kv := 4 * (dv + (wg+slices-1)/slices)
-	fits := (units+tpq-1)/tpq*words+kv <= declayerEarlyWords
+	fits := (row+tpq-1)/tpq+kv <= declayerEarlyWords
 	return fits, fits
 }
 
@@ -347,6 +341,7 @@ func (b *Batch) DecoderLayer(a DecoderLayerArgs) {
 		return
 	}
 	wg := b.d.declayerWG()
+	kvpre := os.Getenv("NIB_DECLAYER_KVPRE") == "1"
 	o := declayerOffsets(dm, inner, ff)
 	if a.Scratch.dtype != U32 || a.Scratch.n < o[7] {
 		b.failf("%s: scratch %s is not u32 of at least %d words", op, a.Scratch, o[7])
@@ -356,7 +351,7 @@ func (b *Batch) DecoderLayer(a DecoderLayerArgs) {
 		"D": dm, "INNER": inner, "FF": ff, "HEADS": a.Heads, "DV": a.HeadDim / 4, "GATE": a.Gated, "ACT": a.Act,
 		"WQKV": dtypes[0], "WO": dtypes[1], "WCQ": dtypes[2], "WCO": dtypes[3], "WIN": dtypes[4], "WOUT": dtypes[5],
 		"A_QKV": o[0], "A_O": o[1], "A_H2": o[2], "A_CO": o[3], "A_H3": o[4], "A_FF": o[5], "A_CQ": o[6],
-		"XS4": max(dm, inner, ff) / 4, "PRE": os.Getenv("NIB_DECLAYER_PRE") != "0", "KVPRE": os.Getenv("NIB_DECLAYER_KVPRE") == "1",
+		"XS4": max(dm, inner, ff) / 4, "PRE": os.Getenv("NIB_DECLAYER_PRE") != "0", "KVPRE": kvpre,
 		"RED2":    os.Getenv("NIB_DECLAYER_RED2") != "0",
 		"ACQUIRE": b.d.declayerAcquire(), "SKIP": declayerSkip(),
 		"WG": wg, "FANIN": declayerFanin(groups), "CQP": os.Getenv("NIB_DECLAYER_CQP") == "1",
@@ -366,7 +361,6 @@ func (b *Batch) DecoderLayer(a DecoderLayerArgs) {
 	defs["TPR_CQ"] = tpr(inner)
 	defs["TPQ"] = declayerTPQ(wg, a.HeadDim)
 	self, cross := declayerKVEarly(a.CrossQ.dtype, dm, defs["TPQ"].(int), wg, a.HeadDim)
-	kvpre := os.Getenv("NIB_DECLAYER_KVPRE") == "1"
 	defs["KVEARLY"], defs["KVEARLYX"] = self && !kvpre, cross && !kvpre
 	params := []uint32{uint32(capacity), uint32((a.PosBias.shape[0] - 1) / 2), uint32(a.CrossK.shape[1]), spinLimit, math.Float32bits(a.Eps)}
 	b.dispatch(kernels.DecLayer, defs, params, [3]uint32{uint32(groups), 1, 1}, ts...)

@@ -34,8 +34,9 @@ func TestDecoderLayer(t *testing.T) {
 	// takes several spans each; weights, and keys and values, loaded
 	// while the barriers wait, with the query's loads and after them; one
 	// barrier counter and groups of them; sums in two levels and in a
-	// tree; the cross query in one round of loads and in several; the cross query projected in each head's workgroup and in
-	// a phase of its own); the large ones in the adapter's own.
+	// tree; the cross query in one round of loads and in several, in
+	// each head's workgroup and in a phase of its own); the large ones in
+	// the adapter's own.
 	layouts := []layout{{0, "1", "", "", "", "", "", ""}, {8, "0", "1", "", "", "", "4", "1"}, {16, "1", "0", "0", "0", "2", "2", ""},
 		{32, "0", "0", "self", "0", "", "", "1"}, {32, "1", "1", "", "", "1", "8", ""}}
 	for _, c := range cases {

@@ -7,13 +7,14 @@ package kernels
 // Buffers: h, act (scratch and barrier words), the six weight matrices
 // (q/k/v, self output, cross query, cross output, feed-forward in and
 // out), self k and v caches, cross k and v, the relative position bias
-// of each relative position, state, key lengths, rows. Defines: the model's sizes (D, INNER, FF, HEADS, DV the
-// head dim in vectors of four), GATE and ACT, each matrix's dtype (WQKV,
+// of each relative position, state, key lengths, rows. Defines: the
+// model's sizes (D, INNER, FF, HEADS, DV the head dim in vectors of four), GATE and ACT, each matrix's dtype (WQKV,
 // WO, WCQ, WCO, WIN, WOUT: "f16", "q8" or "f32"), act's regions in words (A_QKV,
 // A_O, A_H2, A_CO, A_H3, A_FF), XS4, the widest input in vectors, PRE
 // (load a phase's first weights while the barrier before it waits), KVPRE
-// (the attention phases' first keys and values likewise), KVEARLY and KVEARLYX (the self- and cross-attention's
-// loaded at the attention's start, with its query's loads, where KVPRE is
+// (the attention phases' first keys and values likewise), KVEARLY and
+// KVEARLYX (the self- and the cross-attention's first keys and values
+// loaded at the phase's start, with its query's loads, where KVPRE is
 // off), RED2 (workgroup sums and maxima in two levels rather than a
 // tree), TPQ (invocations to a row of the cross query's projection in the
 // head's workgroup), and the

@@ -356,7 +356,8 @@ func TestProbes(t *testing.T) {
 
 // TestLayerStep runs the one-row step with each decoder layer as one
 // dispatch (NIB_DECLAYER=1): Warm's probe of them passes and leaves them
-// on, the plan has 1 + layers + 3 dispatches, each step's top 5 matches Hugging Face's logits as the planned step's does
+// on, the plan has LayeredPlanLen dispatches, each step's top 5 matches
+// Hugging Face's logits as the planned step's does
 // (TestStepMatchesReference; in f16 within the f16 bound), and the
 // pipelined greedy loop gives the reference's greedy ids, for both
 // fixtures.
